@@ -1,0 +1,422 @@
+//! The IR's operations.
+//!
+//! Every op reads SSA values (its operands) and defines one or more results. Integer
+//! quantized ops (`qconv2d`, `qmatmul`, `qgemm`, `quantize`, `dequantize`, `requantize`)
+//! take their quantization parameters from the operand and result *types*; the ONNX-style
+//! ops `quantize_linear` / `dequantize_linear` take them as operands (the dynamic form a
+//! frontend emits only when the parameters are not compile-time constants).
+//!
+//! A few shape-like ops (reshape, slice, pad, squeeze, unsqueeze, split, reduce, clip)
+//! normally carry their parameters as attributes. When the model computes those
+//! parameters at run time the frontend emits the *dynamic form*: the extra operands (in
+//! ONNX input order) are present and the attribute fields are empty and ignored.
+
+use crate::{ConstId, DType};
+
+/// Attributes shared by convolutions (float, integer and quantized).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ConvAttrs {
+    /// Stride per spatial dim.
+    pub strides: Vec<usize>,
+    /// Padding: all begins, then all ends (ONNX order), per spatial dim.
+    pub pads: Vec<usize>,
+    /// Dilation per spatial dim.
+    pub dilations: Vec<usize>,
+    /// Number of groups (`group == channels` is depthwise).
+    pub group: usize,
+}
+
+/// Attributes of max / average pooling.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PoolAttrs {
+    /// Window size per spatial dim.
+    pub kernel: Vec<usize>,
+    /// Stride per spatial dim.
+    pub strides: Vec<usize>,
+    /// Padding: all begins, then all ends, per spatial dim.
+    pub pads: Vec<usize>,
+    /// Dilation per spatial dim.
+    pub dilations: Vec<usize>,
+    /// Output size rounds up instead of down.
+    pub ceil_mode: bool,
+    /// Average pooling divides by the full window including padding.
+    pub count_include_pad: bool,
+}
+
+/// Gemm attributes: `Y = alpha * A' B' + beta * C`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GemmAttrs {
+    /// Scale of the product.
+    pub alpha: f32,
+    /// Scale of `C`.
+    pub beta: f32,
+    /// Transpose `A` first.
+    pub trans_a: bool,
+    /// Transpose `B` first.
+    pub trans_b: bool,
+}
+
+/// Elementwise binary ops with numpy broadcasting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// a + b
+    Add,
+    /// a - b
+    Sub,
+    /// a * b
+    Mul,
+    /// a / b (integers truncate toward zero)
+    Div,
+    /// max(a, b)
+    Max,
+    /// min(a, b)
+    Min,
+    /// a ^ b
+    Pow,
+    /// a < b (bool result)
+    Less,
+    /// a <= b (bool result)
+    LessOrEqual,
+    /// a > b (bool result)
+    Greater,
+    /// a >= b (bool result)
+    GreaterOrEqual,
+    /// a == b (bool result)
+    Equal,
+    /// logical and
+    And,
+    /// logical or
+    Or,
+}
+
+/// Elementwise unary ops without attributes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// max(x, 0)
+    Relu,
+    /// 1 / (1 + exp(-x))
+    Sigmoid,
+    /// tanh(x)
+    Tanh,
+    /// exp(x)
+    Exp,
+    /// ln(x)
+    Log,
+    /// -x
+    Neg,
+    /// |x|
+    Abs,
+    /// sqrt(x)
+    Sqrt,
+    /// 1 / x
+    Reciprocal,
+    /// round half to even
+    Round,
+    /// floor(x)
+    Floor,
+    /// ceil(x)
+    Ceil,
+    /// logical not
+    Not,
+    /// x * hardsigmoid(x, 1/6, 1/2)
+    HardSwish,
+    /// erf(x)
+    Erf,
+}
+
+/// Reductions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    /// Arithmetic mean.
+    Mean,
+    /// Sum.
+    Sum,
+    /// Maximum.
+    Max,
+    /// Minimum.
+    Min,
+}
+
+/// Padding modes of `pad`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PadMode {
+    /// Fill with a constant value.
+    Constant,
+    /// Mirror without repeating the edge.
+    Reflect,
+    /// Repeat the edge element.
+    Edge,
+    /// Wrap around.
+    Wrap,
+}
+
+/// One IR operation. Operands and results live on the [`crate::Node`] that holds the op.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// A constant from the module's constant table. No operands, one result.
+    Const(ConstId),
+
+    // ---- quantization, static form (parameters in the types) ----
+    /// `[x: f32] -> q`: `saturate(round_half_even(x / s) + z)` with the result type's params.
+    Quantize,
+    /// `[x: q] -> f32`: `(x - z) * s` with the operand type's params.
+    Dequantize,
+    /// `[x: q] -> q'`: change parameters (`quantize(dequantize(x))` computed exactly).
+    Requantize,
+
+    // ---- quantization, dynamic (ONNX) form ----
+    /// `[x, scale, zero_point] -> y`: ONNX QuantizeLinear with run-time parameters
+    /// (per-tensor, per-axis along `axis` or blocked along `axis` when `block_size > 0`).
+    QuantizeLinear {
+        /// Quantized axis (may be negative, ONNX style).
+        axis: i64,
+        /// Block size for blocked quantization, 0 for none.
+        block_size: usize,
+    },
+    /// `[x, scale, zero_point] -> f32`: ONNX DequantizeLinear with run-time parameters.
+    DequantizeLinear {
+        /// Quantized axis (may be negative).
+        axis: i64,
+        /// Block size for blocked quantization, 0 for none.
+        block_size: usize,
+    },
+    /// `[x: f32] -> (y: u8, scale: f32, zero_point: u8)`: ONNX DynamicQuantizeLinear.
+    DynamicQuantizeLinear,
+
+    // ---- float / generic compute ----
+    /// `[x, w, bias?]`: N-d convolution, NC... layout, weights O x I/group x k...
+    Conv(ConvAttrs),
+    /// `[x: u8/i8, w: u8/i8, x_zero_point, w_zero_point] -> i32`: ONNX ConvInteger.
+    ConvInteger(ConvAttrs),
+    /// `[a, b]`: numpy matmul (batched, broadcasting).
+    MatMul,
+    /// `[a, b, a_zero_point, b_zero_point] -> i32`: ONNX MatMulInteger (b_zero_point may be per column).
+    MatMulInteger,
+    /// `[a, b, c?]`: ONNX Gemm on 2-d operands.
+    Gemm(GemmAttrs),
+    /// `[x, scale, bias, mean, var]`: inference batch normalisation over dim 1.
+    /// With `training`, three results: y, running mean, running var (ONNX training mode).
+    BatchNorm {
+        /// Added to the variance.
+        epsilon: f32,
+        /// Running-stat momentum (training mode only).
+        momentum: f32,
+        /// ONNX `training_mode`.
+        training: bool,
+    },
+
+    // ---- integer quantized compute (parameters in the types) ----
+    /// `[x: q, w: q (per-tensor or per-axis 0), bias: i32?] -> q`: int32 accumulation and
+    /// requantization with the module's [`crate::RequantMode`].
+    QConv(ConvAttrs),
+    /// `[a: q, b: q (per-tensor or per-axis along the last dim)] -> q`.
+    QMatMul,
+    /// `[a: q, b: q, c: i32?] -> q`: `alpha * A' B' + C` requantized (C at scale sa*sb, zp 0).
+    /// Only `alpha` of the attrs applies.
+    QGemm(GemmAttrs),
+
+    // ---- elementwise ----
+    /// Broadcasting binary op.
+    Binary(BinaryOp),
+    /// Unary op.
+    Unary(UnaryOp),
+    /// `[cond, a, b]`: select with broadcasting.
+    Where,
+    /// `x < 0 ? alpha * x : x`.
+    LeakyRelu {
+        /// Slope for negative inputs.
+        alpha: f32,
+    },
+    /// `clamp(alpha * x + beta, 0, 1)`.
+    HardSigmoid {
+        /// Slope.
+        alpha: f32,
+        /// Offset.
+        beta: f32,
+    },
+    /// Clamp to `[min, max]` (either bound optional). Dynamic form: `[x, min, max]`.
+    Clip {
+        /// Lower bound.
+        min: Option<f64>,
+        /// Upper bound.
+        max: Option<f64>,
+    },
+    /// Element type conversion (ONNX Cast semantics, saturating float->int is not applied).
+    Cast {
+        /// Target element type.
+        to: DType,
+    },
+    /// Softmax along `axis` (ONNX opset >= 13 semantics).
+    Softmax {
+        /// Normalised axis (may be negative).
+        axis: i64,
+    },
+    /// Identity copy.
+    Identity,
+
+    // ---- pooling and reductions ----
+    /// Max pooling; an optional second result holds ONNX's flattened argmax indices (i64).
+    MaxPool(PoolAttrs),
+    /// Average pooling.
+    AvgPool(PoolAttrs),
+    /// Mean over all spatial dims, keeping them as size 1.
+    GlobalAvgPool,
+    /// Max over all spatial dims, keeping them as size 1.
+    GlobalMaxPool,
+    /// Reduction over `axes` (None = all axes unless `noop_with_empty_axes`). Dynamic form: `[x, axes]`.
+    Reduce {
+        /// Which reduction.
+        op: ReduceOp,
+        /// Reduced axes (may be negative).
+        axes: Option<Vec<i64>>,
+        /// Keep reduced dims as size 1.
+        keepdims: bool,
+        /// With no axes, return the input unchanged.
+        noop_with_empty_axes: bool,
+    },
+
+    // ---- layout ----
+    /// ONNX Reshape (`0` copies a dim unless `allowzero`, `-1` is inferred). Dynamic form: `[x, shape]`.
+    Reshape {
+        /// Target shape spec.
+        shape: Vec<i64>,
+        /// `0` means an empty dim instead of "copy".
+        allowzero: bool,
+    },
+    /// Flatten to 2-d at `axis`.
+    Flatten {
+        /// Split point (may be negative).
+        axis: i64,
+    },
+    /// Permute dims.
+    Transpose {
+        /// Permutation.
+        perm: Vec<usize>,
+    },
+    /// Remove size-1 dims (all when `axes` is empty). Dynamic form: `[x, axes]`.
+    Squeeze {
+        /// Axes to remove (may be negative).
+        axes: Vec<i64>,
+    },
+    /// Insert size-1 dims. Dynamic form: `[x, axes]`.
+    Unsqueeze {
+        /// Positions in the output (may be negative).
+        axes: Vec<i64>,
+    },
+    /// ONNX Slice. Dynamic form: `[x, starts, ends, axes?, steps?]`.
+    Slice {
+        /// Start per axis.
+        starts: Vec<i64>,
+        /// End per axis (clamped).
+        ends: Vec<i64>,
+        /// Axes (may be negative).
+        axes: Vec<i64>,
+        /// Steps (non-zero).
+        steps: Vec<i64>,
+    },
+    /// ONNX Pad. `pads` = all begins then all ends over every dim. Dynamic form:
+    /// `[x, pads, constant_value?, axes?]`.
+    Pad {
+        /// Mode.
+        mode: PadMode,
+        /// Begins then ends, one per dim.
+        pads: Vec<i64>,
+        /// Fill value for constant mode (stored as the element value, not quantized).
+        value: f64,
+    },
+    /// Concatenate along `axis`.
+    Concat {
+        /// Axis (may be negative).
+        axis: i64,
+    },
+    /// Split along `axis` into `sizes.len()` results. Dynamic form: `[x, split]`.
+    Split {
+        /// Axis (may be negative).
+        axis: i64,
+        /// Size of each part.
+        sizes: Vec<usize>,
+    },
+}
+
+impl Op {
+    /// The op's mnemonic in the text format.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Const(_) => "const",
+            Op::Quantize => "quantize",
+            Op::Dequantize => "dequantize",
+            Op::Requantize => "requantize",
+            Op::QuantizeLinear { .. } => "quantize_linear",
+            Op::DequantizeLinear { .. } => "dequantize_linear",
+            Op::DynamicQuantizeLinear => "dynamic_quantize_linear",
+            Op::Conv(_) => "conv",
+            Op::ConvInteger(_) => "conv_integer",
+            Op::MatMul => "matmul",
+            Op::MatMulInteger => "matmul_integer",
+            Op::Gemm(_) => "gemm",
+            Op::BatchNorm { .. } => "batchnorm",
+            Op::QConv(_) => "qconv",
+            Op::QMatMul => "qmatmul",
+            Op::QGemm(_) => "qgemm",
+            Op::Binary(b) => match b {
+                BinaryOp::Add => "add",
+                BinaryOp::Sub => "sub",
+                BinaryOp::Mul => "mul",
+                BinaryOp::Div => "div",
+                BinaryOp::Max => "max",
+                BinaryOp::Min => "min",
+                BinaryOp::Pow => "pow",
+                BinaryOp::Less => "less",
+                BinaryOp::LessOrEqual => "less_equal",
+                BinaryOp::Greater => "greater",
+                BinaryOp::GreaterOrEqual => "greater_equal",
+                BinaryOp::Equal => "equal",
+                BinaryOp::And => "and",
+                BinaryOp::Or => "or",
+            },
+            Op::Unary(u) => match u {
+                UnaryOp::Relu => "relu",
+                UnaryOp::Sigmoid => "sigmoid",
+                UnaryOp::Tanh => "tanh",
+                UnaryOp::Exp => "exp",
+                UnaryOp::Log => "log",
+                UnaryOp::Neg => "neg",
+                UnaryOp::Abs => "abs",
+                UnaryOp::Sqrt => "sqrt",
+                UnaryOp::Reciprocal => "reciprocal",
+                UnaryOp::Round => "round",
+                UnaryOp::Floor => "floor",
+                UnaryOp::Ceil => "ceil",
+                UnaryOp::Not => "not",
+                UnaryOp::HardSwish => "hard_swish",
+                UnaryOp::Erf => "erf",
+            },
+            Op::Where => "where",
+            Op::LeakyRelu { .. } => "leaky_relu",
+            Op::HardSigmoid { .. } => "hard_sigmoid",
+            Op::Clip { .. } => "clip",
+            Op::Cast { .. } => "cast",
+            Op::Softmax { .. } => "softmax",
+            Op::Identity => "identity",
+            Op::MaxPool(_) => "maxpool",
+            Op::AvgPool(_) => "avgpool",
+            Op::GlobalAvgPool => "global_avgpool",
+            Op::GlobalMaxPool => "global_maxpool",
+            Op::Reduce { op, .. } => match op {
+                ReduceOp::Mean => "reduce_mean",
+                ReduceOp::Sum => "reduce_sum",
+                ReduceOp::Max => "reduce_max",
+                ReduceOp::Min => "reduce_min",
+            },
+            Op::Reshape { .. } => "reshape",
+            Op::Flatten { .. } => "flatten",
+            Op::Transpose { .. } => "transpose",
+            Op::Squeeze { .. } => "squeeze",
+            Op::Unsqueeze { .. } => "unsqueeze",
+            Op::Slice { .. } => "slice",
+            Op::Pad { .. } => "pad",
+            Op::Concat { .. } => "concat",
+            Op::Split { .. } => "split",
+        }
+    }
+}

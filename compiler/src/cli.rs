@@ -1,0 +1,265 @@
+//! The `qcc` command line (clap). Spellings here are a contract other tools call:
+//! `qcc MODEL`, `qcc run MODEL -i X.npy --output-dir D`, `qcc bench MODEL --json`.
+
+use crate::driver::{compile, make_engine, CompileOptions, EngineKind};
+use crate::{bench, npy};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use qcc_passes::{OptLevel, Target};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// qcc: a quantization compiler for int8 ONNX and TFLite models.
+#[derive(Parser, Debug)]
+#[command(
+    name = "qcc",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    /// `run` or `bench`; without a subcommand qcc compiles MODEL and prints a summary.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Compile-only arguments.
+    #[command(flatten)]
+    pub compile: CompileArgs,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Compile MODEL and run it on .npy inputs.
+    Run(RunArgs),
+    /// Compile MODEL and time it on generated inputs.
+    Bench(BenchArgs),
+}
+
+/// Options shared by every command.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Optimisation level: -O0 (as written), -O1, -O2.
+    #[arg(short = 'O', value_name = "LEVEL", default_value = "2", value_parser = parse_level)]
+    pub opt: OptLevel,
+    /// Target description.
+    #[arg(long, value_enum, default_value_t = TargetArg::X86Avx2)]
+    pub target: TargetArg,
+}
+
+/// `--target` spellings.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetArg {
+    /// x86-64 with AVX2.
+    #[value(name = "x86-avx2")]
+    X86Avx2,
+    /// Baseline x86-64 with SSE4.1.
+    #[value(name = "x86-64")]
+    X86_64,
+    /// Portable scalar code.
+    #[value(name = "generic")]
+    Generic,
+}
+
+impl From<TargetArg> for Target {
+    fn from(t: TargetArg) -> Target {
+        match t {
+            TargetArg::X86Avx2 => Target::X86Avx2,
+            TargetArg::X86_64 => Target::X86_64,
+            TargetArg::Generic => Target::Generic,
+        }
+    }
+}
+
+/// `--engine` spellings.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineArg {
+    /// The reference interpreter.
+    Interp,
+    /// The Cranelift JIT.
+    Jit,
+}
+
+impl From<EngineArg> for EngineKind {
+    fn from(e: EngineArg) -> EngineKind {
+        match e {
+            EngineArg::Interp => EngineKind::Interp,
+            EngineArg::Jit => EngineKind::Jit,
+        }
+    }
+}
+
+/// What `--emit` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmitArg {
+    /// The IR in its text format.
+    Ir,
+}
+
+fn parse_level(s: &str) -> Result<OptLevel, String> {
+    match s.trim_start_matches('O') {
+        "0" => Ok(OptLevel::O0),
+        "1" => Ok(OptLevel::O1),
+        "2" => Ok(OptLevel::O2),
+        _ => Err(format!("unknown optimisation level '{s}' (expected 0, 1 or 2)")),
+    }
+}
+
+/// `qcc MODEL ...`: compile and report.
+#[derive(Args, Debug)]
+pub struct CompileArgs {
+    /// The model (.onnx, or .qir IR text).
+    #[arg(required = true)]
+    pub model: Option<PathBuf>,
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Print an artifact instead of the summary.
+    #[arg(long, value_enum)]
+    pub emit: Option<EmitArg>,
+    /// Write the emitted artifact to FILE instead of stdout.
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `qcc run MODEL ...`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The model.
+    pub model: PathBuf,
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Execution engine.
+    #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
+    pub engine: EngineArg,
+    /// Input .npy files, in graph-input order.
+    #[arg(short = 'i', long = "input", value_name = "INPUT.npy")]
+    pub inputs: Vec<PathBuf>,
+    /// Directory for output_0.npy, output_1.npy, ...
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Output file when the model has exactly one output.
+    #[arg(short = 'o', value_name = "FILE.npy", conflicts_with = "output_dir")]
+    pub output: Option<PathBuf>,
+}
+
+/// `qcc bench MODEL ...`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// The model.
+    pub model: PathBuf,
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Execution engine.
+    #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
+    pub engine: EngineArg,
+    /// Batch size bound to symbolic batch dims.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Timed iterations (after warm-up).
+    #[arg(long, default_value_t = 20)]
+    pub iters: usize,
+    /// Print a JSON object as the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl CommonArgs {
+    fn options(&self) -> CompileOptions {
+        CompileOptions {
+            level: self.opt,
+            target: self.target.into(),
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run_cli(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Run(args)) => run_model(args),
+        Some(Command::Bench(args)) => bench::run_bench(args),
+        None => compile_only(cli.compile),
+    }
+}
+
+fn op_histogram(m: &qcc_ir::Module) -> BTreeMap<&'static str, usize> {
+    let mut h = BTreeMap::new();
+    for n in &m.graph.nodes {
+        *h.entry(n.op.name()).or_insert(0) += 1;
+    }
+    h
+}
+
+fn compile_only(args: CompileArgs) -> Result<()> {
+    let model = args.model.context("no model given")?;
+    let compiled = compile(&model, args.common.options())?;
+    let text = match args.emit {
+        Some(EmitArg::Ir) => qcc_ir::text::print_module(&compiled.module),
+        None => {
+            let hist = op_histogram(&compiled.module);
+            let ops: Vec<String> = hist.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            format!(
+                "{}: {} ops as written, {} after -O{} for {:?}; load {:.1} ms, optimise {:.1} ms\n  {}\n",
+                model.display(),
+                compiled.original_ops,
+                compiled.module.graph.nodes.len(),
+                args.common.opt as u8,
+                args.common.target,
+                compiled.load_time.as_secs_f64() * 1e3,
+                compiled.optimize_time.as_secs_f64() * 1e3,
+                ops.join(", ")
+            )
+        }
+    };
+    match args.output {
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("{}: cannot write", path.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn run_model(args: RunArgs) -> Result<()> {
+    if args.output.is_none() && args.output_dir.is_none() {
+        bail!("qcc run: give --output-dir DIR or -o FILE.npy");
+    }
+    let compiled = compile(&args.model, args.common.options())?;
+    let module = &compiled.module;
+    let want = module.graph.inputs.len();
+    if args.inputs.len() != want {
+        bail!(
+            "{}: the model has {want} input(s), {} .npy file(s) given",
+            args.model.display(),
+            args.inputs.len()
+        );
+    }
+    let inputs = args
+        .inputs
+        .iter()
+        .map(|p| npy::read_npy(p))
+        .collect::<Result<Vec<_>>>()?;
+    let mut engine = make_engine(module, args.engine.into())?;
+    let outputs = engine
+        .run(&inputs)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
+    if let Some(file) = &args.output {
+        if outputs.len() != 1 {
+            bail!(
+                "{}: -o needs a single-output model, this one has {} outputs (use --output-dir)",
+                args.model.display(),
+                outputs.len()
+            );
+        }
+        return npy::write_npy(file, &outputs[0]);
+    }
+    let dir = args.output_dir.as_ref().expect("checked above");
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    for (k, t) in outputs.iter().enumerate() {
+        npy::write_npy(&dir.join(format!("output_{k}.npy")), t)?;
+    }
+    Ok(())
+}

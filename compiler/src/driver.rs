@@ -1,0 +1,93 @@
+//! Loading, compiling and running models.
+
+use anyhow::{bail, Context, Result};
+use qcc_ir::{Engine, Module};
+use qcc_passes::{OptLevel, Target};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Which execution engine runs a compiled module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// The reference interpreter (`qcc_ir::interp`).
+    #[default]
+    Interp,
+    /// The Cranelift JIT (not implemented yet).
+    Jit,
+}
+
+/// Options that shape compilation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CompileOptions {
+    /// Optimisation level.
+    pub level: OptLevel,
+    /// Target description.
+    pub target: Target,
+}
+
+/// A model after the frontend and the optimiser, with what it took to get there.
+pub struct Compiled {
+    /// The module as lowered by the frontend.
+    pub original_ops: usize,
+    /// The optimised module.
+    pub module: Module,
+    /// Time spent in the frontend.
+    pub load_time: Duration,
+    /// Time spent verifying and optimising.
+    pub optimize_time: Duration,
+}
+
+/// Loads a model file with the frontend its extension names, then verifies the IR.
+pub fn load_model(path: &Path) -> Result<Module> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let module = match ext.as_deref() {
+        Some("onnx") => qcc_frontends::onnx::load_onnx(path)?,
+        Some("qir") | Some("mlir") | Some("ir") => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            qcc_ir::text::parse_module(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?
+        }
+        Some("tflite") => bail!(
+            "{}: the TFLite frontend is not implemented yet (ONNX and .qir text are supported)",
+            path.display()
+        ),
+        _ => bail!(
+            "{}: unknown model format (expected .onnx, .tflite or .qir)",
+            path.display()
+        ),
+    };
+    qcc_ir::verify::verify_module(&module)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(module)
+}
+
+/// Loads and optimises a model.
+pub fn compile(path: &Path, opts: CompileOptions) -> Result<Compiled> {
+    let t0 = Instant::now();
+    let module = load_model(path)?;
+    let load_time = t0.elapsed();
+    let original_ops = module.graph.nodes.len();
+    let t1 = Instant::now();
+    let module = qcc_passes::optimize(module, opts.level, opts.target);
+    if cfg!(debug_assertions) {
+        qcc_ir::verify::verify_module(&module)
+            .map_err(|e| anyhow::anyhow!("{}: after optimisation: {e}", path.display()))?;
+    }
+    Ok(Compiled {
+        original_ops,
+        module,
+        load_time,
+        optimize_time: t1.elapsed(),
+    })
+}
+
+/// Builds the engine that executes `module`.
+pub fn make_engine(module: &Module, kind: EngineKind) -> Result<Box<dyn Engine + '_>> {
+    match kind {
+        EngineKind::Interp => Ok(Box::new(qcc_ir::interp::Interpreter::new(module))),
+        EngineKind::Jit => bail!("{}", qcc_codegen::UNAVAILABLE),
+    }
+}

@@ -17,6 +17,7 @@ mod types;
 
 pub mod infer;
 pub mod interp;
+pub mod quant;
 pub mod text;
 pub mod verify;
 

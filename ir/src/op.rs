@@ -212,7 +212,7 @@ pub enum Op {
     /// `[a: q, b: q (per-tensor or per-axis along the last dim)] -> q`.
     QMatMul,
     /// `[a: q, b: q, c: i32?] -> q`: `alpha * A' B' + C` requantized (C at scale sa*sb, zp 0).
-    /// Only `alpha` of the attrs applies.
+    /// `alpha`, `trans_a` and `trans_b` apply; `beta` is ignored (C is already an int32 bias).
     QGemm(GemmAttrs),
 
     // ---- elementwise ----

@@ -29,6 +29,11 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
+    /// Moves back to an offset previously returned by [`Cursor::pos`].
+    pub(crate) fn set_pos(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
     /// The next character, without consuming it.
     pub(crate) fn peek(&self) -> Option<char> {
         self.src[self.pos..].chars().next()

@@ -125,7 +125,10 @@ fn classify(text: &str) -> Option<FloatLit<'_>> {
         "nan" => return Some(FloatLit::Nan { neg }),
         _ => {}
     }
-    if let Some(hex) = body.strip_prefix("nan(0x").and_then(|r| r.strip_suffix(')')) {
+    if let Some(hex) = body
+        .strip_prefix("nan(0x")
+        .and_then(|r| r.strip_suffix(')'))
+    {
         if text.len() != body.len() || hex.is_empty() || hex.len() > 16 {
             return None;
         }
@@ -143,7 +146,11 @@ fn classify(text: &str) -> Option<FloatLit<'_>> {
 pub(crate) fn parse_f32(text: &str) -> Option<f32> {
     match classify(text)? {
         FloatLit::Decimal(s) => s.parse().ok(),
-        FloatLit::Inf { neg } => Some(if neg { f32::NEG_INFINITY } else { f32::INFINITY }),
+        FloatLit::Inf { neg } => Some(if neg {
+            f32::NEG_INFINITY
+        } else {
+            f32::INFINITY
+        }),
         FloatLit::Nan { neg } => Some(if neg { -f32::NAN } else { f32::NAN }),
         FloatLit::NanBits(b) => {
             let x = f32::from_bits(u32::try_from(b).ok()?);
@@ -156,7 +163,11 @@ pub(crate) fn parse_f32(text: &str) -> Option<f32> {
 pub(crate) fn parse_f64(text: &str) -> Option<f64> {
     match classify(text)? {
         FloatLit::Decimal(s) => s.parse().ok(),
-        FloatLit::Inf { neg } => Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY }),
+        FloatLit::Inf { neg } => Some(if neg {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }),
         FloatLit::Nan { neg } => Some(if neg { -f64::NAN } else { f64::NAN }),
         FloatLit::NanBits(b) => {
             let x = f64::from_bits(b);
@@ -193,7 +204,15 @@ mod tests {
             let s = fmt_f32(x);
             assert_eq!(parse_f32(&s).map(f32::to_bits), Some(x.to_bits()), "{s}");
         }
-        let f64s = [0.0f64, -0.0, 0.1, 1e300, 5e-324, f64::NAN, f64::from_bits(0xfff0_0000_0000_0001)];
+        let f64s = [
+            0.0f64,
+            -0.0,
+            0.1,
+            1e300,
+            5e-324,
+            f64::NAN,
+            f64::from_bits(0xfff0_0000_0000_0001),
+        ];
         for x in f64s {
             let s = fmt_f64(x);
             assert_eq!(parse_f64(&s).map(f64::to_bits), Some(x.to_bits()), "{s}");
@@ -207,7 +226,18 @@ mod tests {
 
     #[test]
     fn text_float_literals_reject_junk() {
-        for s in ["", "-", "e", "1x", "infinity", "NaN", "nan(0x)", "nan(0x7f800000)", "-nan(0x7fc00001)", "0x10"] {
+        for s in [
+            "",
+            "-",
+            "e",
+            "1x",
+            "infinity",
+            "NaN",
+            "nan(0x)",
+            "nan(0x7f800000)",
+            "-nan(0x7fc00001)",
+            "0x10",
+        ] {
             assert_eq!(parse_f32(s), None, "{s:?}");
         }
         assert_eq!(parse_f32("nan(0x1ffc00000)"), None);
@@ -223,6 +253,11 @@ mod tests {
         assert_eq!(name(""), "\"\"");
         assert_eq!(quote("a\"b\\c\nd\u{1}é"), "\"a\\\"b\\\\c\\nd\\u{1}é\"");
         assert!(is_bare_dim("N") && is_bare_dim("batch_size") && is_bare_dim("_1"));
-        assert!(!is_bare_dim("max_len") && !is_bare_dim("1a") && !is_bare_dim("") && !is_bare_dim("a-b"));
+        assert!(
+            !is_bare_dim("max_len")
+                && !is_bare_dim("1a")
+                && !is_bare_dim("")
+                && !is_bare_dim("a-b")
+        );
     }
 }

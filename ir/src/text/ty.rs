@@ -117,11 +117,10 @@ pub(crate) fn parse_type(c: &mut Cursor) -> Result<TensorType> {
             shape.push(match item {
                 Item::Any => Dim::Any,
                 Item::Quoted(s) => Dim::Sym(s),
-                Item::Bare(s) if s.bytes().all(|b| b.is_ascii_digit()) => {
-                    Dim::Fixed(s.parse().map_err(|_| {
-                        c.error_at(at, format!("dimension {s} is too large"))
-                    })?)
-                }
+                Item::Bare(s) if s.bytes().all(|b| b.is_ascii_digit()) => Dim::Fixed(
+                    s.parse()
+                        .map_err(|_| c.error_at(at, format!("dimension {s} is too large")))?,
+                ),
                 Item::Bare(s) if s.starts_with(|ch: char| ch.is_ascii_digit()) => {
                     return Err(c.error_at(at, format!("invalid dimension '{s}'")));
                 }
@@ -130,13 +129,19 @@ pub(crate) fn parse_type(c: &mut Cursor) -> Result<TensorType> {
             continue;
         }
         let Item::Bare(s) = item else {
-            return Err(c.error_at(at, "expected an element type (f32, i8, u8, ...) after the dims"));
+            return Err(c.error_at(
+                at,
+                "expected an element type (f32, i8, u8, ...) after the dims",
+            ));
         };
         break DType::from_name(&s).ok_or_else(|| {
             let names: Vec<_> = DType::ALL.iter().map(|d| d.name()).collect();
             c.error_at(
                 at,
-                format!("unknown element type '{s}' (expected one of {})", names.join(", ")),
+                format!(
+                    "unknown element type '{s}' (expected one of {})",
+                    names.join(", ")
+                ),
             )
         })?;
     };
@@ -159,14 +164,9 @@ fn parse_qparams(c: &mut Cursor) -> Result<QParams> {
     c.expect('(', "'(' after 'q'")?;
     c.skip_ws();
     let save = c.pos();
-    let keyword_form = match c.word() {
-        Some((w, _)) => (w == "axis" || w == "scale") && c.peek_tok() == Some('='),
-        None => false,
-    };
-    if !keyword_form {
-        // Rewind: the first item is the scale literal.
-        *c = rewind(c, save);
-    }
+    let keyword_form = matches!(c.word(), Some((w, _)) if w == "axis" || w == "scale")
+        && c.peek_tok() == Some('=');
+    c.set_pos(save);
     let mut q = QParams {
         scale: Vec::new(),
         zero_point: Vec::new(),
@@ -174,7 +174,6 @@ fn parse_qparams(c: &mut Cursor) -> Result<QParams> {
         narrow: false,
     };
     if keyword_form {
-        *c = rewind(c, save);
         if c.eat_keyword("axis") {
             c.expect('=', "'=' after 'axis'")?;
             let (a, at) = expect_atom(c, "the quantized axis")?;
@@ -220,12 +219,6 @@ fn parse_qparams(c: &mut Cursor) -> Result<QParams> {
     }
     c.expect(')', "')' to close 'q(...)'")?;
     Ok(q)
-}
-
-/// A cursor over the same text moved back to `pos` (the cursor has no public setter, so
-/// re-reading from a saved offset goes through a fresh skip to that offset).
-fn rewind<'a>(c: &Cursor<'a>, pos: usize) -> Cursor<'a> {
-    c.at(pos)
 }
 
 fn expect_atom(c: &mut Cursor, what: &str) -> Result<(String, usize)> {

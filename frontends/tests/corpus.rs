@@ -82,12 +82,19 @@ fn loads_node_tests_with_npy() {
         if f.get(npy_col) != Some(&"1") {
             continue;
         }
-        let Some(test) = f.get(name_col) else { continue };
+        let Some(test) = f.get(name_col) else {
+            continue;
+        };
         n += 1;
         if let Err(e) = load_and_verify(&dir.join(test).join("model.onnx")) {
             failures.push(e);
         }
     }
     eprintln!("node tests (npy=1): {} of {n} load", n - failures.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

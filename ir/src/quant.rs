@@ -261,10 +261,10 @@ mod tests {
         assert_eq!(quantize_f32(f32::NAN, 1.0, 7, 0, 255), 7);
         assert_eq!(quantize_f32(f32::INFINITY, 1.0, 7, 0, 255), 255);
         assert_eq!(quantize_f32(f32::NEG_INFINITY, 1.0, 7, 0, 255), 0);
-        // Division in f32, not multiplication by the reciprocal: 0.3 / 0.1 in f32 is
-        // 3.0000002 -> 3; 0.15 / 0.1 = 1.4999999 -> 1 (a reciprocal multiply gives 1.5 -> 2).
-        assert_eq!(0.15f32 / 0.1f32, 1.4999999);
-        assert_eq!(quantize_f32(0.15, 0.1, 0, -128, 127), 1);
+        // The quotient is rounded to f32 before rounding to an integer: 0.15 / 0.1 is 1.5 in
+        // f32 -> 2 (even); 0.25 / 0.1 is 2.5 in f32 -> 2 (even).
+        assert_eq!(quantize_f32(0.15, 0.1, 0, -128, 127), 2);
+        assert_eq!(quantize_f32(0.25, 0.1, 0, -128, 127), 2);
         assert_eq!(quantize_f64(2.5, 1.0, 0, -128, 127), 2);
         assert_eq!(dequantize_f32(130, 2.0, 128), 4.0);
         assert_eq!(dequantize_f32(-128, 0.5, 1), -64.5);
@@ -317,12 +317,14 @@ mod tests {
         assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN), i32::MAX);
         // 100 * 2^30 * 2 / 2^32 = 50.
         assert_eq!(saturating_rounding_doubling_high_mul(100, 1 << 30), 50);
-        // 3 * 2^30 * 2 / 2^32 = 1.5 -> 2 (away from zero); -1.5 -> -2.
+        // Ties: 3 * 2^30 * 2 / 2^32 = 1.5 -> 2, but -1.5 -> -1: the negative nudge is
+        // 1 - 2^30 (not -2^30), so gemmlowp rounds ties toward +infinity.
         assert_eq!(saturating_rounding_doubling_high_mul(3, 1 << 30), 2);
-        assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -2);
-        // 1 * 2^30 * 2 / 2^32 = 0.5 -> 1; -0.5 -> -1.
-        assert_eq!(saturating_rounding_doubling_high_mul(1, 1 << 30), 1);
-        assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 30), -1);
+        assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -1);
+        assert_eq!(saturating_rounding_doubling_high_mul(1, 1 << 30), 1); // 0.5 -> 1
+        assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 30), 0); // -0.5 -> 0
+        // Non-ties round to nearest: -7 * 0.5 * ... = -1.75 -> -2.
+        assert_eq!(saturating_rounding_doubling_high_mul(-7, 1 << 29), -2);
         assert_eq!(saturating_rounding_doubling_high_mul(i32::MAX, i32::MAX), i32::MAX - 1);
     }
 
@@ -344,8 +346,9 @@ mod tests {
     #[test]
     fn mbqm_values() {
         // multiplier 0.5: (1<<30, 0).
-        assert_eq!(multiply_by_quantized_multiplier(5, 1 << 30, 0), 3); // 2.5 -> 3 (away)
-        assert_eq!(multiply_by_quantized_multiplier(-5, 1 << 30, 0), -3);
+        // No right shift: the tie is rounded by SRDHM (toward +inf).
+        assert_eq!(multiply_by_quantized_multiplier(5, 1 << 30, 0), 3); // 2.5 -> 3
+        assert_eq!(multiply_by_quantized_multiplier(-5, 1 << 30, 0), -2); // -2.5 -> -2
         // multiplier 0.1 = (1717986918, -3): 1000 * 0.1 = 100.
         let (m0, sh) = quantize_multiplier(0.1);
         assert_eq!(multiply_by_quantized_multiplier(1000, m0, sh), 100);
@@ -371,23 +374,43 @@ mod tests {
 
     #[test]
     fn multiplier_modes() {
-        let f = Multiplier::new(RequantMode::Float, 0.02, 0.005, 0.1);
-        assert_eq!(f, Multiplier::Float(0.02f32 * 0.005f32 / 0.1f32));
-        // 1000 * 0.001 = 1.0 -> 1 (+ zp 3).
-        assert_eq!(f.apply(1000, 3, 0, 255), 4);
-        let x = Multiplier::new(RequantMode::FixedPoint, 0.02, 0.005, 0.1);
-        let (m0, shift) = quantize_multiplier(0.02f32 as f64 * 0.005f32 as f64 / 0.1f32 as f64);
-        assert_eq!(x, Multiplier::Fixed { m0, shift });
-        assert_eq!(x.apply(1000, 3, 0, 255), 4);
-        assert_eq!(x.apply(1500, 0, -128, 127), 2); // 1.5 -> 2 (away from zero)
-        assert_eq!(f.apply(1500, 0, -128, 127), 2); // 1.5000001 in f32 -> 2
+        // Power-of-two scales: M = 0.5 * 0.25 / 4 = 1/32 exactly (frexp: 0.5 * 2^-4).
+        let f = Multiplier::new(RequantMode::Float, 0.5, 0.25, 4.0);
+        assert_eq!(f, Multiplier::Float(1.0 / 32.0));
+        let x = Multiplier::new(RequantMode::FixedPoint, 0.5, 0.25, 4.0);
+        assert_eq!(x, Multiplier::Fixed { m0: 1 << 30, shift: -4 });
+        // acc 32 -> 1.0 exactly, + zp 3.
+        assert_eq!(f.apply(32, 3, 0, 255), 4);
+        assert_eq!(x.apply(32, 3, 0, 255), 4);
+        // Ties: 48/32 = 1.5, 80/32 = 2.5, -80/32 = -2.5. Float rounds half to even;
+        // TFLite (SRDHM then RoundingDivideByPOT) rounds these away from zero.
+        assert_eq!(f.apply(48, 0, -128, 127), 2);
+        assert_eq!(x.apply(48, 0, -128, 127), 2);
+        assert_eq!(f.apply(80, 0, -128, 127), 2);
+        assert_eq!(x.apply(80, 0, -128, 127), 3);
+        assert_eq!(f.apply(-80, 0, -128, 127), -2);
+        assert_eq!(x.apply(-80, 0, -128, 127), -3);
+        // Saturation.
+        assert_eq!(f.apply(32 * 1000, 0, -128, 127), 127);
+        assert_eq!(x.apply(-32 * 1000, 10, 0, 255), 0);
+        // The float multiplier is computed in f32 in the order s_in * s_w / s_out:
+        // 0.02 * 0.005 / 0.1 is slightly below 0.001 in f32, so 1500 * M rounds to 1.
+        let g = Multiplier::new(RequantMode::Float, 0.02, 0.005, 0.1);
+        assert_eq!(g, Multiplier::Float(0.02f32 * 0.005f32 / 0.1f32));
+        assert_eq!(g.apply(1500, 0, -128, 127), 1);
+        assert_eq!(g.apply(1501, 0, -128, 127), 2);
+        // alpha = 1 reproduces `new`; alpha scales the multiplier.
         assert_eq!(
             Multiplier::with_alpha(RequantMode::Float, 1.0, 0.02, 0.005, 0.1),
-            f
+            g
         );
         assert_eq!(
             Multiplier::with_alpha(RequantMode::Float, 2.0, 0.5, 0.5, 1.0),
             Multiplier::Float(0.5)
+        );
+        assert_eq!(
+            Multiplier::with_alpha(RequantMode::FixedPoint, 2.0, 0.5, 0.5, 1.0),
+            Multiplier::Fixed { m0: 1 << 30, shift: 0 }
         );
     }
 }

@@ -86,9 +86,7 @@ impl<'a> Attrs<'a> {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some)
                 .map_err(|_| {
-                    LowerError::Msg(format!(
-                        "attribute '{name}' has a negative value: {v:?}"
-                    ))
+                    LowerError::Msg(format!("attribute '{name}' has a negative value: {v:?}"))
                 }),
         }
     }
@@ -105,16 +103,18 @@ impl<'a> Attrs<'a> {
 
     /// A FLOATS attribute.
     pub(crate) fn floats(&self, name: &str) -> LResult<Option<Vec<f32>>> {
-        Ok(self.get(name, AttributeType::Floats)?.map(|a| a.floats.clone()))
+        Ok(self
+            .get(name, AttributeType::Floats)?
+            .map(|a| a.floats.clone()))
     }
 
     /// A STRING attribute (UTF-8).
     pub(crate) fn string(&self, name: &str) -> LResult<Option<String>> {
         match self.get(name, AttributeType::String)? {
             None => Ok(None),
-            Some(a) => String::from_utf8(a.s.clone()).map(Some).map_err(|_| {
-                LowerError::Msg(format!("attribute '{name}' is not valid UTF-8"))
-            }),
+            Some(a) => String::from_utf8(a.s.clone())
+                .map(Some)
+                .map_err(|_| LowerError::Msg(format!("attribute '{name}' is not valid UTF-8"))),
         }
     }
 

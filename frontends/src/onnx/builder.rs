@@ -3,9 +3,7 @@
 
 use super::error::{bail, LResult};
 use super::typing;
-use qcc_ir::{
-    ConstId, DType, Dim, Module, Op, QParams, RequantMode, Tensor, TensorType, ValueId,
-};
+use qcc_ir::{ConstId, DType, Dim, Module, Op, QParams, RequantMode, Tensor, TensorType, ValueId};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -32,6 +30,8 @@ pub(crate) struct Builder {
     value_names: HashSet<String>,
     /// Used constant names.
     const_names: HashSet<String>,
+    /// ONNX tensor names defined later in the graph, kept free for their values.
+    reserved: HashSet<String>,
 }
 
 impl Builder {
@@ -48,6 +48,7 @@ impl Builder {
             attached: HashMap::new(),
             value_names: HashSet::new(),
             const_names: HashSet::new(),
+            reserved: HashSet::new(),
         }
     }
 
@@ -70,7 +71,10 @@ impl Builder {
     pub(crate) fn fresh_value_name(&mut self, base: &str) -> String {
         let mut name = base.to_string();
         let mut k = 1;
-        while self.value_names.contains(&name) || self.names.contains_key(&name) {
+        while self.value_names.contains(&name)
+            || self.names.contains_key(&name)
+            || self.reserved.contains(&name)
+        {
             name = format!("{base}_{k}");
             k += 1;
         }
@@ -87,6 +91,11 @@ impl Builder {
         }
         self.const_names.insert(name.clone());
         name
+    }
+
+    /// Keeps `name` (an ONNX tensor name defined later) out of the fresh internal names.
+    pub(crate) fn reserve(&mut self, name: &str) {
+        self.reserved.insert(name.to_string());
     }
 
     /// Adds a graph input.
@@ -129,7 +138,12 @@ impl Builder {
         }
         let k = &self.module.consts[c.0 as usize];
         let (name, ty) = (k.name.clone(), k.ty.clone());
-        let vname = self.fresh_value_name(&name);
+        // The value takes the constant's (ONNX) name unless a value already has it.
+        let vname = if self.value_names.insert(name.clone()) {
+            name.clone()
+        } else {
+            self.fresh_value_name(&name)
+        };
         let v = self
             .module
             .graph
@@ -171,7 +185,12 @@ impl Builder {
     /// * another constant: a second table entry sharing the data, with the quantized type;
     /// * a run-time value: `cast {to: same dtype}` whose result type carries `q`
     ///   (cast ignores qparams, so this only attaches them).
-    pub(crate) fn quantized_name(&mut self, name: &str, q: &QParams, node: &str) -> LResult<ValueId> {
+    pub(crate) fn quantized_name(
+        &mut self,
+        name: &str,
+        q: &QParams,
+        node: &str,
+    ) -> LResult<ValueId> {
         let Some(b) = self.lookup(name) else {
             bail!("input '{name}' is not defined");
         };
@@ -188,7 +207,12 @@ impl Builder {
     }
 
     /// As [`Builder::quantized_name`], for a value.
-    pub(crate) fn quantized_value(&mut self, v: ValueId, q: &QParams, node: &str) -> LResult<ValueId> {
+    pub(crate) fn quantized_value(
+        &mut self,
+        v: ValueId,
+        q: &QParams,
+        node: &str,
+    ) -> LResult<ValueId> {
         let ty = self.ty(v).clone();
         check_quantizable(ty.dtype, &self.module.graph.value(v).name)?;
         if ty.quant.as_ref().is_some_and(|p| p.same_as(q)) {
@@ -216,12 +240,9 @@ impl Builder {
             let vname = self.fresh_value_name(&format!("{}_q", self.module.graph.value(v).name));
             let mut rty = ty.clone();
             rty.quant = Some(q.clone());
-            self.module.graph.add_node(
-                node,
-                Op::Cast { to: ty.dtype },
-                vec![v],
-                vec![(vname, rty)],
-            )[0]
+            self.module
+                .graph
+                .add_node(node, Op::Cast { to: ty.dtype }, vec![v], vec![(vname, rty)])[0]
         };
         self.attached.entry(v).or_default().push((q.clone(), w));
         Ok(w)
@@ -281,8 +302,37 @@ impl Builder {
         Ok(self.module.graph.add_node(node, op, inputs, results))
     }
 
-    /// Finishes the module.
-    pub(crate) fn finish(self) -> Module {
+    /// Finishes the module: constants that no node references (scales and zero points
+    /// folded into types or attributes, unused initializers) are dropped from the table.
+    pub(crate) fn finish(mut self) -> Module {
+        let n = self.module.consts.len();
+        let mut used = vec![false; n];
+        for node in &self.module.graph.nodes {
+            if let Op::Const(c) = node.op {
+                if let Some(u) = used.get_mut(c.0 as usize) {
+                    *u = true;
+                }
+            }
+        }
+        let mut remap = vec![None; n];
+        let mut kept = Vec::with_capacity(n);
+        for (i, k) in std::mem::take(&mut self.module.consts)
+            .into_iter()
+            .enumerate()
+        {
+            if used[i] {
+                remap[i] = Some(ConstId(kept.len() as u32));
+                kept.push(k);
+            }
+        }
+        self.module.consts = kept;
+        for node in &mut self.module.graph.nodes {
+            if let Op::Const(c) = &mut node.op {
+                if let Some(Some(new)) = remap.get(c.0 as usize) {
+                    *c = *new;
+                }
+            }
+        }
         self.module
     }
 }

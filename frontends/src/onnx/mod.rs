@@ -7,7 +7,9 @@
 //! * QDQ: QuantizeLinear / DequantizeLinear with constant per-tensor or per-axis params
 //!   become the static `quantize` / `dequantize` ops (params in the types), otherwise the
 //!   dynamic `quantize_linear` / `dequantize_linear`.
-//! * QOperator: see [`lower::qop`].
+//! * QOperator: QLinearConv / QLinearMatMul / com.microsoft QGemm become `qconv` /
+//!   `qmatmul` / `qgemm`; the other contrib ops dequantize -> float op -> quantize
+//!   (see `lower/qop.rs`).
 //!
 //! Every error is a [`FrontendError`] whose message is one line naming the file and, for
 //! node errors, the node and its op. Nothing panics on malformed input.
@@ -30,8 +32,8 @@ use error::LowerError;
 use node::NodeCtx;
 use proto::{GraphProto, ModelProto, Opsets};
 use qcc_ir::Module;
-use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::Path;
 
 /// Loads an ONNX model file. Errors name the file as given.
@@ -55,6 +57,20 @@ pub fn load_onnx_bytes(bytes: &[u8], file_label: &str) -> Result<Module, Fronten
         file: file_label.to_string(),
     }
     .import(&model)
+}
+
+/// Decodes a serialized `TensorProto` (the `.pb` files of ONNX's backend tests) into a
+/// tensor; `file_label` names it in error messages.
+pub fn load_tensor_proto(bytes: &[u8], file_label: &str) -> Result<qcc_ir::Tensor, FrontendError> {
+    use prost::Message;
+    let t = proto::TensorProto::decode(bytes).map_err(|e| FrontendError::Decode {
+        file: file_label.to_string(),
+        msg: e.to_string(),
+    })?;
+    tensor::tensor_from_proto(&t, "tensor").map_err(|msg| FrontendError::Model {
+        file: file_label.to_string(),
+        msg,
+    })
 }
 
 struct Importer {
@@ -95,6 +111,11 @@ impl Importer {
         self.add_initializers(&mut b, graph)?;
         self.add_inputs(&mut b, graph)?;
         let order = self.topo_order(&b, graph)?;
+        for n in &graph.node {
+            for o in n.output.iter().filter(|o| !o.is_empty()) {
+                b.reserve(o);
+            }
+        }
         for i in order {
             self.lower_node(&mut b, &opsets, graph, i)?;
         }
@@ -105,21 +126,17 @@ impl Importer {
     fn add_initializers(&self, b: &mut Builder, g: &GraphProto) -> Result<(), FrontendError> {
         if let Some(s) = g.sparse_initializer.first() {
             let name = s.values.as_ref().map(|v| v.name.as_str()).unwrap_or("");
-            return Err(self.model_err(format!(
-                "sparse initializer '{name}' is not supported"
-            )));
+            return Err(self.model_err(format!("sparse initializer '{name}' is not supported")));
         }
         for t in &g.initializer {
             if t.name.is_empty() {
                 return Err(self.model_err("initializer without a name"));
             }
             if b.is_defined(&t.name) {
-                return Err(self.model_err(format!(
-                    "initializer '{}' is defined twice",
-                    t.name
-                )));
+                return Err(self.model_err(format!("initializer '{}' is defined twice", t.name)));
             }
-            let data = tensor::tensor_from_proto(t, "initializer").map_err(|m| self.model_err(m))?;
+            let data =
+                tensor::tensor_from_proto(t, "initializer").map_err(|m| self.model_err(m))?;
             let c = b.add_const(&t.name, data);
             b.bind(&t.name, Binding::Const(c));
         }
@@ -143,10 +160,7 @@ impl Importer {
             let ty = tensor::type_from_value_info(vi)
                 .map_err(|m| self.model_err(format!("graph input {m}")))?
                 .ok_or_else(|| {
-                    self.model_err(format!(
-                        "graph input '{}' has no tensor type",
-                        vi.name
-                    ))
+                    self.model_err(format!("graph input '{}' has no tensor type", vi.name))
                 })?;
             b.add_input(&vi.name, ty);
         }
@@ -285,16 +299,10 @@ impl Importer {
         let mut seen = HashSet::new();
         for vi in &g.output {
             if !seen.insert(vi.name.as_str()) {
-                return Err(self.model_err(format!(
-                    "graph output '{}' is listed twice",
-                    vi.name
-                )));
+                return Err(self.model_err(format!("graph output '{}' is listed twice", vi.name)));
             }
             let Some(v) = b.value_of(&vi.name) else {
-                return Err(self.model_err(format!(
-                    "graph output '{}' is not defined",
-                    vi.name
-                )));
+                return Err(self.model_err(format!("graph output '{}' is not defined", vi.name)));
             };
             let declared = tensor::type_from_value_info(vi)
                 .map_err(|m| self.model_err(format!("graph output {m}")));
@@ -313,10 +321,16 @@ impl Importer {
                     )));
                 }
                 let shape_conflict = d.rank() != got.rank()
-                    || d.shape.iter().zip(&got.shape).any(|(a, b)| dims_conflict(a, b));
+                    || d.shape
+                        .iter()
+                        .zip(&got.shape)
+                        .any(|(a, b)| dims_conflict(a, b));
                 if shape_conflict {
                     let fmt = |s: &[qcc_ir::Dim]| {
-                        s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")
+                        s.iter()
+                            .map(|d| d.to_string())
+                            .collect::<Vec<_>>()
+                            .join("x")
                     };
                     return Err(self.model_err(format!(
                         "graph output '{}' is declared with shape [{}] but computes [{}]",

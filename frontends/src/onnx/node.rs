@@ -48,7 +48,24 @@ impl<'a> NodeCtx<'a> {
         }
     }
 
-    /// Requires between `lo` and `hi` inputs.
+    /// Requires between `lo` and `hi` input slots and the given inputs to be present.
+    pub(crate) fn expect_inputs_with(
+        &self,
+        lo: usize,
+        hi: usize,
+        required: &[usize],
+    ) -> LResult<()> {
+        let n = self.node.input.len();
+        if n < lo || n > hi {
+            bail!("expected {lo} to {hi} inputs, got {n}");
+        }
+        for &i in required {
+            self.input_name(i)?;
+        }
+        Ok(())
+    }
+
+    /// Requires between `lo` and `hi` inputs, the first `lo` of them present.
     pub(crate) fn expect_inputs(&self, lo: usize, hi: usize) -> LResult<()> {
         let n = self.node.input.len();
         if n < lo || n > hi {

@@ -78,6 +78,10 @@ impl Opsets {
 pub(crate) fn elem_type_name(t: i32) -> String {
     match DataType::try_from(t) {
         Ok(d) => d.as_str_name().to_string(),
+        // Newer than the protobuf definitions in tract.
+        Err(_) if t == 24 => "FLOAT8E8M0".to_string(),
+        Err(_) if t == 25 => "UINT2".to_string(),
+        Err(_) if t == 26 => "INT2".to_string(),
         Err(_) => format!("<unknown element type {t}>"),
     }
 }

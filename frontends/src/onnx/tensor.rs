@@ -18,12 +18,8 @@ pub(crate) fn tensor_from_proto(t: &TensorProto, what: &str) -> Result<Tensor, S
     if t.segment.is_some() {
         return Err(format!("{label}: segmented tensors are not supported"));
     }
-    let dtype = dtype_of(t.data_type).ok_or_else(|| {
-        format!(
-            "{label}: unsupported dtype {}",
-            elem_type_name(t.data_type)
-        )
-    })?;
+    let dtype = dtype_of(t.data_type)
+        .ok_or_else(|| format!("{label}: unsupported dtype {}", elem_type_name(t.data_type)))?;
     let mut shape = Vec::with_capacity(t.dims.len());
     let mut n: usize = 1;
     for &d in &t.dims {
@@ -90,14 +86,13 @@ fn typed_data(t: &TensorProto, dtype: DType, n: usize) -> Result<Data, String> {
             check(t.int64_data.len(), "int64_data")?;
             Data::I64(t.int64_data.clone())
         }
-        DType::U32 | DType::U64 => {
+        DType::U64 => {
             check(t.uint64_data.len(), "uint64_data")?;
-            let v: Vec<i64> = t.uint64_data.iter().map(|&x| x as i64).collect();
-            if dtype == DType::U64 {
-                Data::U64(t.uint64_data.clone())
-            } else {
-                Data::from_i64(dtype, &v)
-            }
+            Data::U64(t.uint64_data.clone())
+        }
+        DType::U32 => {
+            check(t.uint64_data.len(), "uint64_data")?;
+            Data::U32(t.uint64_data.iter().map(|&x| x as u32).collect())
         }
         DType::I8 | DType::U8 | DType::I16 | DType::U16 | DType::I32 | DType::Bool => {
             check(t.int32_data.len(), "int32_data")?;

@@ -25,12 +25,18 @@ pub(crate) fn constant(ctx: &mut NodeCtx) -> LResult<()> {
             }
             tensor_from_proto(&p, "constant").map_err(LowerError::Msg)?
         }
-        "value_float" => Tensor::new(vec![], Data::F32(vec![a.float("value_float")?.expect("present")])),
+        "value_float" => Tensor::new(
+            vec![],
+            Data::F32(vec![a.float("value_float")?.expect("present")]),
+        ),
         "value_floats" => {
             let v = a.floats("value_floats")?.expect("present");
             Tensor::new(vec![v.len()], Data::F32(v))
         }
-        "value_int" => Tensor::new(vec![], Data::I64(vec![a.int("value_int")?.expect("present")])),
+        "value_int" => Tensor::new(
+            vec![],
+            Data::I64(vec![a.int("value_int")?.expect("present")]),
+        ),
         "value_ints" => {
             let v = a.ints("value_ints")?.expect("present");
             Tensor::new(vec![v.len()], Data::I64(v))

@@ -16,7 +16,9 @@ pub(crate) fn resolve_pads(
     dilations: &[usize],
 ) -> LResult<Vec<usize>> {
     let n = kernel.len();
-    let auto_pad = a.string("auto_pad")?.unwrap_or_else(|| "NOTSET".to_string());
+    let auto_pad = a
+        .string("auto_pad")?
+        .unwrap_or_else(|| "NOTSET".to_string());
     match auto_pad.as_str() {
         "NOTSET" | "" => {
             let pads = a.usizes("pads")?.unwrap_or_else(|| vec![0; 2 * n]);
@@ -46,8 +48,13 @@ pub(crate) fn resolve_pads(
                 };
                 let s = strides[i].max(1);
                 let out = size.div_ceil(s);
-                let eff_k = (kernel[i].max(1) - 1) * dilations[i].max(1) + 1;
-                let need = ((out.max(1) - 1) * s + eff_k).saturating_sub(size);
+                let eff_k = (kernel[i].max(1) - 1)
+                    .saturating_mul(dilations[i].max(1))
+                    .saturating_add(1);
+                let need = (out.max(1) - 1)
+                    .saturating_mul(s)
+                    .saturating_add(eff_k)
+                    .saturating_sub(size);
                 let (lo, hi) = if auto_pad == "SAME_UPPER" {
                     (need / 2, need - need / 2)
                 } else {
@@ -69,7 +76,7 @@ pub(crate) fn spatial_ints(a: &Attrs, name: &str, n: usize) -> LResult<Vec<usize
     if v.len() != n {
         bail!("attribute '{name}' has {} values, expected {n}", v.len());
     }
-    if v.iter().any(|&x| x == 0) {
+    if v.contains(&0) {
         bail!("attribute '{name}' must be positive, got {v:?}");
     }
     Ok(v)
@@ -82,13 +89,20 @@ pub(crate) fn conv_attrs(ctx: &NodeCtx, x: &TensorType, w: &TensorType) -> LResu
         bail!("weight has rank {}, expected at least 3", w.rank());
     }
     if x.rank() != w.rank() {
-        bail!("input has rank {} but weight has rank {}", x.rank(), w.rank());
+        bail!(
+            "input has rank {} but weight has rank {}",
+            x.rank(),
+            w.rank()
+        );
     }
     let n = w.rank() - 2;
     let kernel = match a.usizes("kernel_shape")? {
         Some(k) => {
             if k.len() != n {
-                bail!("attribute 'kernel_shape' has {} values, expected {n}", k.len());
+                bail!(
+                    "attribute 'kernel_shape' has {} values, expected {n}",
+                    k.len()
+                );
             }
             for (i, &kk) in k.iter().enumerate() {
                 if let Dim::Fixed(d) = w.shape[i + 2] {
@@ -99,7 +113,11 @@ pub(crate) fn conv_attrs(ctx: &NodeCtx, x: &TensorType, w: &TensorType) -> LResu
             }
             k
         }
-        None => match w.shape[2..].iter().map(Dim::fixed).collect::<Option<Vec<_>>>() {
+        None => match w.shape[2..]
+            .iter()
+            .map(Dim::fixed)
+            .collect::<Option<Vec<_>>>()
+        {
             Some(k) => k,
             None => bail!("weight spatial dims must be fixed (or give kernel_shape)"),
         },

@@ -61,7 +61,11 @@ fn variadic(ctx: &mut NodeCtx, op: BinaryOp) -> LResult<()> {
         if i + 1 == n {
             ctx.emit1(Op::Binary(op), vec![acc, v])?;
         } else {
-            acc = ctx.tmp(&format!("{}{i}", Op::Binary(op).name()), Op::Binary(op), vec![acc, v])?;
+            acc = ctx.tmp(
+                &format!("{}{i}", Op::Binary(op).name()),
+                Op::Binary(op),
+                vec![acc, v],
+            )?;
         }
     }
     Ok(())
@@ -171,7 +175,13 @@ pub(crate) fn clip(ctx: &mut NodeCtx) -> LResult<()> {
         Some(v) => v,
         None => ctx.scalar_const("max", dtype, hi),
     };
-    ctx.emit1(Op::Clip { min: None, max: None }, vec![x, min, max])?;
+    ctx.emit1(
+        Op::Clip {
+            min: None,
+            max: None,
+        },
+        vec![x, min, max],
+    )?;
     Ok(())
 }
 
@@ -195,7 +205,11 @@ pub(crate) fn cast(ctx: &mut NodeCtx) -> LResult<()> {
         )));
     };
     let x = ctx.input(0)?;
-    ctx.emit1_with(Op::Cast { to: dtype }, vec![x], ResultOverride::plain(dtype))?;
+    ctx.emit1_with(
+        Op::Cast { to: dtype },
+        vec![x],
+        ResultOverride::plain(dtype),
+    )?;
     Ok(())
 }
 

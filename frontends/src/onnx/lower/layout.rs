@@ -141,7 +141,9 @@ pub(crate) fn slice(ctx: &mut NodeCtx) -> LResult<()> {
         return emit_static_slice(ctx, starts, ends, axes, steps);
     }
     ctx.expect_inputs(3, 5)?;
-    let all_static = (1..5).try_fold(true, |acc, i| Ok::<_, LowerError>(acc && ctx.input_is_static(i)?))?;
+    let all_static = (1..5).try_fold(true, |acc, i| {
+        Ok::<_, LowerError>(acc && ctx.input_is_static(i)?)
+    })?;
     if all_static {
         let starts = ctx.const_ints(1, "starts")?.unwrap_or_default();
         let ends = ctx.const_ints(2, "ends")?.unwrap_or_default();
@@ -163,7 +165,12 @@ pub(crate) fn slice(ctx: &mut NodeCtx) -> LResult<()> {
         ins.push(ctx.input(3)?);
     } else if ctx.has_input(4) {
         let st = ctx.ty(starts).clone();
-        let Some(n) = st.shape.first().and_then(Dim::fixed).filter(|_| st.rank() == 1) else {
+        let Some(n) = st
+            .shape
+            .first()
+            .and_then(Dim::fixed)
+            .filter(|_| st.rank() == 1)
+        else {
             bail!("'starts' must be a 1-d tensor of known length when 'steps' is given without 'axes'");
         };
         let axes: Vec<i64> = (0..n as i64).collect();
@@ -219,7 +226,10 @@ fn emit_static_slice(
 }
 
 fn pad_mode(ctx: &NodeCtx) -> LResult<PadMode> {
-    let mode = ctx.attrs().string("mode")?.unwrap_or_else(|| "constant".to_string());
+    let mode = ctx
+        .attrs()
+        .string("mode")?
+        .unwrap_or_else(|| "constant".to_string());
     Ok(match mode.as_str() {
         "constant" => PadMode::Constant,
         "reflect" => PadMode::Reflect,
@@ -255,7 +265,8 @@ pub(crate) fn pad(ctx: &mut NodeCtx) -> LResult<()> {
     ctx.expect_inputs(2, 4)?;
     let x = ctx.input(0)?;
     let rank = ctx.ty(x).rank();
-    let all_static = ctx.input_is_static(1)? && ctx.input_is_static(2)? && ctx.input_is_static(3)?;
+    let all_static =
+        ctx.input_is_static(1)? && ctx.input_is_static(2)? && ctx.input_is_static(3)?;
     if all_static {
         let pads = ctx.const_ints(1, "pads")?.unwrap_or_default();
         let value = match ctx.const_input(2)? {
@@ -366,7 +377,15 @@ pub(crate) fn split(ctx: &mut NodeCtx) -> LResult<()> {
     let Some(sizes) = sizes else {
         // Run-time split sizes: dynamic form.
         let s = ctx.input(1)?;
-        ctx.emit_outputs(Op::Split { axis, sizes: vec![] }, vec![x, s], n_out, &[])?;
+        ctx.emit_outputs(
+            Op::Split {
+                axis,
+                sizes: vec![],
+            },
+            vec![x, s],
+            n_out,
+            &[],
+        )?;
         return Ok(());
     };
     let sizes: Vec<usize> = if sizes.is_empty() {
@@ -390,7 +409,7 @@ pub(crate) fn split(ctx: &mut NodeCtx) -> LResult<()> {
             bail!("dim {d} cannot be split into {parts} equal parts");
         }
         (0..parts)
-            .map(|i| chunk.min(d.saturating_sub(i * chunk)))
+            .map(|i| chunk.min(d.saturating_sub(i.saturating_mul(chunk))))
             .collect()
     } else {
         let mut out = Vec::with_capacity(sizes.len());
@@ -401,10 +420,13 @@ pub(crate) fn split(ctx: &mut NodeCtx) -> LResult<()> {
             out.push(s as usize);
         }
         if out.len() != n_out {
-            bail!("split has {} sizes but the node has {n_out} outputs", out.len());
+            bail!(
+                "split has {} sizes but the node has {n_out} outputs",
+                out.len()
+            );
         }
         if let Dim::Fixed(d) = xt.shape[a] {
-            if out.iter().sum::<usize>() != d {
+            if out.iter().try_fold(0usize, |a, &b| a.checked_add(b)) != Some(d) {
                 bail!("split sizes {out:?} do not add up to dim {d}");
             }
         }

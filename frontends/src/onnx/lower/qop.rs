@@ -33,10 +33,7 @@ fn zp_dtype(ctx: &NodeCtx, i: usize, default: DType) -> LResult<DType> {
 
 /// ONNX QLinearConv: `x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B?`.
 pub(crate) fn qlinear_conv(ctx: &mut NodeCtx) -> LResult<()> {
-    ctx.expect_inputs(8, 9)?;
-    for i in [0, 1, 3, 4, 6] {
-        ctx.input_name(i)?;
-    }
+    ctx.expect_inputs_with(8, 9, &[0, 1, 3, 4, 6])?;
     let xt = ctx.peek_type(0)?;
     let wt = ctx.peek_type(3)?;
     let y_dtype = zp_dtype(ctx, 7, xt.dtype)?;
@@ -127,11 +124,26 @@ fn requantize_decomposed(
     let p = ctx.tmp("scale_prod", Op::Binary(BinaryOp::Mul), vec![xs, ws])?;
     let m = ctx.tmp("multiplier", Op::Binary(BinaryOp::Div), vec![p, ys])?;
     let f64_ = |d| ResultOverride::plain(d);
-    let acc64 = ctx.tmp_with("acc_f64", Op::Cast { to: DType::F64 }, vec![acc], f64_(DType::F64))?;
-    let m64 = ctx.tmp_with("multiplier_f64", Op::Cast { to: DType::F64 }, vec![m], f64_(DType::F64))?;
+    let acc64 = ctx.tmp_with(
+        "acc_f64",
+        Op::Cast { to: DType::F64 },
+        vec![acc],
+        f64_(DType::F64),
+    )?;
+    let m64 = ctx.tmp_with(
+        "multiplier_f64",
+        Op::Cast { to: DType::F64 },
+        vec![m],
+        f64_(DType::F64),
+    )?;
     let mut r = ctx.tmp("scaled", Op::Binary(BinaryOp::Mul), vec![acc64, m64])?;
     if let Some(yz) = ctx.opt_input(yz_idx)? {
-        let yz64 = ctx.tmp_with("y_zero_point_f64", Op::Cast { to: DType::F64 }, vec![yz], f64_(DType::F64))?;
+        let yz64 = ctx.tmp_with(
+            "y_zero_point_f64",
+            Op::Cast { to: DType::F64 },
+            vec![yz],
+            f64_(DType::F64),
+        )?;
         r = ctx.tmp("shifted", Op::Binary(BinaryOp::Add), vec![r, yz64])?;
     }
     let c = ctx.tmp(
@@ -153,10 +165,7 @@ fn requantize_decomposed(
 
 /// ONNX QLinearMatMul: `a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp`.
 pub(crate) fn qlinear_matmul(ctx: &mut NodeCtx) -> LResult<()> {
-    ctx.expect_inputs(8, 8)?;
-    for i in [0, 1, 3, 4, 6] {
-        ctx.input_name(i)?;
-    }
+    ctx.expect_inputs_with(8, 8, &[0, 1, 3, 4, 6])?;
     let at = ctx.peek_type(0)?;
     let bt = ctx.peek_type(3)?;
     let y_dtype = zp_dtype(ctx, 7, at.dtype)?;
@@ -193,19 +202,12 @@ pub(crate) fn qlinear_matmul(ctx: &mut NodeCtx) -> LResult<()> {
 /// com.microsoft QGemm: `A, a_scale, a_zp, B, b_scale, b_zp, C?, y_scale?, y_zp?`; attrs
 /// alpha, transA, transB. Without y_scale the output is f32 (`alpha * sa * sb * acc`).
 pub(crate) fn qgemm(ctx: &mut NodeCtx) -> LResult<()> {
-    ctx.expect_inputs(6, 9)?;
-    for i in [0, 1, 2, 3, 4, 5] {
-        ctx.input_name(i)?;
-    }
+    ctx.expect_inputs_with(6, 9, &[0, 1, 3, 4])?;
     let attrs = gemm_attrs(ctx)?;
     let at = ctx.peek_type(0)?;
     let bt = ctx.peek_type(3)?;
     let b_axis = if attrs.trans_b { 0 } else { 1 };
-    let unsupported = |what: &str| {
-        Err(LowerError::Unsupported(format!(
-            "QGemm with {what}"
-        )))
-    };
+    let unsupported = |what: &str| Err(LowerError::Unsupported(format!("QGemm with {what}")));
     let Some(aq) = input_qparams(ctx, 1, Some(2), 0, Some(&at))? else {
         return unsupported("run-time or non-static a quantization parameters");
     };
@@ -240,10 +242,7 @@ pub(crate) fn qgemm(ctx: &mut NodeCtx) -> LResult<()> {
 /// com.microsoft QLinearAdd / QLinearMul:
 /// `A, A_scale, A_zp?, B, B_scale, B_zp?, C_scale, C_zp?`.
 fn qlinear_binary(ctx: &mut NodeCtx, op: BinaryOp) -> LResult<()> {
-    ctx.expect_inputs(7, 8)?;
-    for i in [0, 1, 3, 4, 6] {
-        ctx.input_name(i)?;
-    }
+    ctx.expect_inputs_with(7, 8, &[0, 1, 3, 4, 6])?;
     let out_default = ctx.peek_type(0)?.dtype;
     let a = dequantize_input(ctx, 0, 1, Some(2), 1, "a_dq")?;
     let b = dequantize_input(ctx, 3, 4, Some(5), 1, "b_dq")?;
@@ -265,7 +264,7 @@ pub(crate) fn qlinear_mul(ctx: &mut NodeCtx) -> LResult<()> {
 /// com.microsoft QLinearConcat: `Y_scale, Y_zp, (X, X_scale, X_zp)...`; attr axis.
 pub(crate) fn qlinear_concat(ctx: &mut NodeCtx) -> LResult<()> {
     let n = ctx.num_inputs();
-    if n < 5 || (n - 2) % 3 != 0 {
+    if n < 5 || 2 + 3 * ((n - 2) / 3) != n {
         bail!("expected 2 + 3k inputs (k >= 1), got {n}");
     }
     let Some(axis) = ctx.attrs().int("axis")? else {
@@ -276,7 +275,14 @@ pub(crate) fn qlinear_concat(ctx: &mut NodeCtx) -> LResult<()> {
     let mut ins = Vec::with_capacity((n - 2) / 3);
     for k in 0..(n - 2) / 3 {
         let i = 2 + 3 * k;
-        ins.push(dequantize_input(ctx, i, i + 1, Some(i + 2), 1, &format!("x{k}_dq"))?);
+        ins.push(dequantize_input(
+            ctx,
+            i,
+            i + 1,
+            Some(i + 2),
+            1,
+            &format!("x{k}_dq"),
+        )?);
     }
     let y = ctx.tmp("concat", Op::Concat { axis }, ins)?;
     quantize_output(ctx, y, 0, Some(1), out_default)?;
@@ -295,7 +301,7 @@ fn check_channels_first(ctx: &NodeCtx) -> LResult<()> {
 
 /// com.microsoft QLinearAveragePool: `X, x_scale, x_zp?, y_scale, y_zp?` + AveragePool attrs.
 pub(crate) fn qlinear_avg_pool(ctx: &mut NodeCtx) -> LResult<()> {
-    ctx.expect_inputs(4, 5)?;
+    ctx.expect_inputs_with(4, 5, &[0, 1, 3])?;
     check_channels_first(ctx)?;
     let xt = ctx.peek_type(0)?;
     let attrs = pool_attrs(ctx, &xt)?;
@@ -307,7 +313,7 @@ pub(crate) fn qlinear_avg_pool(ctx: &mut NodeCtx) -> LResult<()> {
 
 /// com.microsoft QLinearGlobalAveragePool: `X, x_scale, x_zp?, y_scale, y_zp?`.
 pub(crate) fn qlinear_global_avg_pool(ctx: &mut NodeCtx) -> LResult<()> {
-    ctx.expect_inputs(4, 5)?;
+    ctx.expect_inputs_with(4, 5, &[0, 1, 3])?;
     check_channels_first(ctx)?;
     let dt = ctx.peek_type(0)?.dtype;
     let x = dequantize_input(ctx, 0, 1, Some(2), 1, "x_dq")?;
@@ -318,7 +324,7 @@ pub(crate) fn qlinear_global_avg_pool(ctx: &mut NodeCtx) -> LResult<()> {
 
 /// A unary float op between dequantize and quantize: `X, X_scale, X_zp?, Y_scale, Y_zp?`.
 fn qlinear_unary(ctx: &mut NodeCtx, op: Op) -> LResult<()> {
-    ctx.expect_inputs(4, 5)?;
+    ctx.expect_inputs_with(4, 5, &[0, 1, 3])?;
     let dt = ctx.peek_type(0)?.dtype;
     let x = dequantize_input(ctx, 0, 1, Some(2), 1, "x_dq")?;
     let y = ctx.tmp(op.name(), op, vec![x])?;

@@ -33,7 +33,7 @@ pub(crate) fn static_qparams(
     what: &str,
 ) -> LResult<Option<StaticQ>> {
     if let Some(z) = zp {
-        if z.shape != scale.shape {
+        if z.shape != scale.shape && !(z.len() == 1 && scale.len() == 1) {
             bail!(
                 "{what}: zero point shape {:?} does not match scale shape {:?}",
                 z.shape,
@@ -41,7 +41,10 @@ pub(crate) fn static_qparams(
             );
         }
         if !z.dtype().is_int() {
-            bail!("{what}: zero point has dtype {}, expected an integer type", z.dtype());
+            bail!(
+                "{what}: zero point has dtype {}, expected an integer type",
+                z.dtype()
+            );
         }
     }
     if block_size > 0 {
@@ -113,7 +116,14 @@ pub(crate) fn input_qparams(
         },
         _ => None,
     };
-    static_qparams(&scale, zp.as_deref(), axis, 0, x, &format!("scale '{what}'"))
+    static_qparams(
+        &scale,
+        zp.as_deref(),
+        axis,
+        0,
+        x,
+        &format!("scale '{what}'"),
+    )
 }
 
 /// A zero-point constant of `dtype` shaped like the scale input `s_idx` (scalar when the
@@ -121,7 +131,16 @@ pub(crate) fn input_qparams(
 fn zero_point_like(ctx: &mut NodeCtx, s_idx: usize, dtype: DType) -> LResult<ValueId> {
     let sty = ctx.peek_type(s_idx)?;
     let shape = sty.fixed_dims().unwrap_or_default();
-    let n = shape.iter().product();
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= 1 << 24)
+        .ok_or_else(|| {
+            format!(
+                "scale '{}' has too many elements",
+                ctx.input_name(s_idx).unwrap_or("")
+            )
+        })?;
     Ok(ctx.new_const("zero_point", Tensor::new(shape, Data::zeros(dtype, n))))
 }
 
@@ -141,7 +160,12 @@ pub(crate) fn dequantize_input(
     match input_qparams(ctx, s_idx, z_idx, axis, Some(&xty))? {
         Some(sq) => {
             let xq = ctx.quantized_input(x_idx, &sq.q)?;
-            ctx.tmp_with(suffix, Op::Dequantize, vec![xq], ResultOverride::plain(DType::F32))
+            ctx.tmp_with(
+                suffix,
+                Op::Dequantize,
+                vec![xq],
+                ResultOverride::plain(DType::F32),
+            )
         }
         None => {
             let (x, s, z) = dynamic_operands(ctx, x_idx, s_idx, z_idx, xty.dtype)?;
@@ -251,9 +275,10 @@ pub(crate) fn quantize_linear(ctx: &mut NodeCtx) -> LResult<()> {
     let xty = ctx.peek_type(0)?;
     let attr_dtype = match ctx.attrs().int("output_dtype")? {
         None | Some(0) => None,
-        Some(t) => Some(dtype_of(t as i32).ok_or_else(|| {
-            format!("unsupported output_dtype {}", elem_type_name(t as i32))
-        })?),
+        Some(t) => Some(
+            dtype_of(t as i32)
+                .ok_or_else(|| format!("unsupported output_dtype {}", elem_type_name(t as i32)))?,
+        ),
     };
     let out_dtype = if ctx.has_input(2) {
         let z = ctx.peek_type(2)?.dtype;
@@ -307,6 +332,13 @@ pub(crate) fn dequantize_linear(ctx: &mut NodeCtx) -> LResult<()> {
     ctx.expect_inputs(2, 3)?;
     let (axis, block) = axis_and_block(ctx)?;
     let xty = ctx.peek_type(0)?;
+    if !xty.dtype.is_quantizable() {
+        bail!(
+            "input '{}' has dtype {}, expected i8, u8, i16, u16 or i32",
+            ctx.input_name(0)?,
+            xty.dtype
+        );
+    }
     check_zp_dtype(ctx, xty.dtype, Some(2))?;
     let sq = match (ctx.const_input(1)?, ctx.const_input(2)?) {
         (Some(s), z) if !ctx.has_input(2) || z.is_some() => static_qparams(

@@ -167,7 +167,14 @@ pub fn multiply_by_quantized_multiplier(x: i32, m0: i32, shift: i32) -> i32 {
 
 /// Fixed-point requantization: `saturate(multiply_by_quantized_multiplier(acc, m0, shift) + zp)`.
 #[inline]
-pub fn requantize_fixed(acc: i32, m0: i32, shift: i32, zero_point: i64, qmin: i64, qmax: i64) -> i64 {
+pub fn requantize_fixed(
+    acc: i32,
+    m0: i32,
+    shift: i32,
+    zero_point: i64,
+    qmin: i64,
+    qmax: i64,
+) -> i64 {
     saturate(
         multiply_by_quantized_multiplier(acc, m0, shift) as i64 + zero_point,
         qmin,
@@ -197,8 +204,7 @@ impl Multiplier {
         match mode {
             RequantMode::Float => Multiplier::Float(float_multiplier(s_in, s_w, s_out)),
             RequantMode::FixedPoint => {
-                let (m0, shift) =
-                    quantize_multiplier(s_in as f64 * s_w as f64 / s_out as f64);
+                let (m0, shift) = quantize_multiplier(s_in as f64 * s_w as f64 / s_out as f64);
                 Multiplier::Fixed { m0, shift }
             }
         }
@@ -210,9 +216,8 @@ impl Multiplier {
         match mode {
             RequantMode::Float => Multiplier::Float(alpha * s_a * s_b / s_out),
             RequantMode::FixedPoint => {
-                let (m0, shift) = quantize_multiplier(
-                    alpha as f64 * s_a as f64 * s_b as f64 / s_out as f64,
-                );
+                let (m0, shift) =
+                    quantize_multiplier(alpha as f64 * s_a as f64 * s_b as f64 / s_out as f64);
                 Multiplier::Fixed { m0, shift }
             }
         }
@@ -250,7 +255,10 @@ mod tests {
     fn quantize_values() {
         // ONNX QuantizeLinear doc example: x / 2 + 128 on uint8.
         let x = [0.0f32, 2.0, 3.0, 1000.0, -254.0, -1000.0];
-        let q: Vec<i64> = x.iter().map(|&v| quantize_f32(v, 2.0, 128, 0, 255)).collect();
+        let q: Vec<i64> = x
+            .iter()
+            .map(|&v| quantize_f32(v, 2.0, 128, 0, 255))
+            .collect();
         assert_eq!(q, vec![128, 129, 130, 255, 1, 0]);
         // 3/2 = 1.5 -> 2 (even); 5/2 = 2.5 -> 2 (even); -5/2 -> -2.
         assert_eq!(quantize_f32(5.0, 2.0, 0, -128, 127), 2);
@@ -313,8 +321,14 @@ mod tests {
     #[test]
     fn srdhm_values() {
         // (2^30 * 2^30 * 2) >> 32 = 2^29.
-        assert_eq!(saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
-        assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN), i32::MAX);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(1 << 30, 1 << 30),
+            1 << 29
+        );
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
+            i32::MAX
+        );
         // 100 * 2^30 * 2 / 2^32 = 50.
         assert_eq!(saturating_rounding_doubling_high_mul(100, 1 << 30), 50);
         // Ties: 3 * 2^30 * 2 / 2^32 = 1.5 -> 2, but -1.5 -> -1: the negative nudge is
@@ -323,9 +337,12 @@ mod tests {
         assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -1);
         assert_eq!(saturating_rounding_doubling_high_mul(1, 1 << 30), 1); // 0.5 -> 1
         assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 30), 0); // -0.5 -> 0
-        // Non-ties round to nearest: -7 * 0.5 * ... = -1.75 -> -2.
+                                                                           // Non-ties round to nearest: -7 * 0.5 * ... = -1.75 -> -2.
         assert_eq!(saturating_rounding_doubling_high_mul(-7, 1 << 29), -2);
-        assert_eq!(saturating_rounding_doubling_high_mul(i32::MAX, i32::MAX), i32::MAX - 1);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MAX, i32::MAX),
+            i32::MAX - 1
+        );
     }
 
     #[test]
@@ -349,7 +366,7 @@ mod tests {
         // No right shift: the tie is rounded by SRDHM (toward +inf).
         assert_eq!(multiply_by_quantized_multiplier(5, 1 << 30, 0), 3); // 2.5 -> 3
         assert_eq!(multiply_by_quantized_multiplier(-5, 1 << 30, 0), -2); // -2.5 -> -2
-        // multiplier 0.1 = (1717986918, -3): 1000 * 0.1 = 100.
+                                                                          // multiplier 0.1 = (1717986918, -3): 1000 * 0.1 = 100.
         let (m0, sh) = quantize_multiplier(0.1);
         assert_eq!(multiply_by_quantized_multiplier(1000, m0, sh), 100);
         assert_eq!(multiply_by_quantized_multiplier(-1000, m0, sh), -100);
@@ -378,7 +395,13 @@ mod tests {
         let f = Multiplier::new(RequantMode::Float, 0.5, 0.25, 4.0);
         assert_eq!(f, Multiplier::Float(1.0 / 32.0));
         let x = Multiplier::new(RequantMode::FixedPoint, 0.5, 0.25, 4.0);
-        assert_eq!(x, Multiplier::Fixed { m0: 1 << 30, shift: -4 });
+        assert_eq!(
+            x,
+            Multiplier::Fixed {
+                m0: 1 << 30,
+                shift: -4
+            }
+        );
         // acc 32 -> 1.0 exactly, + zp 3.
         assert_eq!(f.apply(32, 3, 0, 255), 4);
         assert_eq!(x.apply(32, 3, 0, 255), 4);
@@ -410,7 +433,10 @@ mod tests {
         );
         assert_eq!(
             Multiplier::with_alpha(RequantMode::FixedPoint, 2.0, 0.5, 0.5, 1.0),
-            Multiplier::Fixed { m0: 1 << 30, shift: 0 }
+            Multiplier::Fixed {
+                m0: 1 << 30,
+                shift: 0
+            }
         );
     }
 }

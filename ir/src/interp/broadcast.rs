@@ -14,7 +14,10 @@ pub(crate) fn broadcast_shapes(shapes: &[&[usize]]) -> R<Vec<usize>> {
                 *o = d;
             } else if d != 1 && d != *o {
                 let all: Vec<String> = shapes.iter().map(|s| format!("{s:?}")).collect();
-                return Err(format!("shapes {} cannot be broadcast together", all.join(", ")));
+                return Err(format!(
+                    "shapes {} cannot be broadcast together",
+                    all.join(", ")
+                ));
             }
         }
     }
@@ -28,7 +31,9 @@ pub(crate) fn broadcast_index(in_shape: &[usize], out_shape: &[usize]) -> R<Opti
         return Ok(None);
     }
     if in_shape.len() > out_shape.len() {
-        return Err(format!("shape {in_shape:?} cannot be broadcast to {out_shape:?}"));
+        return Err(format!(
+            "shape {in_shape:?} cannot be broadcast to {out_shape:?}"
+        ));
     }
     let off = out_shape.len() - in_shape.len();
     let in_strides = super::strides_of(in_shape);
@@ -37,7 +42,9 @@ pub(crate) fn broadcast_index(in_shape: &[usize], out_shape: &[usize]) -> R<Opti
         if d == out_shape[off + i] {
             strides[off + i] = in_strides[i];
         } else if d != 1 {
-            return Err(format!("shape {in_shape:?} cannot be broadcast to {out_shape:?}"));
+            return Err(format!(
+                "shape {in_shape:?} cannot be broadcast to {out_shape:?}"
+            ));
         }
     }
     Ok(Some(strided_offsets(out_shape, &strides, 0)))
@@ -71,7 +78,10 @@ mod tests {
     #[test]
     fn shapes() {
         assert_eq!(broadcast_shapes(&[&[2, 3], &[3]]).unwrap(), vec![2, 3]);
-        assert_eq!(broadcast_shapes(&[&[2, 1, 4], &[3, 1]]).unwrap(), vec![2, 3, 4]);
+        assert_eq!(
+            broadcast_shapes(&[&[2, 1, 4], &[3, 1]]).unwrap(),
+            vec![2, 3, 4]
+        );
         assert_eq!(broadcast_shapes(&[&[], &[5]]).unwrap(), vec![5]);
         assert_eq!(broadcast_shapes(&[&[0, 3], &[1, 3]]).unwrap(), vec![0, 3]);
         assert!(broadcast_shapes(&[&[2, 3], &[4]]).is_err());
@@ -80,8 +90,14 @@ mod tests {
 
     #[test]
     fn index() {
-        assert_eq!(broadcast_index(&[3], &[2, 3]).unwrap(), Some(vec![0, 1, 2, 0, 1, 2]));
-        assert_eq!(broadcast_index(&[2, 1], &[2, 3]).unwrap(), Some(vec![0, 0, 0, 1, 1, 1]));
+        assert_eq!(
+            broadcast_index(&[3], &[2, 3]).unwrap(),
+            Some(vec![0, 1, 2, 0, 1, 2])
+        );
+        assert_eq!(
+            broadcast_index(&[2, 1], &[2, 3]).unwrap(),
+            Some(vec![0, 0, 0, 1, 1, 1])
+        );
         assert_eq!(broadcast_index(&[], &[2]).unwrap(), Some(vec![0, 0]));
         assert_eq!(broadcast_index(&[2], &[2]).unwrap(), None);
         let (s, v) = zip2(&[1, 2, 3], &[3], &[10, 20], &[2, 1], |a, b| a + b).unwrap();

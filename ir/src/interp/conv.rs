@@ -7,7 +7,7 @@
 //! order) while running over contiguous memory.
 
 use super::elementwise::{float_dispatch, num_dispatch};
-use super::{arity, numel, typed, Ctx, R, NONE};
+use super::{arity, numel, prod, typed, Ctx, NONE, R};
 use crate::quant::Multiplier;
 use crate::{ConvAttrs, DType, Data, Element, PoolAttrs, Tensor};
 
@@ -27,7 +27,10 @@ fn attr_vec(v: &[usize], n: usize, default: usize, what: &str) -> R<Vec<usize>> 
         return Ok(vec![default; n]);
     }
     if v.len() != n {
-        return Err(format!("{what} has {} values for {n} spatial dims", v.len()));
+        return Err(format!(
+            "{what} has {} values for {n} spatial dims",
+            v.len()
+        ));
     }
     if v.contains(&0) {
         return Err(format!("{what} must be positive, got {v:?}"));
@@ -94,7 +97,7 @@ impl Spatial {
                 span / strides[d]
             } + 1;
             // ONNX / PyTorch: the last window must start inside the input or the left padding.
-            if ceil_mode && (o - 1) * strides[d] >= in_sp[d] + pb[d] {
+            if ceil_mode && (o - 1).saturating_mul(strides[d]) >= in_sp[d] + pb[d] {
                 o -= 1;
             }
             out_sp.push(o);
@@ -111,20 +114,20 @@ impl Spatial {
     }
 
     fn out_n(&self) -> usize {
-        self.out_sp.iter().product()
+        prod(&self.out_sp)
     }
 
     fn in_n(&self) -> usize {
-        self.in_sp.iter().product()
+        prod(&self.in_sp)
     }
 
     fn taps(&self) -> usize {
-        self.kernel.iter().product()
+        prod(&self.kernel)
     }
 
     /// Input coordinate of tap `k` for output `o` along dim `d` (may be out of range).
-    fn coord(&self, d: usize, o: usize, k: usize) -> i64 {
-        (o * self.strides[d]) as i64 - self.pb[d] as i64 + (k * self.dil[d]) as i64
+    fn coord(&self, d: usize, o: usize, k: usize) -> i128 {
+        o as i128 * self.strides[d] as i128 - self.pb[d] as i128 + k as i128 * self.dil[d] as i128
     }
 
     /// Combines per-dim values over all output positions (row-major), `None` absorbing.
@@ -164,7 +167,8 @@ impl Spatial {
                     (0..self.out_sp[d])
                         .map(|o| {
                             let c = self.coord(d, o, kidx[d]);
-                            (c >= 0 && (c as usize) < self.in_sp[d]).then(|| c as usize * in_strides[d])
+                            (c >= 0 && c < self.in_sp[d] as i128)
+                                .then(|| c as usize * in_strides[d])
                         })
                         .collect()
                 })
@@ -191,9 +195,12 @@ impl Spatial {
         let per_dim: Vec<Vec<Option<usize>>> = (0..self.in_sp.len())
             .map(|d| {
                 let (lo, hi) = if include_pad {
-                    (-(self.pb[d] as i64), (self.in_sp[d] + self.pe[d]) as i64)
+                    (
+                        -(self.pb[d] as i128),
+                        self.in_sp[d] as i128 + self.pe[d] as i128,
+                    )
                 } else {
-                    (0, self.in_sp[d] as i64)
+                    (0, self.in_sp[d] as i128)
                 };
                 (0..self.out_sp[d])
                     .map(|o| {
@@ -226,7 +233,7 @@ impl Mac for f32 {
     const ZERO: Self = 0.0;
     #[inline]
     fn mac(self, a: Self, b: Self) -> Self {
-        self + a * b
+        a.mul_add(b, self)
     }
 }
 
@@ -262,7 +269,9 @@ struct ConvShape {
 
 fn conv_shape(xs: &[usize], ws: &[usize], a: &ConvAttrs) -> R<ConvShape> {
     if xs.len() < 3 {
-        return Err(format!("input must have rank >= 3 (N, C, spatial...), got shape {xs:?}"));
+        return Err(format!(
+            "input must have rank >= 3 (N, C, spatial...), got shape {xs:?}"
+        ));
     }
     if ws.len() != xs.len() {
         return Err(format!(
@@ -281,10 +290,10 @@ fn conv_shape(xs: &[usize], ws: &[usize], a: &ConvAttrs) -> R<ConvShape> {
             "group {group} does not divide input channels {c} and output channels {m}"
         ));
     }
-    if ws[1] * group != c {
+    if ws[1].checked_mul(group) != Some(c) {
         return Err(format!(
             "weight shape {ws:?} expects {} input channels ({} per group x {group} groups), input has {c}",
-            ws[1] * group,
+            ws[1].saturating_mul(group),
             ws[1]
         ));
     }
@@ -339,7 +348,11 @@ pub(crate) fn conv(ins: &[&Tensor], a: &ConvAttrs) -> R<Tensor> {
     let cs = conv_shape(&x.shape, &w.shape, a)?;
     if let Some(b) = ins.get(2) {
         if b.len() != cs.m {
-            return Err(format!("bias has {} elements for {} output channels", b.len(), cs.m));
+            return Err(format!(
+                "bias has {} elements for {} output channels",
+                b.len(),
+                cs.m
+            ));
         }
     }
     fn go<T: Mac + Element + std::ops::Add<Output = T>>(
@@ -376,13 +389,21 @@ fn minus_zp(t: &Tensor, zp: &[i64], row: impl Fn(usize) -> usize) -> Vec<i32> {
 }
 
 /// Reads an optional zero-point operand: `n` values (a scalar is broadcast).
-pub(crate) fn zero_points(t: Option<&&Tensor>, n: usize, int_dtype: DType, what: &str) -> R<Vec<i64>> {
+pub(crate) fn zero_points(
+    t: Option<&&Tensor>,
+    n: usize,
+    int_dtype: DType,
+    what: &str,
+) -> R<Vec<i64>> {
     match t {
         None => Ok(vec![0; n]),
         Some(z) if z.is_empty() => Ok(vec![0; n]),
         Some(z) => {
             if z.dtype() != int_dtype {
-                return Err(format!("{what} dtype {} differs from its tensor's {int_dtype}", z.dtype()));
+                return Err(format!(
+                    "{what} dtype {} differs from its tensor's {int_dtype}",
+                    z.dtype()
+                ));
             }
             let v = z.data.to_i64_vec();
             if v.len() == 1 {
@@ -390,7 +411,10 @@ pub(crate) fn zero_points(t: Option<&&Tensor>, n: usize, int_dtype: DType, what:
             } else if v.len() == n {
                 Ok(v)
             } else {
-                Err(format!("{what} has {} elements, expected 1 or {n}", v.len()))
+                Err(format!(
+                    "{what} has {} elements, expected 1 or {n}",
+                    v.len()
+                ))
             }
         }
     }
@@ -438,7 +462,9 @@ pub(crate) fn channel_requants(
     let q = ctx.out_q(0)?;
     let dt = ctx.out_ty(0).dtype;
     if !dt.is_int() {
-        return Err(format!("the quantized result must have an integer dtype, got {dt}"));
+        return Err(format!(
+            "the quantized result must have an integer dtype, got {dt}"
+        ));
     }
     let c = w_scales.len();
     if q.axis.is_some() && (q.axis != Some(out_axis) || q.scale.len() != c) {
@@ -486,7 +512,9 @@ pub(crate) fn weight_params(ctx: &Ctx, i: usize, axis: usize, c: usize) -> R<(Ve
 pub(crate) fn tensor_params(ctx: &Ctx, i: usize) -> R<(f32, i64)> {
     let q = ctx.in_q(i)?;
     if q.axis.is_some() || q.scale.is_empty() || q.zero_point.is_empty() {
-        return Err(format!("operand {i} must have per-tensor quantization parameters"));
+        return Err(format!(
+            "operand {i} must have per-tensor quantization parameters"
+        ));
     }
     Ok((q.scale[0], q.zero_point[0] as i64))
 }
@@ -511,7 +539,11 @@ pub(crate) fn qconv(ctx: &Ctx, ins: &[&Tensor], a: &ConvAttrs) -> R<Tensor> {
         Some(b) => {
             let bv = typed::<i32>(b, "bias")?;
             if bv.len() != cs.m {
-                return Err(format!("bias has {} elements for {} output channels", bv.len(), cs.m));
+                return Err(format!(
+                    "bias has {} elements for {} output channels",
+                    bv.len(),
+                    cs.m
+                ));
             }
             Some(bv)
         }
@@ -541,7 +573,14 @@ fn pool_geometry(x: &Tensor, a: &PoolAttrs) -> R<Spatial> {
             x.shape
         ));
     }
-    Spatial::new(&x.shape[2..], &a.kernel, &a.strides, &a.pads, &a.dilations, a.ceil_mode)
+    Spatial::new(
+        &x.shape[2..],
+        &a.kernel,
+        &a.strides,
+        &a.pads,
+        &a.dilations,
+        a.ceil_mode,
+    )
 }
 
 /// Max pooling; with two results the second holds ONNX's flattened argmax indices
@@ -556,7 +595,7 @@ pub(crate) fn maxpool(ctx: &Ctx, ins: &[&Tensor], a: &PoolAttrs) -> R<Vec<Tensor
     let sp = pool_geometry(x, a)?;
     let table = sp.table()?;
     let (o_n, k_n, in_n) = (sp.out_n(), sp.taps(), sp.in_n());
-    let planes = x.shape[0] * x.shape[1];
+    let planes = prod(&x.shape[..2]);
     let mut shape = x.shape[..2].to_vec();
     shape.extend(&sp.out_sp);
     numel(&shape)?;
@@ -612,7 +651,7 @@ pub(crate) fn avgpool(ins: &[&Tensor], a: &PoolAttrs) -> R<Tensor> {
     let table = sp.table()?;
     let counts = sp.counts(a.count_include_pad);
     let (o_n, k_n, in_n) = (sp.out_n(), sp.taps(), sp.in_n());
-    let planes = x.shape[0] * x.shape[1];
+    let planes = prod(&x.shape[..2]);
     let mut shape = x.shape[..2].to_vec();
     shape.extend(&sp.out_sp);
     numel(&shape)?;

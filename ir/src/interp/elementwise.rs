@@ -255,15 +255,21 @@ pub(crate) fn binary(ins: &[&Tensor], op: BinaryOp) -> R<Tensor> {
         And | Or => {
             let x = typed::<bool>(a, "operand 0")?;
             let y = typed::<bool>(b, "operand 1")?;
-            let f: fn(bool, bool) -> bool = if op == And { |p, q| p && q } else { |p, q| p || q };
+            let f: fn(bool, bool) -> bool = if op == And {
+                |p, q| p && q
+            } else {
+                |p, q| p || q
+            };
             let (shape, v) = zip2(x, &a.shape, y, &b.shape, f)?;
             Ok(Tensor::new(shape, Data::Bool(v)))
         }
         Less | LessOrEqual | Greater | GreaterOrEqual | Equal => {
             num_dispatch!(a.dtype(), T => compare::<T>(a, b, op), compare::<bool>(a, b, op))
         }
-        Add | Sub | Mul | Div | Max | Min | Pow => num_dispatch!(a.dtype(), T => arith::<T>(a, b, op),
-            Err(format!("{op:?} is not defined on bool"))),
+        Add | Sub | Mul | Div | Max | Min | Pow => {
+            num_dispatch!(a.dtype(), T => arith::<T>(a, b, op),
+            Err(format!("{op:?} is not defined on bool")))
+        }
     }
 }
 
@@ -402,7 +408,10 @@ fn unary_int<T: Element + PartialOrd>(v: &[T], op: UnaryOp) -> R<Vec<T>> {
     Ok(match op {
         UnaryOp::Relu => v.iter().map(|&x| if x < zero { zero } else { x }).collect(),
         UnaryOp::Neg => v.iter().map(|&x| neg(x)).collect(),
-        UnaryOp::Abs => v.iter().map(|&x| if x < zero { neg(x) } else { x }).collect(),
+        UnaryOp::Abs => v
+            .iter()
+            .map(|&x| if x < zero { neg(x) } else { x })
+            .collect(),
         // Rounding an integer is the identity.
         UnaryOp::Round | UnaryOp::Floor | UnaryOp::Ceil => v.to_vec(),
         _ => return Err(format!("{op:?} needs a float operand, got {}", T::DTYPE)),
@@ -438,7 +447,11 @@ pub(crate) fn where_(ins: &[&Tensor]) -> R<Tensor> {
     let (c, a, b) = (ins[0], ins[1], ins[2]);
     let cv = typed::<bool>(c, "condition")?;
     if a.dtype() != b.dtype() {
-        return Err(format!("operand dtypes differ: {} and {}", a.dtype(), b.dtype()));
+        return Err(format!(
+            "operand dtypes differ: {} and {}",
+            a.dtype(),
+            b.dtype()
+        ));
     }
     let shape = broadcast_shapes(&[&c.shape, &a.shape, &b.shape])?;
     let n = numel(&shape)?;
@@ -723,12 +736,12 @@ pub(crate) fn softmax(ins: &[&Tensor], axis: i64) -> R<Tensor> {
         return Err("softmax needs at least one dimension".into());
     }
     let ax = norm_axis(axis, rank)?;
-    let outer: usize = x.shape[..ax].iter().product();
-    let d = x.shape[ax];
-    let inner: usize = x.shape[ax + 1..].iter().product();
-    if d == 0 || x.is_empty() {
+    if x.is_empty() {
         return Ok(x.clone());
     }
+    let outer = super::prod(&x.shape[..ax]);
+    let d = x.shape[ax];
+    let inner = super::prod(&x.shape[ax + 1..]);
     let data = float_dispatch!(x.dtype(), T => T::wrap(softmax_impl(typed::<T>(x, "operand")?, outer, d, inner)),
         return Err(format!("softmax needs a float operand, got {}", x.dtype())));
     Ok(Tensor::new(x.shape.clone(), data))

@@ -2,7 +2,7 @@
 //! pad, concat and split. All are dtype-agnostic: on quantized values they move the stored
 //! integers.
 
-use super::{arity, gather, gather_fill, ints, norm_axis, numel, strides_of, Ctx, R, NONE};
+use super::{arity, gather, gather_fill, ints, norm_axis, numel, strides_of, Ctx, NONE, R};
 use crate::{Data, Element, Op, PadMode, Tensor};
 
 /// For shape-only ops (identity, reshape, flatten, squeeze, unsqueeze) the result shape;
@@ -119,7 +119,9 @@ fn squeeze_shape(input: &[usize], axes: &[i64]) -> R<Vec<usize>> {
     let ax = norm_axes(axes, input.len())?;
     for &a in &ax {
         if input[a] != 1 {
-            return Err(format!("cannot squeeze axis {a} of shape {input:?}: size is not 1"));
+            return Err(format!(
+                "cannot squeeze axis {a} of shape {input:?}: size is not 1"
+            ));
         }
     }
     Ok(input
@@ -135,7 +137,13 @@ fn unsqueeze_shape(input: &[usize], axes: &[i64]) -> R<Vec<usize>> {
     let ax = norm_axes(axes, out_rank)?;
     let mut it = input.iter();
     Ok((0..out_rank)
-        .map(|i| if ax.contains(&i) { 1 } else { *it.next().unwrap_or(&1) })
+        .map(|i| {
+            if ax.contains(&i) {
+                1
+            } else {
+                *it.next().unwrap_or(&1)
+            }
+        })
         .collect())
 }
 
@@ -150,7 +158,11 @@ pub(crate) fn transpose(ins: &[&Tensor], perm: &[usize]) -> R<Tensor> {
         perm.to_vec()
     };
     let mut seen = vec![false; r];
-    if perm.len() != r || perm.iter().any(|&p| p >= r || std::mem::replace(&mut seen[p], true)) {
+    if perm.len() != r
+        || perm
+            .iter()
+            .any(|&p| p >= r || std::mem::replace(&mut seen[p], true))
+    {
         return Err(format!("perm {perm:?} is not a permutation of rank {r}"));
     }
     let in_strides = strides_of(&x.shape);
@@ -163,7 +175,7 @@ pub(crate) fn transpose(ins: &[&Tensor], perm: &[usize]) -> R<Tensor> {
 /// Offsets `base + sum(idx[d] * strides[d])` over `shape` in row-major order, with signed
 /// strides (every resulting offset is known to be in range).
 fn signed_offsets(shape: &[usize], strides: &[i64], base: i64) -> Vec<usize> {
-    let n: usize = shape.iter().product();
+    let n = super::prod(shape);
     let mut out = Vec::with_capacity(n);
     if n == 0 {
         return out;
@@ -216,13 +228,22 @@ pub(crate) fn slice(
             },
         )
     } else {
-        (starts.to_vec(), ends.to_vec(), axes.to_vec(), steps.to_vec())
+        (
+            starts.to_vec(),
+            ends.to_vec(),
+            axes.to_vec(),
+            steps.to_vec(),
+        )
     };
     let n = starts.len();
     if ends.len() != n {
         return Err(format!("{n} starts but {} ends", ends.len()));
     }
-    let axes: Vec<i64> = if axes.is_empty() { (0..n as i64).collect() } else { axes };
+    let axes: Vec<i64> = if axes.is_empty() {
+        (0..n as i64).collect()
+    } else {
+        axes
+    };
     let steps: Vec<i64> = if steps.is_empty() { vec![1; n] } else { steps };
     if axes.len() != n || steps.len() != n {
         return Err(format!(
@@ -253,7 +274,14 @@ pub(crate) fn slice(
             } else {
                 let s = s.clamp(0, d - 1);
                 let e = e.clamp(-1, d - 1);
-                (s, if s > e { (s - e + (-step) - 1) / (-step) } else { 0 })
+                (
+                    s,
+                    if s > e {
+                        (s - e + (-step) - 1) / (-step)
+                    } else {
+                        0
+                    },
+                )
             }
         };
         per[ax[i]] = (start, step, count as usize);
@@ -303,7 +331,11 @@ pub(crate) fn pad(ins: &[&Tensor], mode: PadMode, pads: &[i64], value: f64) -> R
         pads.to_vec()
     };
     if full.len() != 2 * rank {
-        return Err(format!("{} pads for rank {rank} (need {})", full.len(), 2 * rank));
+        return Err(format!(
+            "{} pads for rank {rank} (need {})",
+            full.len(),
+            2 * rank
+        ));
     }
     let fill: Data = match ins.get(2) {
         Some(c) if !c.is_empty() => {
@@ -318,14 +350,19 @@ pub(crate) fn pad(ins: &[&Tensor], mode: PadMode, pads: &[i64], value: f64) -> R
         }
         _ => Data::from_f64(x.dtype(), &[value]),
     };
-    let in_strides = strides_of(&x.shape);
-    let mut shape = Vec::with_capacity(rank);
-    let mut per_dim: Vec<Vec<Option<usize>>> = Vec::with_capacity(rank);
+    // Per dim: (crop at the begin, kept size, pad at the begin, output size).
+    let mut dims = Vec::with_capacity(rank);
     for d in 0..rank {
         let dim = x.shape[d] as i64;
         let (pb, pe) = (full[d], full[rank + d]);
-        let (cb, ce) = ((-pb).max(0), (-pe).max(0));
-        let kept = dim - cb - ce;
+        let (cb, ce) = (
+            pb.checked_neg().unwrap_or(i64::MAX).max(0),
+            pe.checked_neg().unwrap_or(i64::MAX).max(0),
+        );
+        let kept = dim
+            .checked_sub(cb)
+            .and_then(|v| v.checked_sub(ce))
+            .unwrap_or(-1);
         if kept < 0 {
             return Err(format!("pads {pb}, {pe} crop more than dim {d} ({dim})"));
         }
@@ -333,10 +370,17 @@ pub(crate) fn pad(ins: &[&Tensor], mode: PadMode, pads: &[i64], value: f64) -> R
         let out = kept
             .checked_add(pb)
             .and_then(|v| v.checked_add(pe))
-            .ok_or("padded size overflows")? as usize;
+            .ok_or("padded size overflows")?;
         if kept == 0 && out > 0 && mode != PadMode::Constant {
             return Err(format!("cannot {mode:?}-pad an empty dim {d}"));
         }
+        dims.push((cb, kept, pb, out as usize));
+    }
+    let shape: Vec<usize> = dims.iter().map(|d| d.3).collect();
+    numel(&shape)?;
+    let in_strides = strides_of(&x.shape);
+    let mut per_dim: Vec<Vec<Option<usize>>> = Vec::with_capacity(rank);
+    for (d, &(cb, kept, pb, out)) in dims.iter().enumerate() {
         let map: Vec<Option<usize>> = (0..out as i64)
             .map(|o| {
                 let j = o - pb;
@@ -363,10 +407,8 @@ pub(crate) fn pad(ins: &[&Tensor], mode: PadMode, pads: &[i64], value: f64) -> R
                 src.map(|s| (s + cb) as usize * in_strides[d])
             })
             .collect();
-        shape.push(out);
         per_dim.push(map);
     }
-    numel(&shape)?;
     // Combine the per-dim maps into flat source indices (NONE = fill).
     let mut idx: Vec<usize> = vec![0];
     for map in &per_dim {
@@ -404,7 +446,11 @@ pub(crate) fn concat(ins: &[&Tensor], axis: i64) -> R<Tensor> {
             ));
         }
         let same = t.shape.len() == rank
-            && t.shape.iter().zip(&first.shape).enumerate().all(|(d, (a, b))| d == ax || a == b);
+            && t.shape
+                .iter()
+                .zip(&first.shape)
+                .enumerate()
+                .all(|(d, (a, b))| d == ax || a == b);
         if !same {
             return Err(format!(
                 "operand {i} has shape {:?}, incompatible with operand 0 {:?} along axis {ax}",
@@ -416,10 +462,16 @@ pub(crate) fn concat(ins: &[&Tensor], axis: i64) -> R<Tensor> {
             .ok_or("concatenated size overflows")?;
     }
     numel(&shape)?;
-    let outer: usize = shape[..ax].iter().product();
-    let inner: usize = shape[ax + 1..].iter().product();
+    let outer = super::prod(&shape[..ax]);
+    let inner = super::prod(&shape[ax + 1..]);
     /// `_first` only fixes the element type.
-    fn go<T: Element>(_first: &[T], ins: &[&Tensor], outer: usize, inner: usize, ax: usize) -> Data {
+    fn go<T: Element>(
+        _first: &[T],
+        ins: &[&Tensor],
+        outer: usize,
+        inner: usize,
+        ax: usize,
+    ) -> Data {
         let parts: Vec<(&[T], usize)> = ins
             .iter()
             .map(|t| {
@@ -459,7 +511,9 @@ pub(crate) fn split(ctx: &Ctx, ins: &[&Tensor], axis: i64, sizes: &[usize]) -> R
         _ if !sizes.is_empty() && ins.len() == 1 => sizes.to_vec(),
         _ => {
             let chunk = dim.div_ceil(n);
-            (0..n).map(|i| chunk.min(dim.saturating_sub(i * chunk))).collect()
+            (0..n)
+                .map(|i| chunk.min(dim.saturating_sub(i * chunk)))
+                .collect()
         }
     };
     if sizes.len() != n {

@@ -19,10 +19,20 @@ struct MmShape {
 
 fn mm_shape(a: &[usize], b: &[usize]) -> R<MmShape> {
     if a.is_empty() || b.is_empty() {
-        return Err(format!("matmul operands must have rank >= 1, got {a:?} and {b:?}"));
+        return Err(format!(
+            "matmul operands must have rank >= 1, got {a:?} and {b:?}"
+        ));
     }
-    let a2: Vec<usize> = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
-    let b2: Vec<usize> = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
+    let a2: Vec<usize> = if a.len() == 1 {
+        vec![1, a[0]]
+    } else {
+        a.to_vec()
+    };
+    let b2: Vec<usize> = if b.len() == 1 {
+        vec![b[0], 1]
+    } else {
+        b.to_vec()
+    };
     let (m, ka) = (a2[a2.len() - 2], a2[a2.len() - 1]);
     let (kb, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
     if ka != kb {
@@ -79,11 +89,19 @@ pub(crate) fn matmul(ins: &[&Tensor]) -> R<Tensor> {
     arity(ins, 2, 2)?;
     let (a, b) = (ins[0], ins[1]);
     if a.dtype() != b.dtype() {
-        return Err(format!("operand dtypes differ: {} and {}", a.dtype(), b.dtype()));
+        return Err(format!(
+            "operand dtypes differ: {} and {}",
+            a.dtype(),
+            b.dtype()
+        ));
     }
     let s = mm_shape(&a.shape, &b.shape)?;
     fn go<T: Mac + Element>(a: &Tensor, b: &Tensor, s: &MmShape) -> R<Data> {
-        Ok(T::wrap(mm_core(typed::<T>(a, "a")?, typed::<T>(b, "b")?, s)))
+        Ok(T::wrap(mm_core(
+            typed::<T>(a, "a")?,
+            typed::<T>(b, "b")?,
+            s,
+        )))
     }
     let data = match a.dtype() {
         DType::F32 => go::<f32>(a, b, &s)?,
@@ -136,7 +154,10 @@ pub(crate) fn matmul_integer(ins: &[&Tensor]) -> R<Tensor> {
     let zb = zero_points(ins.get(3), s.n, b.dtype(), "b_zero_point")?;
     let ai = a_minus(a, &za, s.m, s.k);
     let bi = b_minus(b, &zb, s.n);
-    Ok(Tensor::new(s.out_shape.clone(), Data::I32(mm_core(&ai, &bi, &s))))
+    Ok(Tensor::new(
+        s.out_shape.clone(),
+        Data::I32(mm_core(&ai, &bi, &s)),
+    ))
 }
 
 /// Gemm dims: (M, K, N) after the transposes; operands must be 2-d.
@@ -144,8 +165,16 @@ fn gemm_dims(a: &[usize], b: &[usize], at: &GemmAttrs) -> R<(usize, usize, usize
     if a.len() != 2 || b.len() != 2 {
         return Err(format!("gemm operands must be 2-d, got {a:?} and {b:?}"));
     }
-    let (m, ka) = if at.trans_a { (a[1], a[0]) } else { (a[0], a[1]) };
-    let (kb, n) = if at.trans_b { (b[1], b[0]) } else { (b[0], b[1]) };
+    let (m, ka) = if at.trans_a {
+        (a[1], a[0])
+    } else {
+        (a[0], a[1])
+    };
+    let (kb, n) = if at.trans_b {
+        (b[1], b[0])
+    } else {
+        (b[0], b[1])
+    };
     if ka != kb {
         return Err(format!(
             "inner dimensions differ: A' is {m}x{ka}, B' is {kb}x{n} (shapes {a:?}, {b:?})"
@@ -162,8 +191,16 @@ fn gemm_core<T: Mac>(a: &[T], b: &[T], (m, k, n): (usize, usize, usize), at: &Ge
         for j in 0..n {
             let mut acc = T::ZERO;
             for kk in 0..k {
-                let av = if at.trans_a { a[kk * m + i] } else { a[i * k + kk] };
-                let bv = if at.trans_b { b[j * k + kk] } else { b[kk * n + j] };
+                let av = if at.trans_a {
+                    a[kk * m + i]
+                } else {
+                    a[i * k + kk]
+                };
+                let bv = if at.trans_b {
+                    b[j * k + kk]
+                } else {
+                    b[kk * n + j]
+                };
                 acc = acc.mac(av, bv);
             }
             out[i * n + j] = acc;
@@ -187,7 +224,11 @@ pub(crate) fn gemm(ins: &[&Tensor], at: &GemmAttrs) -> R<Tensor> {
     arity(ins, 2, 3)?;
     let (a, b) = (ins[0], ins[1]);
     if a.dtype() != b.dtype() {
-        return Err(format!("operand dtypes differ: {} and {}", a.dtype(), b.dtype()));
+        return Err(format!(
+            "operand dtypes differ: {} and {}",
+            a.dtype(),
+            b.dtype()
+        ));
     }
     let dims = gemm_dims(&a.shape, &b.shape, at)?;
     let (m, _, n) = dims;
@@ -195,7 +236,13 @@ pub(crate) fn gemm(ins: &[&Tensor], at: &GemmAttrs) -> R<Tensor> {
         Some(c) if at.beta != 0.0 => Some((*c, c_index(c, m, n)?)),
         _ => None,
     };
-    fn go<T>(a: &Tensor, b: &Tensor, c: Option<(&Tensor, Vec<usize>)>, dims: (usize, usize, usize), at: &GemmAttrs) -> R<Data>
+    fn go<T>(
+        a: &Tensor,
+        b: &Tensor,
+        c: Option<(&Tensor, Vec<usize>)>,
+        dims: (usize, usize, usize),
+        at: &GemmAttrs,
+    ) -> R<Data>
     where
         T: Mac + Element + std::ops::Mul<Output = T> + std::ops::Add<Output = T>,
     {
@@ -243,7 +290,11 @@ pub(crate) fn qmatmul(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
     let (sa, za) = tensor_params(ctx, 0)?;
     // Per-axis B parameters run along its last dim (columns); a 1-d B has one column and
     // must be per-tensor.
-    let b_axis = if b.shape.len() >= 2 { b.shape.len() - 1 } else { usize::MAX };
+    let b_axis = if b.shape.len() >= 2 {
+        b.shape.len() - 1
+    } else {
+        usize::MAX
+    };
     let (sb, zb) = weight_params(ctx, 1, b_axis, s.n)?;
     let out_axis = s.out_shape.len().saturating_sub(1);
     let (req, (qmin, qmax), dt) = channel_requants(ctx, 1.0, sa, &sb, out_axis)?;
@@ -275,7 +326,12 @@ pub(crate) fn qgemm(ctx: &Ctx, ins: &[&Tensor], at: &GemmAttrs) -> R<Tensor> {
     let (sa, za) = tensor_params(ctx, 0)?;
     let b_axis = if at.trans_b { 0 } else { 1 };
     let (sb, zb) = weight_params(ctx, 1, b_axis, n)?;
-    let ai: Vec<i32> = a.data.to_i64_vec().into_iter().map(|v| (v - za) as i32).collect();
+    let ai: Vec<i32> = a
+        .data
+        .to_i64_vec()
+        .into_iter()
+        .map(|v| (v - za) as i32)
+        .collect();
     let bi: Vec<i32> = b
         .data
         .to_i64_vec()
@@ -283,7 +339,11 @@ pub(crate) fn qgemm(ctx: &Ctx, ins: &[&Tensor], at: &GemmAttrs) -> R<Tensor> {
         .enumerate()
         .map(|(i, v)| {
             // Column (output channel) of element i of B as stored.
-            let col = if at.trans_b { i / b.shape[1].max(1) } else { i % n.max(1) };
+            let col = if at.trans_b {
+                i / b.shape[1].max(1)
+            } else {
+                i % n.max(1)
+            };
             (v - zb[col]) as i32
         })
         .collect();

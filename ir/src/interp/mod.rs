@@ -23,7 +23,9 @@ mod reduce;
 #[cfg(test)]
 mod tests;
 
-use crate::{Data, Dim, Element, Engine, Error, Module, Node, Op, QParams, Result, Tensor, TensorType};
+use crate::{
+    Data, Dim, Element, Engine, Error, Module, Node, Op, QParams, Result, Tensor, TensorType,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -61,12 +63,18 @@ impl<'m> Interpreter<'m> {
         let bad = |v: crate::ValueId| v.0 as usize >= nv;
         for (i, v) in g.inputs.iter().enumerate() {
             if bad(*v) {
-                return Err(Error::Exec(format!("graph input {i} refers to missing value %{}", v.0)));
+                return Err(Error::Exec(format!(
+                    "graph input {i} refers to missing value %{}",
+                    v.0
+                )));
             }
         }
         for (i, v) in g.outputs.iter().enumerate() {
             if bad(*v) {
-                return Err(Error::Exec(format!("graph output {i} refers to missing value %{}", v.0)));
+                return Err(Error::Exec(format!(
+                    "graph output {i} refers to missing value %{}",
+                    v.0
+                )));
             }
         }
         for n in &g.nodes {
@@ -160,7 +168,13 @@ impl<'m> Interpreter<'m> {
     }
 
     /// Checks a node result against its declared type (dtype, rank, fixed and bound dims).
-    fn check_result(&self, node: &Node, k: usize, t: &Tensor, syms: &HashMap<String, usize>) -> Result<()> {
+    fn check_result(
+        &self,
+        node: &Node,
+        k: usize,
+        t: &Tensor,
+        syms: &HashMap<String, usize>,
+    ) -> Result<()> {
         let val = self.module.graph.value(node.outputs[k]);
         let ty = &val.ty;
         let fail = |msg: String| {
@@ -172,7 +186,11 @@ impl<'m> Interpreter<'m> {
             )))
         };
         if t.dtype() != ty.dtype {
-            return fail(format!("has dtype {} but its type says {}", t.dtype(), ty.dtype));
+            return fail(format!(
+                "has dtype {} but its type says {}",
+                t.dtype(),
+                ty.dtype
+            ));
         }
         let ok = t.shape.len() == ty.rank()
             && ty.shape.iter().zip(&t.shape).all(|(d, &n)| match d {
@@ -225,7 +243,11 @@ impl Engine for Interpreter<'_> {
         }
         let mut remaining = self.uses.clone();
         for node in &g.nodes {
-            let node_err = |m: String| Error::Exec(format!("node '{}' ({}): {m}", node.name, node.op.name()));
+            let node_err =
+                |m: String| Error::Exec(format!("node '{}' ({}): {m}", node.name, node.op.name()));
+            if node.outputs.is_empty() {
+                return Err(node_err("has no results".into()));
+            }
             if let Op::Const(c) = &node.op {
                 let data = self.module.consts[c.0 as usize].data.clone();
                 if node.outputs.len() != 1 || !node.inputs.is_empty() {
@@ -254,7 +276,10 @@ impl Engine for Interpreter<'_> {
                             }
                         }
                     }
-                    let ctx = Ctx { module: self.module, node };
+                    let ctx = Ctx {
+                        module: self.module,
+                        node,
+                    };
                     if let Some(shape) = layout::view_shape(&ctx, &ins).map_err(node_err)? {
                         // Shape-only op: move the buffer when this is the operand's last use.
                         let v0 = node.inputs[0].0 as usize;
@@ -265,7 +290,10 @@ impl Engine for Interpreter<'_> {
                                 _ => unreachable!("checked above"),
                             }
                         } else {
-                            slots[v0].get().map(|t| t.data.clone()).unwrap_or_else(|| Data::F32(vec![]))
+                            slots[v0]
+                                .get()
+                                .map(|t| t.data.clone())
+                                .unwrap_or_else(|| Data::F32(vec![]))
                         };
                         vec![Tensor { shape, data: t }]
                     } else {
@@ -372,7 +400,9 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         Quantize => one(quant_ops::quantize(ctx, ins)?),
         Dequantize => one(quant_ops::dequantize(ctx, ins)?),
         Requantize => one(quant_ops::requantize(ctx, ins)?),
-        QuantizeLinear { axis, block_size } => one(quant_ops::quantize_linear(ctx, ins, *axis, *block_size)?),
+        QuantizeLinear { axis, block_size } => {
+            one(quant_ops::quantize_linear(ctx, ins, *axis, *block_size)?)
+        }
         DequantizeLinear { axis, block_size } => {
             one(quant_ops::dequantize_linear(ctx, ins, *axis, *block_size)?)
         }
@@ -407,7 +437,13 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
             axes,
             keepdims,
             noop_with_empty_axes,
-        } => one(reduce::reduce(ins, *op, axes.as_deref(), *keepdims, *noop_with_empty_axes)?),
+        } => one(reduce::reduce(
+            ins,
+            *op,
+            axes.as_deref(),
+            *keepdims,
+            *noop_with_empty_axes,
+        )?),
         Transpose { perm } => one(layout::transpose(ins, perm)?),
         Slice {
             starts,
@@ -432,9 +468,25 @@ pub(crate) fn checked_numel(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
 }
 
-/// Element count of a shape, as a kernel error on overflow.
+/// Largest tensor the interpreter creates (elements); larger results are reported as errors
+/// instead of exhausting memory.
+pub(crate) const MAX_ELEMENTS: usize = 1 << 32;
+
+/// Element count of a shape, as a kernel error on overflow or above [`MAX_ELEMENTS`].
 pub(crate) fn numel(shape: &[usize]) -> R<usize> {
-    checked_numel(shape).ok_or_else(|| format!("shape {shape:?} has too many elements"))
+    match checked_numel(shape) {
+        Some(n) if n <= MAX_ELEMENTS => Ok(n),
+        _ => Err(format!("shape {shape:?} has too many elements")),
+    }
+}
+
+/// Saturating product of dims (0 when any dim is 0): for sizes derived from existing
+/// tensors, where only zero-size tensors with huge other dims could overflow.
+pub(crate) fn prod(dims: &[usize]) -> usize {
+    if dims.contains(&0) {
+        return 0;
+    }
+    dims.iter().fold(1usize, |a, &d| a.saturating_mul(d))
 }
 
 /// Row-major strides of a shape.
@@ -461,7 +513,10 @@ pub(crate) fn arity(ins: &[&Tensor], min: usize, max: usize) -> R<()> {
         if min == max {
             return Err(format!("expects {min} operand(s), got {}", ins.len()));
         }
-        return Err(format!("expects {min} to {max} operands, got {}", ins.len()));
+        return Err(format!(
+            "expects {min} to {max} operands, got {}",
+            ins.len()
+        ));
     }
     Ok(())
 }
@@ -475,7 +530,10 @@ pub(crate) fn typed<'t, T: Element>(t: &'t Tensor, what: &str) -> R<&'t [T]> {
 /// Reads an integer tensor (a dynamic-form parameter) as i64 values.
 pub(crate) fn ints(t: &Tensor, what: &str) -> R<Vec<i64>> {
     if !t.dtype().is_int() {
-        return Err(format!("{what} must be an integer tensor, got {}", t.dtype()));
+        return Err(format!(
+            "{what} must be an integer tensor, got {}",
+            t.dtype()
+        ));
     }
     Ok(t.data.to_i64_vec())
 }
@@ -494,10 +552,16 @@ pub(crate) const NONE: usize = usize::MAX;
 /// Gathers with a fill value for [`NONE`] indices.
 pub(crate) fn gather_fill(data: &Data, idx: &[usize], fill: &Data) -> Data {
     fn go<T: Element>(v: &[T], idx: &[usize], fill: T) -> Data {
-        T::wrap(idx.iter().map(|&i| if i == NONE { fill } else { v[i] }).collect())
+        T::wrap(
+            idx.iter()
+                .map(|&i| if i == NONE { fill } else { v[i] })
+                .collect(),
+        )
     }
     fn first<T: Element>(d: &Data) -> T {
-        T::unwrap(d).and_then(|v| v.first().copied()).unwrap_or_else(|| T::from_i64(0))
+        T::unwrap(d)
+            .and_then(|v| v.first().copied())
+            .unwrap_or_else(|| T::from_i64(0))
     }
     crate::with_data!(data, v => go(v, idx, first(fill)))
 }
@@ -505,7 +569,7 @@ pub(crate) fn gather_fill(data: &Data, idx: &[usize], fill: &Data) -> Data {
 /// Calls `f(out_flat, in_multi_index)` style iteration: for every multi-index of `shape` in
 /// row-major order, returns the flat offsets `sum(idx[d] * strides[d])` for the given strides.
 pub(crate) fn strided_offsets(shape: &[usize], strides: &[usize], base: usize) -> Vec<usize> {
-    let n: usize = shape.iter().product();
+    let n = prod(shape);
     let mut out = Vec::with_capacity(n);
     if n == 0 {
         return out;

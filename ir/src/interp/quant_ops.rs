@@ -10,8 +10,16 @@ use crate::{DType, Data, QParams, Tensor};
 #[derive(Clone, Copy, Debug)]
 enum Layout {
     Tensor,
-    Axis { inner: usize, dim: usize },
-    Block { inner: usize, dim: usize, bdim: usize, bs: usize },
+    Axis {
+        inner: usize,
+        dim: usize,
+    },
+    Block {
+        inner: usize,
+        dim: usize,
+        bdim: usize,
+        bs: usize,
+    },
 }
 
 impl Layout {
@@ -47,7 +55,7 @@ impl Layout {
                 shape[axis]
             ));
         }
-        let inner: usize = shape[axis + 1..].iter().product();
+        let inner = super::prod(&shape[axis + 1..]);
         Ok(Layout::Axis {
             inner: inner.max(1),
             dim: shape[axis].max(1),
@@ -153,7 +161,10 @@ pub(crate) fn dequantize(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
 fn float_result(dt: DType, shape: Vec<usize>, v: Vec<f32>) -> R<Tensor> {
     match dt {
         DType::F32 => Ok(Tensor::new(shape, Data::F32(v))),
-        DType::F64 => Ok(Tensor::new(shape, Data::F64(v.into_iter().map(f64::from).collect()))),
+        DType::F64 => Ok(Tensor::new(
+            shape,
+            Data::F64(v.into_iter().map(f64::from).collect()),
+        )),
         _ => Err(format!("the result must be a float type, got {dt}")),
     }
 }
@@ -185,7 +196,8 @@ pub(crate) fn requantize(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
 
 /// Layout of run-time (ONNX) scale / zero-point tensors for `x_shape`.
 fn dynamic_layout(x_shape: &[usize], scale: &Tensor, axis: i64, block_size: usize) -> R<Layout> {
-    if scale.len() == 1 && scale.shape.len() <= 1 && block_size == 0 {
+    // Any one-element scale is per-tensor (ONNX's reference does the same).
+    if scale.len() == 1 {
         return Ok(Layout::Tensor);
     }
     let ax = norm_axis(axis, x_shape.len())?;
@@ -210,7 +222,7 @@ fn dynamic_layout(x_shape: &[usize], scale: &Tensor, axis: i64, block_size: usiz
         ));
     }
     Ok(Layout::Block {
-        inner: x_shape[ax + 1..].iter().product::<usize>().max(1),
+        inner: super::prod(&x_shape[ax + 1..]).max(1),
         dim: dim.max(1),
         bdim: bdim.max(1),
         bs: block_size,
@@ -221,7 +233,7 @@ fn dynamic_layout(x_shape: &[usize], scale: &Tensor, axis: i64, block_size: usiz
 fn dynamic_zero_points(ins: &[&Tensor], scale: &Tensor, int_dtype: DType) -> R<Vec<i64>> {
     match ins.get(2) {
         None => Ok(vec![0; scale.len()]),
-        Some(z) if z.is_empty() && scale.len() != 0 => Ok(vec![0; scale.len()]),
+        Some(z) if z.is_empty() && !scale.is_empty() => Ok(vec![0; scale.len()]),
         Some(z) => {
             if z.dtype() != int_dtype {
                 return Err(format!(
@@ -242,7 +254,12 @@ fn dynamic_zero_points(ins: &[&Tensor], scale: &Tensor, int_dtype: DType) -> R<V
 
 /// ONNX QuantizeLinear with run-time parameters: `[x, scale, zero_point?]`; the output dtype
 /// is the result type's (which is the zero point's); saturates to that dtype's full range.
-pub(crate) fn quantize_linear(ctx: &Ctx, ins: &[&Tensor], axis: i64, block_size: usize) -> R<Tensor> {
+pub(crate) fn quantize_linear(
+    ctx: &Ctx,
+    ins: &[&Tensor],
+    axis: i64,
+    block_size: usize,
+) -> R<Tensor> {
     arity(ins, 2, 3)?;
     let (x, scale) = (ins[0], ins[1]);
     let dt = ctx.out_ty(0).dtype;
@@ -263,7 +280,10 @@ pub(crate) fn quantize_linear(ctx: &Ctx, ins: &[&Tensor], axis: i64, block_size:
         Data::F64(v) => {
             let s = scale.data.to_f64_vec();
             if !scale.dtype().is_float() {
-                return Err(format!("scale must be a float tensor, got {}", scale.dtype()));
+                return Err(format!(
+                    "scale must be a float tensor, got {}",
+                    scale.dtype()
+                ));
             }
             v.iter()
                 .enumerate()
@@ -281,7 +301,12 @@ pub(crate) fn quantize_linear(ctx: &Ctx, ins: &[&Tensor], axis: i64, block_size:
 /// ONNX DequantizeLinear with run-time parameters: `[x, scale, zero_point?]`:
 /// `(x - zero_point) * scale` (integer subtraction, then the product in the result's float
 /// type).
-pub(crate) fn dequantize_linear(ctx: &Ctx, ins: &[&Tensor], axis: i64, block_size: usize) -> R<Tensor> {
+pub(crate) fn dequantize_linear(
+    ctx: &Ctx,
+    ins: &[&Tensor],
+    axis: i64,
+    block_size: usize,
+) -> R<Tensor> {
     arity(ins, 2, 3)?;
     let (x, scale) = (ins[0], ins[1]);
     quantized_dtype(x.dtype(), "x")?;
@@ -304,7 +329,10 @@ pub(crate) fn dequantize_linear(ctx: &Ctx, ins: &[&Tensor], axis: i64, block_siz
         }
         DType::F64 => {
             if !scale.dtype().is_float() {
-                return Err(format!("scale must be a float tensor, got {}", scale.dtype()));
+                return Err(format!(
+                    "scale must be a float tensor, got {}",
+                    scale.dtype()
+                ));
             }
             let s = scale.data.to_f64_vec();
             Data::F64(

@@ -19,7 +19,13 @@ fn pick<T: PartialOrd + Copy>(a: T, b: T, max: bool) -> T {
 /// slot. Floats sum in f64; integers sum wrapping in i64 and `mean` truncates (ONNX's
 /// reference casts the float mean back); max / min of nothing is -inf / +inf (saturated to
 /// the integer range); mean of nothing is NaN (0 for integers).
-fn reduce_into<T: Element + PartialOrd>(v: &[T], map: &[usize], out_n: usize, count: usize, op: ReduceOp) -> Data {
+fn reduce_into<T: Element + PartialOrd>(
+    v: &[T],
+    map: &[usize],
+    out_n: usize,
+    count: usize,
+    op: ReduceOp,
+) -> Data {
     let is_float = T::DTYPE.is_float();
     match op {
         ReduceOp::Sum | ReduceOp::Mean => {
@@ -29,7 +35,13 @@ fn reduce_into<T: Element + PartialOrd>(v: &[T], map: &[usize], out_n: usize, co
                     acc[o] += x.to_f64();
                 }
                 acc.into_iter()
-                    .map(|s| T::from_f64(if op == ReduceOp::Mean { s / count as f64 } else { s }))
+                    .map(|s| {
+                        T::from_f64(if op == ReduceOp::Mean {
+                            s / count as f64
+                        } else {
+                            s
+                        })
+                    })
                     .collect()
             } else {
                 let mut acc = vec![0i64; out_n];
@@ -57,7 +69,11 @@ fn reduce_into<T: Element + PartialOrd>(v: &[T], map: &[usize], out_n: usize, co
                     Some(a) => pick(a, x, max),
                 });
             }
-            let empty = T::from_f64(if max { f64::NEG_INFINITY } else { f64::INFINITY });
+            let empty = T::from_f64(if max {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
             T::wrap(acc.into_iter().map(|a| a.unwrap_or(empty)).collect())
         }
     }
@@ -95,14 +111,14 @@ pub(crate) fn reduce(
         .map(|d| if reduced[d] { 1 } else { x.shape[d] })
         .collect();
     let out_n = numel(&kept)?;
-    let count = numel(
+    let count = super::prod(
         &x.shape
             .iter()
             .zip(&reduced)
             .filter(|(_, &r)| r)
             .map(|(&d, _)| d)
             .collect::<Vec<_>>(),
-    )?;
+    );
     let kept_strides = super::strides_of(&kept);
     let map_strides: Vec<usize> = (0..rank)
         .map(|d| if reduced[d] { 0 } else { kept_strides[d] })
@@ -113,7 +129,10 @@ pub(crate) fn reduce(
     let shape = if keepdims {
         kept
     } else {
-        (0..rank).filter(|&d| !reduced[d]).map(|d| x.shape[d]).collect()
+        (0..rank)
+            .filter(|&d| !reduced[d])
+            .map(|d| x.shape[d])
+            .collect()
     };
     Ok(Tensor::new(shape, data))
 }
@@ -125,13 +144,16 @@ pub(crate) fn global_pool(ins: &[&Tensor], max: bool) -> R<Tensor> {
     arity(ins, 1, 1)?;
     let x = ins[0];
     if x.shape.len() < 2 {
-        return Err(format!("input must have rank >= 2 (N, C, ...), got shape {:?}", x.shape));
+        return Err(format!(
+            "input must have rank >= 2 (N, C, ...), got shape {:?}",
+            x.shape
+        ));
     }
-    let planes = x.shape[0] * x.shape[1];
-    let s: usize = x.shape[2..].iter().product();
+    let planes = super::prod(&x.shape[..2]);
+    let s = super::prod(&x.shape[2..]);
     let mut shape = x.shape[..2].to_vec();
     shape.extend(std::iter::repeat_n(1, x.shape.len() - 2));
-    let map: Vec<usize> = (0..planes * s).map(|i| i / s.max(1)).collect();
+    let map: Vec<usize> = (0..numel(&[planes, s])?).map(|i| i / s.max(1)).collect();
     let data = if max {
         num_dispatch!(x.dtype(), T => reduce_into(typed::<T>(x, "x")?, &map, planes, s, ReduceOp::Max),
             return Err("pooling is not defined on bool".into()))
@@ -168,11 +190,20 @@ pub(crate) fn global_pool(ins: &[&Tensor], max: bool) -> R<Tensor> {
 /// element type, in that order (ONNX's reference). In training mode the batch statistics
 /// (population variance, accumulated in f64) replace mean / var, and the extra results are
 /// `running = input_stat * momentum + batch_stat * (1 - momentum)`.
-pub(crate) fn batchnorm(ctx: &Ctx, ins: &[&Tensor], eps: f32, momentum: f32, training: bool) -> R<Vec<Tensor>> {
+pub(crate) fn batchnorm(
+    ctx: &Ctx,
+    ins: &[&Tensor],
+    eps: f32,
+    momentum: f32,
+    training: bool,
+) -> R<Vec<Tensor>> {
     arity(ins, 5, 5)?;
     let x = ins[0];
     if x.shape.len() < 2 {
-        return Err(format!("input must have rank >= 2 (N, C, ...), got shape {:?}", x.shape));
+        return Err(format!(
+            "input must have rank >= 2 (N, C, ...), got shape {:?}",
+            x.shape
+        ));
     }
     let n_out = ctx.n_out();
     if n_out == 0 || n_out > 3 || (!training && n_out != 1) {
@@ -181,12 +212,22 @@ pub(crate) fn batchnorm(ctx: &Ctx, ins: &[&Tensor], eps: f32, momentum: f32, tra
     let c = x.shape[1];
     for (i, name) in [(1, "scale"), (2, "bias"), (3, "mean"), (4, "var")] {
         if ins[i].len() != c {
-            return Err(format!("{name} has {} elements for {c} channels", ins[i].len()));
+            return Err(format!(
+                "{name} has {} elements for {c} channels",
+                ins[i].len()
+            ));
         }
     }
     let n = x.shape[0];
-    let s: usize = x.shape[2..].iter().product();
-    fn go<T: Fl>(ins: &[&Tensor], (n, c, s): (usize, usize, usize), eps: f32, momentum: f32, training: bool) -> R<Vec<Data>> {
+    let s = super::prod(&x.shape[2..]);
+    numel(&[n, c, s])?;
+    fn go<T: Fl>(
+        ins: &[&Tensor],
+        (n, c, s): (usize, usize, usize),
+        eps: f32,
+        momentum: f32,
+        training: bool,
+    ) -> R<Vec<Data>> {
         let xv = typed::<T>(ins[0], "x")?;
         let sc = typed::<T>(ins[1], "scale")?;
         let bi = typed::<T>(ins[2], "bias")?;
@@ -218,7 +259,9 @@ pub(crate) fn batchnorm(ctx: &Ctx, ins: &[&Tensor], eps: f32, momentum: f32, tra
             }
             let mo = T::c(momentum as f64);
             let one_minus = T::c(1.0 - momentum as f64);
-            let rm: Vec<T> = (0..c).map(|ch| mean[ch] * mo + bm[ch] * one_minus).collect();
+            let rm: Vec<T> = (0..c)
+                .map(|ch| mean[ch] * mo + bm[ch] * one_minus)
+                .collect();
             let rv: Vec<T> = (0..c).map(|ch| var[ch] * mo + bv[ch] * one_minus).collect();
             extra.push(T::wrap(rm));
             extra.push(T::wrap(rv));

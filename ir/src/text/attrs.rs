@@ -206,7 +206,7 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
 }
 
 /// One default-valued instance of every op mnemonic, in documentation order.
-pub(crate) fn templates() -> &'static [Op] {
+pub fn templates() -> &'static [Op] {
     static TEMPLATES: std::sync::OnceLock<Vec<Op>> = std::sync::OnceLock::new();
     TEMPLATES.get_or_init(build_templates)
 }
@@ -358,12 +358,12 @@ fn build_templates() -> Vec<Op> {
 }
 
 /// The default instance of the op spelled `mnemonic`.
-pub(crate) fn template(mnemonic: &str) -> Option<Op> {
+pub fn template(mnemonic: &str) -> Option<Op> {
     templates().iter().find(|t| t.name() == mnemonic).cloned()
 }
 
 /// The printed `(key, value)` attribute pairs of `op`, absent optionals left out.
-pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
+pub fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
     let mut op = op.clone();
     let mut out = Vec::new();
     fields(&mut op, &mut |k, slot| {

@@ -1,0 +1,202 @@
+//! Float summation order of ONNX Runtime's MLAS SGEMM on x86-64, for float convolutions.
+//!
+//! At `-O0` a QDQ model runs its convolutions in f32 between DequantizeLinear and
+//! QuantizeLinear, and the reference (`expected_ort_noopt`) is ONNX Runtime with graph
+//! optimisations off. A one-ulp difference in a conv output moves a value across a
+//! quantization rounding boundary now and then, and in a deep net (mobilenet_v2, 52 convs)
+//! those flips compound to several output steps. So the interpreter sums conv products in
+//! exactly the order MLAS does (single thread), which makes it agree bit for bit:
+//!
+//! * each (batch, group) is a GEMM `W[M x K] * col[K x N]` (`M` filters per group,
+//!   `N` output positions, `K = C/group * kernel`), the bias added afterwards;
+//! * pointwise convolutions and those with more filters than outputs run one SGEMM over the
+//!   whole `K`; the others are segmented: `K` is cut in blocks (`StrideK`, from
+//!   [`sgemm_strides`]) and each block is one SGEMM accumulated into the output;
+//! * inside an SGEMM: `M == 1` uses the AVX `M1` kernel (products rounded, summed four at a
+//!   time, each group of four added to the running output); `N == 1` uses the transposed
+//!   `M1` kernel (eight lane accumulators reduced by a fixed tree); otherwise the FMA kernel
+//!   (`acc = fma(a, b, acc)` over a `StrideK` block, then added to the output).
+//!
+//! Source: onnxruntime/core/mlas/lib/{convolve.cpp, sgemm.cpp, x86_64/SgemmKernelM1Avx.S,
+//! x86_64/SgemmKernelM1TransposeBAvx.S}.
+
+/// `(StrideN, StrideK)` for an SGEMM of `n` columns and depth `k` (MlasSgemmOperation).
+pub(crate) fn sgemm_strides(n: usize, k: usize) -> (usize, usize) {
+    let (mut sn, mut sk) = (128usize, 128usize);
+    if n >= k {
+        while sk / 2 >= k {
+            sn *= 2;
+            sk /= 2;
+        }
+    } else {
+        while sn > 16 && sn / 2 >= n {
+            sk *= 2;
+            sn /= 2;
+        }
+    }
+    (sn, sk)
+}
+
+/// Adds a partial result to the running output (`None` = the output is still zero-mode).
+#[inline]
+fn accumulate(c: Option<f32>, partial: f32) -> f32 {
+    match c {
+        Some(c) => partial + c,
+        None => partial + 0.0,
+    }
+}
+
+/// The AVX `M1` kernel: products rounded, four summed left to right, added to the output.
+fn dot_m1(k: usize, p: &impl Fn(usize) -> f32, mut c: Option<f32>) -> f32 {
+    let mut i = 0;
+    while i + 4 <= k {
+        let s = ((p(i) + p(i + 1)) + p(i + 2)) + p(i + 3);
+        c = Some(accumulate(c, s));
+        i += 4;
+    }
+    if (k - i) & 2 != 0 {
+        c = Some(accumulate(c, p(i) + p(i + 1)));
+        i += 2;
+    }
+    if (k - i) & 1 != 0 {
+        c = Some(accumulate(c, p(i)));
+    }
+    c.unwrap_or(0.0)
+}
+
+/// The transposed `M1` kernel: eight lane sums reduced by the tree of the row block
+/// (4, 2 or 1 rows) the output row falls in.
+fn dot_m1_trans(k: usize, p: &impl Fn(usize) -> f32, row: usize, rows: usize, c: Option<f32>) -> f32 {
+    let mut l = [0.0f32; 8];
+    for i in 0..k {
+        l[i % 8] += p(i);
+    }
+    let block = if row < rows / 4 * 4 {
+        4
+    } else if (rows % 4) & 2 != 0 && row < rows / 4 * 4 + 2 {
+        2
+    } else {
+        1
+    };
+    let s = match block {
+        4 => (((l[0] + l[1]) + l[2]) + l[3]) + (((l[4] + l[5]) + l[6]) + l[7]),
+        2 => ((l[0] + l[2]) + (l[4] + l[6])) + ((l[1] + l[3]) + (l[5] + l[7])),
+        _ => ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])),
+    };
+    accumulate(c, s)
+}
+
+/// The FMA kernel over `StrideK` blocks.
+fn dot_fma(k: usize, a: &impl Fn(usize) -> (f32, f32), stride_k: usize, mut c: Option<f32>) -> f32 {
+    let mut k0 = 0;
+    while k0 < k {
+        let end = (k0 + stride_k).min(k);
+        let mut acc = 0.0f32;
+        for i in k0..end {
+            let (x, w) = a(i);
+            acc = x.mul_add(w, acc);
+        }
+        c = Some(accumulate(c, acc));
+        k0 = end;
+    }
+    c.unwrap_or(0.0)
+}
+
+/// One output element `(row, col)` of an SGEMM call of shape `m x n x k` (alpha = 1).
+fn sgemm_element(
+    m: usize,
+    n: usize,
+    k: usize,
+    row: usize,
+    ab: &impl Fn(usize) -> (f32, f32),
+    c: Option<f32>,
+) -> f32 {
+    let p = |i: usize| {
+        let (x, w) = ab(i);
+        x * w
+    };
+    if m == 1 {
+        dot_m1(k, &p, c)
+    } else if n == 1 {
+        dot_m1_trans(k, &p, row, m, c)
+    } else {
+        dot_fma(k, ab, sgemm_strides(n, k).1, c)
+    }
+}
+
+/// One (batch, group) slice of a float convolution, without bias: `out[m * n + o]` for `m`
+/// filters over `n` output positions and depth `k`. `w(m, kk)` is the filter element and
+/// `col(kk, o)` the im2col element (0.0 in the padding).
+pub(crate) fn conv_group(
+    m: usize,
+    n: usize,
+    k: usize,
+    pointwise: bool,
+    w: impl Fn(usize, usize) -> f32,
+    col: impl Fn(usize, usize) -> f32,
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; m * n];
+    if pointwise || m > n {
+        for r in 0..m {
+            for o in 0..n {
+                out[r * n + o] = sgemm_element(m, n, k, r, &|i| (w(r, i), col(i, o)), None);
+            }
+        }
+        return out;
+    }
+    let (stride_n, stride_k) = sgemm_strides(n, k);
+    let mut n0 = 0;
+    while n0 < n {
+        let count_n = stride_n.min(n - n0);
+        let mut k0 = 0;
+        while k0 < k {
+            let count_k = stride_k.min(k - k0);
+            for r in 0..m {
+                for o in n0..n0 + count_n {
+                    let c = (k0 > 0).then(|| out[r * n + o]);
+                    out[r * n + o] = sgemm_element(
+                        m,
+                        count_n,
+                        count_k,
+                        r,
+                        &|i| (w(r, k0 + i), col(k0 + i, o)),
+                        c,
+                    );
+                }
+            }
+            k0 += count_k;
+        }
+        n0 += count_n;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strides_follow_mlas() {
+        assert_eq!(sgemm_strides(3136, 9), (1024, 16));
+        assert_eq!(sgemm_strides(3136, 960), (128, 128));
+        assert_eq!(sgemm_strides(49, 960), (64, 256));
+        assert_eq!(sgemm_strides(196, 384), (128, 128));
+    }
+
+    #[test]
+    fn m1_kernel_groups_products_by_four() {
+        // 1e8 + 1 - 1e8 ... the grouping decides what survives rounding.
+        let v = [1.0e8f32, 1.0, -1.0e8, 1.0, 1.0];
+        let p = |i: usize| v[i];
+        // ((1e8 + 1) + -1e8) + 1 = 1 (the first 1 is lost), then 1 + 1 = 2.
+        assert_eq!(dot_m1(5, &p, None), 2.0);
+    }
+
+    #[test]
+    fn fma_blocks_are_added_to_the_output() {
+        let a = |i: usize| (i as f32 + 1.0, 0.5);
+        // One block: 0.5 * (1 + 2 + 3) = 3; two blocks of 2 and 1 give the same exact sum.
+        assert_eq!(dot_fma(3, &a, 128, None), 3.0);
+        assert_eq!(dot_fma(3, &a, 2, Some(1.0)), 4.0);
+    }
+}

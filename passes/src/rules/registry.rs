@@ -1,0 +1,269 @@
+//! Named conditions and computations that rule files may call.
+//!
+//! A condition looks at the classes bound to its arguments and answers yes or no; a
+//! computation builds a new class (a constant, a type leaf, an attribute leaf) or declines
+//! (`None`), in which case the rule does not fire. Adding one is adding an entry to
+//! [`CONDITIONS`] or [`COMPUTATIONS`]; the engine never changes.
+
+use crate::analysis::{leaf_attrs, leaf_type, QEGraph};
+use crate::lang::{AttrLeaf, QNode, TypeLeaf};
+use egg::Id;
+use qcc_ir::quant::round_half_even;
+use qcc_ir::{Constant, DType, Data, Op, QParams, Tensor, TensorType};
+use std::sync::Arc;
+
+/// A named yes/no question about bound classes.
+pub struct Condition {
+    /// Name used in rule files.
+    pub name: &'static str,
+    /// Number of arguments.
+    pub arity: usize,
+    /// The check.
+    pub check: fn(&QEGraph, &[Id]) -> bool,
+    /// One line for documentation.
+    pub doc: &'static str,
+}
+
+/// A named computation that adds a class for the right-hand side.
+pub struct Compute {
+    /// Name used in rule files.
+    pub name: &'static str,
+    /// Number of arguments.
+    pub arity: usize,
+    /// The computation.
+    pub run: fn(&mut QEGraph, &[Id]) -> Option<Id>,
+    /// One line for documentation.
+    pub doc: &'static str,
+}
+
+/// Every condition rule files may use.
+pub static CONDITIONS: &[Condition] = &[
+    Condition {
+        name: "same_qparams",
+        arity: 2,
+        check: |g, a| match (tensor_type(g, a[0]), tensor_type(g, a[1])) {
+            (Some(x), Some(y)) => x.dtype == y.dtype && same_quant(&x.quant, &y.quant),
+            _ => false,
+        },
+        doc: "both are quantized with the same element type and bit-identical parameters",
+    },
+    Condition {
+        name: "zero_point_is_min",
+        arity: 1,
+        check: |g, a| {
+            tensor_type(g, a[0]).is_some_and(|t| match &t.quant {
+                Some(q) => q.zero_point.iter().all(|&z| z as i64 == q.storage_range(t.dtype).0),
+                None => false,
+            })
+        },
+        doc: "every zero point is the storage minimum, so quantizing saturates negatives to real 0",
+    },
+    Condition {
+        name: "is_const",
+        arity: 1,
+        check: |g, a| g[a[0]].data.konst.is_some(),
+        doc: "the class is a constant",
+    },
+    Condition {
+        name: "is_float_const",
+        arity: 1,
+        check: |g, a| const_tensor(g, a[0]).is_some_and(|t| t.dtype() == DType::F32),
+        doc: "the class is an f32 constant",
+    },
+    Condition {
+        name: "single_use",
+        arity: 1,
+        check: |g, a| g[a[0]].data.uses <= 1 && !g[a[0]].data.is_output,
+        doc: "the value had at most one user and is not a graph output",
+    },
+    Condition {
+        name: "per_tensor",
+        arity: 1,
+        check: |g, a| tensor_type(g, a[0]).is_some_and(|t| t.quant.as_ref().is_some_and(QParams::is_per_tensor)),
+        doc: "quantized with one scale and zero point",
+    },
+    Condition {
+        name: "weights_per_axis_ok",
+        arity: 2,
+        check: weights_ok,
+        doc: "weights (arg 1) are per-tensor or per-axis along the output channel of the op (arg 0's attrs or 'matmul')",
+    },
+    Condition {
+        name: "bias_scale_matches",
+        arity: 3,
+        check: bias_scale_matches,
+        doc: "an i32 bias (arg 0) quantized with zero point 0 and scale s_x * s_w[c] (args 1, 2)",
+    },
+    Condition {
+        name: "gemm_beta_is_one",
+        arity: 1,
+        check: |g, a| {
+            leaf_attrs(g, a[0]).is_some_and(|l| matches!(&*l.op, Op::Gemm(ga) if ga.beta == 1.0))
+        },
+        doc: "a gemm whose bias is added unscaled",
+    },
+    Condition {
+        name: "clip_within_range",
+        arity: 2,
+        check: |g, a| int_clip(g, a[0], a[1]).is_some_and(|(lo, hi, qmin, qmax)| lo <= qmin && hi >= qmax),
+        doc: "the clip (arg 0) bounds, on the grid of arg 1, cover its whole storage range",
+    },
+    Condition {
+        name: "clip_is_static",
+        arity: 1,
+        check: |g, a| leaf_attrs(g, a[0]).is_some_and(|l| matches!(&*l.op, Op::Clip { .. })),
+        doc: "a clip with compile-time bounds",
+    },
+];
+
+/// Every computation rule files may use.
+pub static COMPUTATIONS: &[Compute] = &[
+    Compute {
+        name: "quantize_bias",
+        arity: 3,
+        run: quantize_bias,
+        doc: "an f32 bias (arg 0) as i32 on the grid s_x * s_w[c] of the input (arg 1) and weights (arg 2)",
+    },
+    Compute {
+        name: "clip_on_grid",
+        arity: 2,
+        run: clip_on_grid,
+        doc: "the float clip bounds (arg 0) quantized onto the grid of arg 1, as integer clip attributes",
+    },
+];
+
+/// Looks up a condition.
+pub fn condition(name: &str) -> Option<&'static Condition> {
+    CONDITIONS.iter().find(|c| c.name == name)
+}
+
+/// Looks up a computation.
+pub fn compute(name: &str) -> Option<&'static Compute> {
+    COMPUTATIONS.iter().find(|c| c.name == name)
+}
+
+/// Names of all conditions.
+pub fn condition_names() -> Vec<&'static str> {
+    CONDITIONS.iter().map(|c| c.name).collect()
+}
+
+/// Names of all computations.
+pub fn compute_names() -> Vec<&'static str> {
+    COMPUTATIONS.iter().map(|c| c.name).collect()
+}
+
+/// The tensor type of a value class or a type leaf.
+pub fn tensor_type(g: &QEGraph, id: Id) -> Option<TensorType> {
+    g[id].data.tensor().cloned().or_else(|| leaf_type(g, id))
+}
+
+fn same_quant(a: &Option<QParams>, b: &Option<QParams>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x.same_as(y),
+        _ => false,
+    }
+}
+
+/// The constant tensor of a constant class.
+fn const_tensor(g: &QEGraph, id: Id) -> Option<Arc<Tensor>> {
+    let k = g[id].data.konst?;
+    Some(g.analysis.consts[k as usize].data.clone())
+}
+
+fn weights_ok(g: &QEGraph, a: &[Id]) -> bool {
+    let Some(w) = tensor_type(g, a[1]) else { return false };
+    let Some(q) = &w.quant else { return false };
+    let want = match leaf_attrs(g, a[0]).map(|l| (*l.op).clone()) {
+        Some(Op::Conv(_)) => 0,
+        Some(Op::Gemm(ga)) => usize::from(!ga.trans_b),
+        _ => w.rank().saturating_sub(1),
+    };
+    q.axis.is_none_or(|ax| ax == want)
+}
+
+/// Per-output-channel products `s_x * s_w[c]` (f32, as ONNX Runtime computes them).
+fn scale_products(x: &TensorType, w: &TensorType, n: usize) -> Option<Vec<f32>> {
+    let (qx, qw) = (x.quant.as_ref()?, w.quant.as_ref()?);
+    if !qx.is_per_tensor() {
+        return None;
+    }
+    let sx = qx.scale[0];
+    Some(
+        (0..n)
+            .map(|c| sx * if qw.is_per_tensor() { qw.scale[0] } else { *qw.scale.get(c).unwrap_or(&f32::NAN) })
+            .collect(),
+    )
+}
+
+fn bias_scale_matches(g: &QEGraph, a: &[Id]) -> bool {
+    let (Some(b), Some(x), Some(w)) = (tensor_type(g, a[0]), tensor_type(g, a[1]), tensor_type(g, a[2])) else {
+        return false;
+    };
+    let Some(qb) = &b.quant else { return false };
+    if b.dtype != DType::I32 || b.rank() != 1 || qb.zero_point.iter().any(|&z| z != 0) {
+        return false;
+    }
+    let Some(n) = b.shape[0].fixed() else { return false };
+    let Some(want) = scale_products(&x, &w, n) else { return false };
+    (0..n).all(|c| {
+        let s = qb.get(c).0;
+        (s - want[c]).abs() <= 1e-6 * want[c].abs()
+    })
+}
+
+fn quantize_bias(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let bias = const_tensor(g, a[0])?;
+    let (x, w) = (tensor_type(g, a[1])?, tensor_type(g, a[2])?);
+    let vals = bias.as_slice::<f32>()?;
+    if bias.shape.len() != 1 {
+        return None;
+    }
+    let scales = scale_products(&x, &w, vals.len())?;
+    let q: Vec<i32> = vals
+        .iter()
+        .zip(&scales)
+        .map(|(&b, &s)| round_half_even(b / s).clamp(i32::MIN as f32, i32::MAX as f32) as i32)
+        .collect();
+    let ty = TensorType::new(DType::I32, &[vals.len()])
+        .quantized(QParams::per_axis(scales.clone(), vec![0; scales.len()], 0));
+    let data = Tensor::new(vec![vals.len()], Data::I32(q));
+    let name = format!("{}.q", g.analysis.consts[g[a[0]].data.konst? as usize].name);
+    let k = g.analysis.add_const(Constant {
+        name,
+        ty,
+        data: Arc::new(data),
+    });
+    Some(g.add(QNode::Const(k)))
+}
+
+/// `(lo, hi, qmin, qmax)`: a static clip's bounds on the grid of `grid`, and its storage range.
+fn int_clip(g: &QEGraph, attrs: Id, grid: Id) -> Option<(i64, i64, i64, i64)> {
+    let leaf = leaf_attrs(g, attrs)?;
+    let Op::Clip { min, max } = &*leaf.op else { return None };
+    let t = tensor_type(g, grid)?;
+    let q = t.quant.as_ref().filter(|q| q.is_per_tensor())?;
+    let (qmin, qmax) = q.storage_range(t.dtype);
+    let on_grid = |v: f64| -> i64 {
+        let r = round_half_even((v / q.scale[0] as f64) as f32) as f64 + q.zero_point[0] as f64;
+        r.clamp(qmin as f64 - 1.0, qmax as f64 + 1.0) as i64
+    };
+    let lo = min.map_or(qmin, on_grid);
+    let hi = max.map_or(qmax, on_grid);
+    Some((lo, hi, qmin, qmax))
+}
+
+fn clip_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let (lo, hi, qmin, qmax) = int_clip(g, a[0], a[1])?;
+    let (lo, hi) = (lo.clamp(qmin, qmax), hi.clamp(qmin, qmax));
+    let op = Op::Clip {
+        min: Some(lo as f64),
+        max: Some(hi as f64),
+    };
+    Some(g.add(QNode::Attrs(AttrLeaf::new(op, 1))))
+}
+
+/// Adds a type leaf (used by computations that choose new parameters).
+#[allow(dead_code)]
+pub(crate) fn type_leaf(g: &mut QEGraph, t: TensorType) -> Id {
+    g.add(QNode::Type(TypeLeaf::new(t)))
+}

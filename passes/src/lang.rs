@@ -117,13 +117,26 @@ pub fn has_type_slot(op: &Op) -> bool {
     )
 }
 
-/// True when the op has attributes (or several results) and so an attribute leaf.
+/// True when the op kind has attributes (or several results) and so an attribute leaf.
+/// Decided by the kind, never by the instance, so every node of one mnemonic has the
+/// same slots.
 pub fn has_attrs_slot(op: &Op) -> bool {
-    !qcc_ir::text::op_attrs(op).is_empty()
-        || matches!(
-            op,
-            Op::Split { .. } | Op::BatchNorm { .. } | Op::MaxPool(_) | Op::DynamicQuantizeLinear
-        )
+    !matches!(
+        op,
+        Op::Const(_)
+            | Op::Quantize
+            | Op::Dequantize
+            | Op::Requantize
+            | Op::MatMul
+            | Op::MatMulInteger
+            | Op::QMatMul
+            | Op::Binary(_)
+            | Op::Unary(_)
+            | Op::Where
+            | Op::Identity
+            | Op::GlobalAvgPool
+            | Op::GlobalMaxPool
+    )
 }
 
 /// Number of operand slots that are always filled (optional trailing operands padded with

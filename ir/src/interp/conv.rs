@@ -233,7 +233,7 @@ impl Mac for f32 {
     const ZERO: Self = 0.0;
     #[inline]
     fn mac(self, a: Self, b: Self) -> Self {
-        a.mul_add(b, self)
+        self + a * b
     }
 }
 
@@ -373,9 +373,54 @@ pub(crate) fn conv(ins: &[&Tensor], a: &ConvAttrs) -> R<Tensor> {
         }
         Ok(T::wrap(y))
     }
+    if x.dtype() == DType::F32 {
+        return conv_f32_mlas(x, w, ins.get(2), &cs, a);
+    }
     let data = float_dispatch!(x.dtype(), T => go::<T>(x, w, ins.get(2), &cs)?,
         return Err(format!("conv needs float operands, got {}", x.dtype())));
     Ok(Tensor::new(out_shape(&cs), data))
+}
+
+/// f32 convolution summed in ONNX Runtime's order (see [`super::mlas`]), bias added last.
+fn conv_f32_mlas(x: &Tensor, w: &Tensor, b: Option<&&Tensor>, cs: &ConvShape, a: &ConvAttrs) -> R<Tensor> {
+    let xv = typed::<f32>(x, "x")?;
+    let wv = typed::<f32>(w, "weight")?;
+    let bv = match b {
+        Some(b) => Some(typed::<f32>(b, "bias")?),
+        None => None,
+    };
+    let sp = &cs.sp;
+    let (o_n, k_n, in_n) = (sp.out_n(), sp.taps(), sp.in_n());
+    let table = sp.table()?;
+    let (cg, mg) = (cs.c / cs.group, cs.m / cs.group);
+    let pointwise = k_n == 1 && a.strides.iter().all(|&s| s == 1) && a.pads.iter().all(|&p| p == 0);
+    let mut y = vec![0.0f32; numel(&[cs.n, cs.m, o_n])?];
+    for bi in 0..cs.n {
+        for g in 0..cs.group {
+            let x0 = (bi * cs.c + g * cg) * in_n;
+            let w0 = g * mg * cg * k_n;
+            let col = |kk: usize, o: usize| {
+                let (ci, k) = (kk / k_n, kk % k_n);
+                match table[k * o_n + o] {
+                    NONE => 0.0,
+                    i => xv[x0 + ci * in_n + i],
+                }
+            };
+            let wt = |m: usize, kk: usize| wv[w0 + m * cg * k_n + kk];
+            let out = super::mlas::conv_group(mg, o_n, cg * k_n, pointwise, wt, col);
+            for mo in 0..mg {
+                let m = g * mg + mo;
+                let dst = &mut y[(bi * cs.m + m) * o_n..(bi * cs.m + m + 1) * o_n];
+                for (d, v) in dst.iter_mut().zip(&out[mo * o_n..(mo + 1) * o_n]) {
+                    *d = match bv {
+                        Some(bv) => *v + bv[m],
+                        None => *v,
+                    };
+                }
+            }
+        }
+    }
+    Ok(Tensor::new(out_shape(cs), Data::F32(y)))
 }
 
 /// Stored integers as i32 minus a per-row zero point (`zp[row(i)]`).

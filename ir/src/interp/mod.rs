@@ -18,6 +18,7 @@ mod conv;
 mod elementwise;
 mod layout;
 mod linalg;
+mod mlas;
 mod quant_ops;
 mod reduce;
 #[cfg(test)]

@@ -136,7 +136,9 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
     }
 
     fn vars(&self) -> Vec<Var> {
-        self.rule.rhs.vars()
+        // Variables the searcher must bind: the right-hand side's, minus those `let` binds.
+        let computed: Vec<Var> = self.rule.lets.iter().map(|(v, _, _)| *v).collect();
+        self.rule.rhs.vars().into_iter().filter(|v| !computed.contains(v)).collect()
     }
 }
 

@@ -57,6 +57,8 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
     let opts = CompileOptions {
         level: args.common.opt,
         target: args.common.target.into(),
+        rule_files: args.common.rules.clone(),
+        keep_intermediate: false,
     };
     let t0 = Instant::now();
     let compiled = compile(&args.model, opts)?;

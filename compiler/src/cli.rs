@@ -45,6 +45,9 @@ pub struct CommonArgs {
     /// Target description.
     #[arg(long, value_enum, default_value_t = TargetArg::X86Avx2)]
     pub target: TargetArg,
+    /// Load more rewrite rules from FILE (repeatable), in the rule-file format.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
 }
 
 /// `--target` spellings.
@@ -94,6 +97,8 @@ impl From<EngineArg> for EngineKind {
 pub enum EmitArg {
     /// The IR in its text format.
     Ir,
+    /// The graph as Graphviz dot (fused ops and their qparams visible).
+    Dot,
 }
 
 fn parse_level(s: &str) -> Result<OptLevel, String> {
@@ -120,6 +125,12 @@ pub struct CompileArgs {
     /// Write the emitted artifact to FILE instead of stdout.
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// List each rewrite rule that fired, with its count.
+    #[arg(long)]
+    pub explain: bool,
+    /// Print the IR after each pass (to stderr).
+    #[arg(long)]
+    pub print_after_all: bool,
 }
 
 /// `qcc run MODEL ...`.
@@ -171,6 +182,8 @@ impl CommonArgs {
         CompileOptions {
             level: self.opt,
             target: self.target.into(),
+            rule_files: self.rules.clone(),
+            keep_intermediate: false,
         }
     }
 }
@@ -184,6 +197,12 @@ pub fn run_cli(cli: Cli) -> Result<()> {
     }
 }
 
+fn elided() -> qcc_ir::text::PrintOptions {
+    qcc_ir::text::PrintOptions {
+        elide_large_constants: true,
+    }
+}
+
 fn op_histogram(m: &qcc_ir::Module) -> BTreeMap<&'static str, usize> {
     let mut h = BTreeMap::new();
     for n in &m.graph.nodes {
@@ -194,9 +213,36 @@ fn op_histogram(m: &qcc_ir::Module) -> BTreeMap<&'static str, usize> {
 
 fn compile_only(args: CompileArgs) -> Result<()> {
     let model = args.model.context("no model given")?;
-    let compiled = compile(&model, args.common.options())?;
+    let mut opts = args.common.options();
+    opts.keep_intermediate = args.print_after_all;
+    let compiled = compile(&model, opts)?;
+    if args.print_after_all {
+        for (pass, m) in &compiled.report.after {
+            eprintln!("// ----- IR after {pass} -----");
+            eprint!("{}", qcc_ir::text::print_module_with(m, &elided()));
+        }
+    }
+    if args.explain {
+        let r = &compiled.report;
+        println!(
+            "saturation: {} after {} iteration(s), {} e-nodes{}; {} node(s) folded to constants, {} dead node(s) removed",
+            r.stop,
+            r.iterations,
+            r.egraph_nodes,
+            if r.limit_hit { " (LIMIT HIT: the result may not be optimal)" } else { "" },
+            r.folded,
+            r.removed
+        );
+        if r.fired.is_empty() {
+            println!("no rule fired");
+        }
+        for (rule, n) in &r.fired {
+            println!("  {n:5}  {rule}");
+        }
+    }
     let text = match args.emit {
         Some(EmitArg::Ir) => qcc_ir::text::print_module(&compiled.module),
+        Some(EmitArg::Dot) => crate::dot::to_dot(&compiled.module),
         None => {
             let hist = op_histogram(&compiled.module);
             let ops: Vec<String> = hist.iter().map(|(k, v)| format!("{k} {v}")).collect();

@@ -17,12 +17,16 @@ pub enum EngineKind {
 }
 
 /// Options that shape compilation.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     /// Optimisation level.
     pub level: OptLevel,
     /// Target description.
     pub target: Target,
+    /// Extra rule files (`--rules FILE`), added to the built-in rules.
+    pub rule_files: Vec<std::path::PathBuf>,
+    /// Keep the module after each pass (`--print-after-all`).
+    pub keep_intermediate: bool,
 }
 
 /// A model after the frontend and the optimiser, with what it took to get there.
@@ -35,6 +39,8 @@ pub struct Compiled {
     pub load_time: Duration,
     /// Time spent verifying and optimising.
     pub optimize_time: Duration,
+    /// What the optimiser did.
+    pub report: qcc_passes::Report,
 }
 
 /// Loads a model file with the frontend its extension names, then verifies the IR.
@@ -71,16 +77,33 @@ pub fn compile(path: &Path, opts: CompileOptions) -> Result<Compiled> {
     let load_time = t0.elapsed();
     let original_ops = module.graph.nodes.len();
     let t1 = Instant::now();
-    let module = qcc_passes::optimize(module, opts.level, opts.target);
-    if cfg!(debug_assertions) {
-        qcc_ir::verify::verify_module(&module)
-            .map_err(|e| anyhow::anyhow!("{}: after optimisation: {e}", path.display()))?;
+    let mut extra_rules = Vec::new();
+    for file in &opts.rule_files {
+        let src = std::fs::read_to_string(file)
+            .with_context(|| format!("{}: cannot read rule file", file.display()))?;
+        extra_rules.extend(qcc_passes::parse_rules(&file.display().to_string(), &src)?);
+    }
+    let pass_opts = qcc_passes::Options {
+        level: opts.level,
+        target: opts.target,
+        extra_rules,
+        keep_intermediate: opts.keep_intermediate,
+        ..Default::default()
+    };
+    let (module, report) = qcc_passes::optimize_with(module, &pass_opts)?;
+    if cfg!(debug_assertions) || opts.keep_intermediate {
+        for (pass, m) in report.after.iter().map(|(p, m)| (p.as_str(), m)).chain([("optimize", &module)]) {
+            qcc_ir::verify::verify_module(m).map_err(|e| {
+                anyhow::anyhow!("{}: after {pass}: {e}", path.display())
+            })?;
+        }
     }
     Ok(Compiled {
         original_ops,
         module,
         load_time,
         optimize_time: t1.elapsed(),
+        report,
     })
 }
 

@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod dot;
 pub mod driver;
 pub mod npy;
 

@@ -211,6 +211,15 @@ pub enum Op {
     QConv(ConvAttrs),
     /// `[a: q, b: q (per-tensor or per-axis along the last dim)] -> q`.
     QMatMul,
+    /// `[a: q, b: q] -> q`: elementwise add of two quantized tensors (numpy broadcasting),
+    /// as ONNX Runtime's QLinearAdd computes it: `r_a = s_a / s_y`, `r_b = s_b / s_y`,
+    /// `k = z_y - (r_a * z_a + r_b * z_b)`, `y = saturate(round_half_even(fma(a, r_a,
+    /// fma(b, r_b, k))))` in f32 (an operand with one element is folded into `k` first).
+    QAdd,
+    /// `[x: q] -> q`: mean over the spatial dims (kept as size 1): the int32 sum of
+    /// `(x - z_x)` requantized with multiplier `s_x / (s_y * n)` (ONNX Runtime's
+    /// QLinearGlobalAveragePool).
+    QGlobalAvgPool,
     /// `[a: q, b: q, c: i32?] -> q`: `alpha * A' B' + C` requantized (C at scale sa*sb, zp 0).
     /// `alpha`, `trans_a` and `trans_b` apply; `beta` is ignored (C is already an int32 bias).
     QGemm(GemmAttrs),
@@ -358,6 +367,8 @@ impl Op {
             Op::QConv(_) => "qconv",
             Op::QMatMul => "qmatmul",
             Op::QGemm(_) => "qgemm",
+            Op::QAdd => "qadd",
+            Op::QGlobalAvgPool => "qglobal_avgpool",
             Op::Binary(b) => match b {
                 BinaryOp::Add => "add",
                 BinaryOp::Sub => "sub",

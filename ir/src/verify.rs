@@ -152,7 +152,7 @@ pub fn arity(op: &Op) -> (usize, usize) {
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (3, 3),
         Op::Conv(_) | Op::QConv(_) => (2, 3),
         Op::ConvInteger(_) | Op::MatMulInteger => (4, 4),
-        Op::MatMul | Op::QMatMul | Op::Binary(_) => (2, 2),
+        Op::MatMul | Op::QMatMul | Op::QAdd | Op::Binary(_) => (2, 2),
         Op::Gemm(_) | Op::QGemm(_) => (2, 3),
         Op::BatchNorm { .. } => (5, 5),
         Op::Where => (3, 3),
@@ -166,6 +166,7 @@ pub fn arity(op: &Op) -> (usize, usize) {
         | Op::AvgPool(_)
         | Op::GlobalAvgPool
         | Op::GlobalMaxPool
+        | Op::QGlobalAvgPool
         | Op::Flatten { .. }
         | Op::Transpose { .. } => (1, 1),
         Op::Clip { .. } => (1, 3),
@@ -209,6 +210,11 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
         }
         Op::Requantize if !quantized(ins[0]) || !quantized(outs[0]) => {
             return Err("requantize needs quantized operand and result types".into())
+        }
+        Op::QAdd | Op::QGlobalAvgPool => {
+            if !ins.iter().all(|t| quantized(t)) || !quantized(outs[0]) {
+                return Err("quantized operands and result are required".into());
+            }
         }
         Op::QConv(_) | Op::QMatMul | Op::QGemm(_) => {
             if !quantized(ins[0]) || !quantized(ins[1]) {

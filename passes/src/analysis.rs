@@ -90,10 +90,35 @@ pub fn split_children<'a>(
     let mut op = template;
     if attr_slot {
         let (first, tail) = rest.split_first()?;
-        op = (*leaf_attrs(egraph, *first)?.op).clone();
+        op = retarget(&leaf_attrs(egraph, *first)?.op, &op)?;
         rest = tail;
     }
     Some((ty, op, rest))
+}
+
+/// The attributes of `attrs` on the op kind of `template`: a rule may hand a conv's
+/// attribute leaf to a qconv, a gemm's to a qgemm. `None` when the kinds share no
+/// attribute structure.
+pub fn retarget(attrs: &Op, template: &Op) -> Option<Op> {
+    if attrs.name() == template.name() {
+        return Some(attrs.clone());
+    }
+    let conv = match attrs {
+        Op::Conv(a) | Op::ConvInteger(a) | Op::QConv(a) => Some(a.clone()),
+        _ => None,
+    };
+    let gemm = match attrs {
+        Op::Gemm(g) | Op::QGemm(g) => Some(g.clone()),
+        _ => None,
+    };
+    match template {
+        Op::Conv(_) => conv.map(Op::Conv),
+        Op::ConvInteger(_) => conv.map(Op::ConvInteger),
+        Op::QConv(_) => conv.map(Op::QConv),
+        Op::Gemm(_) => gemm.map(Op::Gemm),
+        Op::QGemm(_) => gemm.map(Op::QGemm),
+        _ => None,
+    }
 }
 
 /// The type stored in a type-leaf class.

@@ -113,7 +113,14 @@ pub const GET: &str = "get";
 pub fn has_type_slot(op: &Op) -> bool {
     matches!(
         op,
-        Op::Quantize | Op::Requantize | Op::QConv(_) | Op::QMatMul | Op::QGemm(_) | Op::Cast { .. }
+        Op::Quantize
+            | Op::Requantize
+            | Op::QConv(_)
+            | Op::QMatMul
+            | Op::QGemm(_)
+            | Op::QAdd
+            | Op::QGlobalAvgPool
+            | Op::Cast { .. }
     )
 }
 
@@ -130,6 +137,8 @@ pub fn has_attrs_slot(op: &Op) -> bool {
             | Op::MatMul
             | Op::MatMulInteger
             | Op::QMatMul
+            | Op::QAdd
+            | Op::QGlobalAvgPool
             | Op::Binary(_)
             | Op::Unary(_)
             | Op::Where

@@ -117,7 +117,7 @@ fn operand_range(op: &Op) -> (usize, usize) {
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (2, 3),
         Op::Conv(_) | Op::QConv(_) | Op::Gemm(_) | Op::QGemm(_) => (2, 3),
         Op::ConvInteger(_) | Op::MatMulInteger => (2, 4),
-        Op::MatMul | Op::QMatMul | Op::Binary(_) => (2, 2),
+        Op::MatMul | Op::QMatMul | Op::QAdd | Op::Binary(_) => (2, 2),
         Op::BatchNorm { .. } => (5, 5),
         Op::Where => (3, 3),
         Op::Clip { .. } => (1, 3),
@@ -142,6 +142,7 @@ fn operand_range(op: &Op) -> (usize, usize) {
         | Op::MaxPool(_)
         | Op::AvgPool(_)
         | Op::GlobalAvgPool
+        | Op::QGlobalAvgPool
         | Op::GlobalMaxPool
         | Op::Flatten { .. }
         | Op::Transpose { .. } => (1, 1),
@@ -215,7 +216,13 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
     let x = || ins.first().map(|t| t.dtype);
     Ok(match op {
         Op::Const(c) => all(Some(constant(module, *c)?.ty.dtype)),
-        Op::Quantize | Op::Requantize | Op::QConv(_) | Op::QMatMul | Op::QGemm(_) => all(None),
+        Op::Quantize
+        | Op::Requantize
+        | Op::QConv(_)
+        | Op::QMatMul
+        | Op::QGemm(_)
+        | Op::QAdd
+        | Op::QGlobalAvgPool => all(None),
         Op::Dequantize | Op::DequantizeLinear { .. } => all(Some(DType::F32)),
         Op::QuantizeLinear { .. } => all(ins.get(2).map(|z| z.dtype)),
         Op::DynamicQuantizeLinear => vec![Some(DType::U8), Some(DType::F32), Some(DType::U8)],

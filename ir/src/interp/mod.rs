@@ -416,6 +416,8 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         Gemm(a) => one(linalg::gemm(ins, a)?),
         QMatMul => one(linalg::qmatmul(ctx, ins)?),
         QGemm(a) => one(linalg::qgemm(ctx, ins, a)?),
+        QAdd => one(quant_ops::qadd(ctx, ins)?),
+        QGlobalAvgPool => one(quant_ops::qglobal_avgpool(ctx, ins)?),
         BatchNorm {
             epsilon,
             momentum,

@@ -379,3 +379,85 @@ pub(crate) fn dynamic_quantize_linear(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tenso
         Tensor::new(vec![], Data::U8(vec![zp_i as u8])),
     ])
 }
+
+/// Per-tensor `(scale, zero point, qmin, qmax)` of operand `i`.
+fn operand_grid(ctx: &Ctx, i: usize, t: &Tensor) -> R<(f32, i64)> {
+    let q = ctx.in_q(i)?;
+    if !q.is_per_tensor() {
+        return Err(format!("operand {i} must be quantized per tensor"));
+    }
+    let _ = t;
+    Ok((q.scale[0], q.zero_point[0] as i64))
+}
+
+/// `qadd`: ONNX Runtime's QLinearAdd arithmetic (see [`crate::Op::QAdd`]).
+pub(crate) fn qadd(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    arity(ins, 2, 2)?;
+    let (a, b) = (ins[0], ins[1]);
+    let (sa, za) = operand_grid(ctx, 0, a)?;
+    let (sb, zb) = operand_grid(ctx, 1, b)?;
+    let q = ctx.out_q(0)?;
+    if !q.is_per_tensor() {
+        return Err("result must be quantized per tensor".into());
+    }
+    let (sy, zy) = (q.scale[0], q.zero_point[0] as i64);
+    let dt = ctx.out_ty(0).dtype;
+    let (qmin, qmax) = q.storage_range(dt);
+    let ra = sa / sy;
+    let rb = sb / sy;
+    let mut k = zy as f32 - (ra * za as f32 + rb * zb as f32);
+    let av = a.data.to_i64_vec();
+    let bv = b.data.to_i64_vec();
+    let round = |v: f32| (round_half_even(v) as i64).clamp(qmin, qmax);
+    let (shape, vals) = if av.len() == 1 && bv.len() != 1 {
+        k += av[0] as f32 * ra;
+        let vals = bv.iter().map(|&y| round((y as f32).mul_add(rb, k))).collect();
+        (super::broadcast::broadcast_shapes(&[&a.shape, &b.shape])?, vals)
+    } else if bv.len() == 1 && av.len() != 1 {
+        k += bv[0] as f32 * rb;
+        let vals = av.iter().map(|&x| round((x as f32).mul_add(ra, k))).collect();
+        (super::broadcast::broadcast_shapes(&[&a.shape, &b.shape])?, vals)
+    } else {
+        super::broadcast::zip2(&av, &a.shape, &bv, &b.shape, |x, y| {
+            round((x as f32).mul_add(ra, (y as f32).mul_add(rb, k)))
+        })?
+    };
+    Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))
+}
+
+/// `qglobal_avgpool`: int32 sums of `(x - z_x)` over the spatial dims, requantized with
+/// `s_x / (s_y * n)` (see [`crate::Op::QGlobalAvgPool`]).
+pub(crate) fn qglobal_avgpool(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    arity(ins, 1, 1)?;
+    let x = ins[0];
+    if x.shape.len() < 3 {
+        return Err(format!("input must have rank >= 3, got shape {:?}", x.shape));
+    }
+    let (sx, zx) = operand_grid(ctx, 0, x)?;
+    let q = ctx.out_q(0)?;
+    if !q.is_per_tensor() {
+        return Err("result must be quantized per tensor".into());
+    }
+    let (sy, zy) = (q.scale[0], q.zero_point[0] as i64);
+    let dt = ctx.out_ty(0).dtype;
+    let (qmin, qmax) = q.storage_range(dt);
+    let n: usize = x.shape[2..].iter().product();
+    let rows = x.shape[0] * x.shape[1];
+    let mult = match ctx.module.requant {
+        crate::RequantMode::Float => crate::quant::Multiplier::Float(sx / (sy * n as f32)),
+        crate::RequantMode::FixedPoint => {
+            let (m0, shift) = crate::quant::quantize_multiplier(sx as f64 / (sy as f64 * n as f64));
+            crate::quant::Multiplier::Fixed { m0, shift }
+        }
+    };
+    let xv = x.data.to_i64_vec();
+    let vals: Vec<i64> = (0..rows)
+        .map(|r| {
+            let acc: i64 = xv[r * n..(r + 1) * n].iter().map(|&v| v - zx).sum();
+            mult.apply(acc as i32, zy, qmin, qmax)
+        })
+        .collect();
+    let mut shape = x.shape[..2].to_vec();
+    shape.extend(std::iter::repeat_n(1, x.shape.len() - 2));
+    Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))
+}

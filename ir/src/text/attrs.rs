@@ -131,6 +131,8 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         | Op::MatMul
         | Op::MatMulInteger
         | Op::QMatMul
+        | Op::QAdd
+        | Op::QGlobalAvgPool
         | Op::Binary(_)
         | Op::Unary(_)
         | Op::Where
@@ -258,6 +260,8 @@ fn build_templates() -> Vec<Op> {
         },
         Op::QConv(conv),
         Op::QMatMul,
+        Op::QAdd,
+        Op::QGlobalAvgPool,
         Op::QGemm(gemm),
     ];
     use BinaryOp as B;

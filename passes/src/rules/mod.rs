@@ -108,6 +108,7 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
         for (negate, cond, call) in &self.rule.conds {
             let ids: Vec<Id> = call.args.iter().map(|v| subst[*v]).collect();
             if (cond.check)(egraph, &ids) == *negate {
+                trace(|| format!("{}: condition {}{} failed", self.rule.name, if *negate { "!" } else { "" }, call.name));
                 return vec![];
             }
         }
@@ -118,7 +119,10 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
                 Some(id) => {
                     subst.insert(*var, id);
                 }
-                None => return vec![],
+                None => {
+                    trace(|| format!("{}: {} declined", self.rule.name, call.name));
+                    return vec![];
+                }
             }
         }
         let new = egraph.add_instantiation(&self.rule.rhs.ast, &subst);
@@ -128,6 +132,9 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
             (ClassTy::Tuple(x), ClassTy::Tuple(y)) => x == y,
             _ => false,
         };
+        if !agree {
+            trace(|| format!("{}: result type {b:?} differs from the matched {a:?}", self.rule.name));
+        }
         if agree && egraph.union(eclass, new) {
             vec![new]
         } else {
@@ -139,6 +146,13 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
         // Variables the searcher must bind: the right-hand side's, minus those `let` binds.
         let computed: Vec<Var> = self.rule.lets.iter().map(|(v, _, _)| *v).collect();
         self.rule.rhs.vars().into_iter().filter(|v| !computed.contains(v)).collect()
+    }
+}
+
+/// Prints why a rule did not apply when `QCC_TRACE_RULES` is set (for rule authors).
+fn trace(msg: impl FnOnce() -> String) {
+    if std::env::var_os("QCC_TRACE_RULES").is_some() {
+        eprintln!("qcc: rule {}", msg());
     }
 }
 

@@ -61,8 +61,12 @@ pub struct QAnalysis {
 }
 
 impl QAnalysis {
-    /// Adds a constant and returns its index.
+    /// Adds a constant and returns its index; an identical constant (same type and data)
+    /// already in the table is reused, so re-applying a rule adds nothing new.
     pub fn add_const(&mut self, c: Constant) -> u32 {
+        if let Some(i) = self.consts.iter().position(|k| k.ty == c.ty && k.data == c.data) {
+            return i as u32;
+        }
         self.consts.push(c.clone());
         self.shadow.consts.push(c);
         self.consts.len() as u32 - 1

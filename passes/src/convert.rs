@@ -101,8 +101,11 @@ pub fn from_egraph<CF: egg::CostFunction<QNode>>(
     extractor: &Extractor<'_, CF, QNode, QAnalysis>,
 ) -> Module {
     let egraph = &loaded.egraph;
+    // A merged class keeps the name of its earliest value (sorted: deterministic output).
+    let mut named: Vec<(&Id, &(String, String))> = loaded.names.iter().collect();
+    named.sort_by_key(|(k, _)| **k);
     let mut names = HashMap::new();
-    for (&k, v) in &loaded.names {
+    for (&k, v) in named {
         names.entry(egraph.find(k)).or_insert_with(|| v.clone());
     }
     let mut b = Builder {

@@ -105,8 +105,8 @@ pub static CONDITIONS: &[Condition] = &[
     Condition {
         name: "clip_within_range",
         arity: 2,
-        check: |g, a| int_clip(g, a[0], a[1]).is_some_and(|(lo, hi, qmin, qmax)| lo <= qmin && hi >= qmax),
-        doc: "the clip (arg 0) bounds, on the grid of arg 1, cover its whole storage range",
+        check: clip_within_range,
+        doc: "the integer clip (arg 0) of the quantized value arg 1 covers its whole storage range",
     },
     Condition {
         name: "clip_is_static",
@@ -250,6 +250,17 @@ fn int_clip(g: &QEGraph, attrs: Id, grid: Id) -> Option<(i64, i64, i64, i64)> {
     let lo = min.map_or(qmin, on_grid);
     let hi = max.map_or(qmax, on_grid);
     Some((lo, hi, qmin, qmax))
+}
+
+fn clip_within_range(g: &QEGraph, a: &[Id]) -> bool {
+    let (Some(leaf), Some(t)) = (leaf_attrs(g, a[0]), tensor_type(g, a[1])) else {
+        return false;
+    };
+    let (Op::Clip { min, max }, Some(q)) = (&*leaf.op, &t.quant) else {
+        return false;
+    };
+    let (qmin, qmax) = q.storage_range(t.dtype);
+    min.is_none_or(|m| m <= qmin as f64) && max.is_none_or(|m| m >= qmax as f64)
 }
 
 fn clip_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {

@@ -22,8 +22,8 @@ pub(crate) struct StaticQ {
 
 /// Builds static params from constant `scale` / `zp` tensors for a tensor of type `x`
 /// quantized along `axis` (ONNX attribute, may be negative). `Ok(None)` when the params
-/// cannot be static: non-f32 or non-positive scales, blocked quantization, or a
-/// multi-dimensional scale.
+/// cannot be static: non-f32 scales, blocked quantization, or a multi-dimensional scale.
+/// A constant scale that is zero, negative or not finite is an error.
 pub(crate) fn static_qparams(
     scale: &Tensor,
     zp: Option<&Tensor>,
@@ -53,8 +53,11 @@ pub(crate) fn static_qparams(
     let Some(s) = scale.as_slice::<f32>() else {
         return Ok(None);
     };
-    if s.is_empty() || !s.iter().all(|v| v.is_finite() && *v > 0.0) {
+    if s.is_empty() {
         return Ok(None);
+    }
+    if let Some(bad) = s.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+        bail!("{what}: scale {bad} is not a positive finite number");
     }
     let zps: Vec<i32> = match zp {
         Some(z) => z

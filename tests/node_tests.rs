@@ -8,8 +8,14 @@ use qcc_tests::{compare, fixture, indexed_files, Tolerance};
 /// Node tests qcc does not run, each with the reason. Keep this short.
 const SKIPPED: &[(&str, &str)] = &[];
 
-fn run_one(dir: &std::path::Path) -> Result<(), String> {
-    let module = qcc::load_model(&dir.join("model.onnx")).map_err(|e| format!("{e:#}"))?;
+fn run_one(dir: &std::path::Path, level: qcc_passes::OptLevel) -> Result<(), String> {
+    let opts = qcc::CompileOptions {
+        level,
+        ..Default::default()
+    };
+    let module = qcc::compile(&dir.join("model.onnx"), opts)
+        .map_err(|e| format!("{e:#}"))?
+        .module;
     let inputs = indexed_files(dir, "input")
         .iter()
         .map(|p| read_npy(p).map_err(|e| format!("{e:#}")))
@@ -44,8 +50,10 @@ fn onnx_node_tests_match_the_reference_implementation() {
             continue;
         }
         ran += 1;
-        if let Err(e) = run_one(&root.join(name)) {
-            failures.push(format!("{name}: {e}"));
+        for level in [qcc_passes::OptLevel::O0, qcc_passes::OptLevel::O2] {
+            if let Err(e) = run_one(&root.join(name), level) {
+                failures.push(format!("{name} at {level:?}: {e}"));
+            }
         }
     }
     assert!(

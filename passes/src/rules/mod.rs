@@ -371,6 +371,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("activation.rules", include_str!("../../rules/activation.rules")),
     ("share.rules", include_str!("../../rules/share.rules")),
     ("fold_qdq.rules", include_str!("../../rules/fold_qdq.rules")),
+    ("batchnorm.rules", include_str!("../../rules/batchnorm.rules")),
 ];
 
 /// Parses the built-in rule files.

@@ -125,6 +125,18 @@ pub static COMPUTATIONS: &[Compute] = &[
         doc: "an f32 bias (arg 0) as i32 on the grid s_x * s_w[c] of the input (arg 1) and weights (arg 2)",
     },
     Compute {
+        name: "bn_fold_weights",
+        arity: 4,
+        run: bn_fold_weights,
+        doc: "conv weights (arg 1) scaled per output channel by g / sqrt(var + eps) (batchnorm attrs arg 0, g arg 2, var arg 3); quantized weights keep their integers and take the scale",
+    },
+    Compute {
+        name: "bn_fold_bias",
+        arity: 6,
+        run: bn_fold_bias,
+        doc: "the f32 bias (b - mean) * g / sqrt(var + eps) + beta (attrs, b, g, beta, mean, var; b may be absent)",
+    },
+    Compute {
         name: "clip_on_grid",
         arity: 2,
         run: clip_on_grid,
@@ -277,4 +289,105 @@ fn clip_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
 #[allow(dead_code)]
 pub(crate) fn type_leaf(g: &mut QEGraph, t: TensorType) -> Id {
     g.add(QNode::Type(TypeLeaf::new(t)))
+}
+
+/// Real values of a constant class: f32 data, or quantized integers dequantized with their
+/// type's parameters, or a `dequantize` of such a constant.
+fn real_values(g: &QEGraph, id: Id) -> Option<Vec<f32>> {
+    if let Some(t) = const_tensor(g, id) {
+        let ty = tensor_type(g, id)?;
+        return match (&ty.quant, t.as_slice::<f32>()) {
+            (None, Some(v)) => Some(v.to_vec()),
+            (Some(q), _) => {
+                let ints = t.data.to_i64_vec();
+                let inner: usize = match q.axis {
+                    Some(ax) => t.shape[ax + 1..].iter().product(),
+                    None => 1,
+                };
+                let n = q.scale.len();
+                Some(
+                    ints.iter()
+                        .enumerate()
+                        .map(|(i, &v)| {
+                            let (s, z) = q.get((i / inner.max(1)) % n.max(1));
+                            (v - z as i64) as f32 * s
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        };
+    }
+    // (dequantize c) of a quantized constant.
+    g[id].nodes.iter().find_map(|n| match n {
+        QNode::Op(s, ch) if s.as_str() == "dequantize" && ch.len() == 1 && g[ch[0]].data.konst.is_some() => {
+            real_values(g, ch[0])
+        }
+        _ => None,
+    })
+}
+
+/// `g / sqrt(var + eps)` per channel.
+fn bn_factors(g: &QEGraph, attrs: Id, gamma: Id, var: Id) -> Option<Vec<f32>> {
+    let leaf = leaf_attrs(g, attrs)?;
+    let Op::BatchNorm { epsilon, training: false, .. } = &*leaf.op else { return None };
+    let (gm, v) = (real_values(g, gamma)?, real_values(g, var)?);
+    (gm.len() == v.len()).then(|| gm.iter().zip(&v).map(|(g, v)| g / (v + epsilon).sqrt()).collect())
+}
+
+fn add_named_const(g: &mut QEGraph, name: String, ty: TensorType, data: Tensor) -> Id {
+    let k = g.analysis.add_const(Constant { name, ty, data: Arc::new(data) });
+    g.add(QNode::Const(k))
+}
+
+fn bn_fold_weights(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let k = bn_factors(g, a[0], a[2], a[3])?;
+    let w = const_tensor(g, a[1])?;
+    let wty = tensor_type(g, a[1])?;
+    let c = *w.shape.first()?;
+    if c != k.len() || c == 0 {
+        return None;
+    }
+    let per = w.len() / c;
+    let base = g.analysis.consts[g[a[1]].data.konst? as usize].name.clone();
+    match &wty.quant {
+        None => {
+            let v = w.as_slice::<f32>()?;
+            let out: Vec<f32> = v.iter().enumerate().map(|(i, x)| x * k[i / per]).collect();
+            Some(add_named_const(g, format!("{base}.bn"), wty.clone(), Tensor::new(w.shape.clone(), Data::F32(out))))
+        }
+        Some(q) if q.axis.is_none_or(|ax| ax == 0) && q.zero_point.iter().all(|&z| z == 0) => {
+            // Symmetric weights keep their integers; the scale absorbs |k| and a negative k
+            // flips the sign of the channel's integers (saturating, so -128 becomes 127).
+            let (lo, hi) = q.storage_range(wty.dtype);
+            let ints = w.data.to_i64_vec();
+            let out: Vec<i64> = ints
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| if k[i / per] < 0.0 { (-v).clamp(lo, hi) } else { v })
+                .collect();
+            let scales: Vec<f32> = (0..c).map(|ch| q.get(ch).0 * k[ch].abs()).collect();
+            if scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+                return None;
+            }
+            let mut nq = QParams::per_axis(scales, vec![0; c], 0);
+            nq.narrow = q.narrow;
+            let ty = TensorType { quant: Some(nq), ..wty.clone() };
+            Some(add_named_const(g, format!("{base}.bn"), ty, Tensor::new(w.shape.clone(), Data::from_i64(wty.dtype, &out))))
+        }
+        Some(_) => None,
+    }
+}
+
+fn bn_fold_bias(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let k = bn_factors(g, a[0], a[2], a[5])?;
+    let absent = g[a[1]].nodes.iter().any(|n| matches!(n, QNode::Absent));
+    let b = if absent { vec![0.0; k.len()] } else { real_values(g, a[1])? };
+    let (beta, mean) = (real_values(g, a[3])?, real_values(g, a[4])?);
+    if b.len() != k.len() || beta.len() != k.len() || mean.len() != k.len() {
+        return None;
+    }
+    let out: Vec<f32> = (0..k.len()).map(|c| (b[c] - mean[c]) * k[c] + beta[c]).collect();
+    let n = out.len();
+    Some(add_named_const(g, "bn_folded_bias".into(), TensorType::new(DType::F32, &[n]), Tensor::new(vec![n], Data::F32(out))))
 }

@@ -69,11 +69,18 @@ fn argmax_rows(shape: &[usize], v: &[f64]) -> Option<Vec<usize>> {
 /// Compares an output with a reference; `Err` says how they differ.
 pub fn compare(out: &Tensor, reference: &Tensor, tol: Tolerance) -> Result<(), String> {
     if out.shape != reference.shape {
-        return Err(format!("shape {:?} != reference {:?}", out.shape, reference.shape));
+        return Err(format!(
+            "shape {:?} != reference {:?}",
+            out.shape, reference.shape
+        ));
     }
     let is_float = |d: DType| d.is_float();
     if is_float(out.dtype()) != is_float(reference.dtype()) {
-        return Err(format!("dtype {} != reference {}", out.dtype(), reference.dtype()));
+        return Err(format!(
+            "dtype {} != reference {}",
+            out.dtype(),
+            reference.dtype()
+        ));
     }
     let (o, r) = (out.data.to_f64_vec(), reference.data.to_f64_vec());
     let diff = |a: f64, b: f64| {
@@ -87,12 +94,20 @@ pub fn compare(out: &Tensor, reference: &Tensor, tol: Tolerance) -> Result<(), S
     };
     let diffs: Vec<f64> = o.iter().zip(&r).map(|(a, b)| diff(*a, *b)).collect();
     let max = diffs.iter().copied().fold(0.0, f64::max);
-    let tol = if reference.dtype().is_float() { tol } else { Tolerance::Exact };
+    let tol = if reference.dtype().is_float() {
+        tol
+    } else {
+        Tolerance::Exact
+    };
     match tol {
         Tolerance::Exact if max > 0.0 => Err(format!("max abs diff {max}")),
         Tolerance::Exact => Ok(()),
         Tolerance::Relative { rtol, atol } => {
-            match diffs.iter().zip(&r).position(|(d, r)| *d > 0.0 && *d > atol + rtol * r.abs()) {
+            match diffs
+                .iter()
+                .zip(&r)
+                .position(|(d, r)| *d > 0.0 && *d > atol + rtol * r.abs())
+            {
                 Some(i) => Err(format!(
                     "element {i}: {} vs reference {} (max abs diff {max:.3e})",
                     o[i], r[i]
@@ -108,7 +123,9 @@ pub fn compare(out: &Tensor, reference: &Tensor, tol: Tolerance) -> Result<(), S
                 None => f64::INFINITY,
             };
             if got > steps + 1e-3 {
-                return Err(format!("max diff {got:.3} quantization steps (tolerance {steps})"));
+                return Err(format!(
+                    "max diff {got:.3} quantization steps (tolerance {steps})"
+                ));
             }
             if argmax_rows(&out.shape, &o) != argmax_rows(&reference.shape, &r) {
                 return Err("argmax differs".into());

@@ -23,12 +23,23 @@ fn run_one(dir: &std::path::Path, level: qcc_passes::OptLevel) -> Result<(), Str
     let outputs = qcc_ir::interp::run(&module, &inputs).map_err(|e| e.to_string())?;
     let refs = indexed_files(dir, "expected");
     if refs.len() != outputs.len() {
-        return Err(format!("{} outputs, {} references", outputs.len(), refs.len()));
+        return Err(format!(
+            "{} outputs, {} references",
+            outputs.len(),
+            refs.len()
+        ));
     }
     for (k, (out, r)) in outputs.iter().zip(&refs).enumerate() {
         let r = read_npy(r).map_err(|e| format!("{e:#}"))?;
-        compare(out, &r, Tolerance::Relative { rtol: 1e-3, atol: 1e-5 })
-            .map_err(|e| format!("output {k}: {e}"))?;
+        compare(
+            out,
+            &r,
+            Tolerance::Relative {
+                rtol: 1e-3,
+                atol: 1e-5,
+            },
+        )
+        .map_err(|e| format!("output {k}: {e}"))?;
     }
     Ok(())
 }

@@ -106,7 +106,9 @@ fn parse_level(s: &str) -> Result<OptLevel, String> {
         "0" => Ok(OptLevel::O0),
         "1" => Ok(OptLevel::O1),
         "2" => Ok(OptLevel::O2),
-        _ => Err(format!("unknown optimisation level '{s}' (expected 0, 1 or 2)")),
+        _ => Err(format!(
+            "unknown optimisation level '{s}' (expected 0, 1 or 2)"
+        )),
     }
 }
 
@@ -260,8 +262,9 @@ fn compile_only(args: CompileArgs) -> Result<()> {
         }
     };
     match args.output {
-        Some(path) => std::fs::write(&path, text)
-            .with_context(|| format!("{}: cannot write", path.display())),
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))
+        }
         None => {
             print!("{text}");
             Ok(())

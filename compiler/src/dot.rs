@@ -16,12 +16,19 @@ pub fn to_dot(module: &Module) -> String {
     let g = &module.graph;
     let mut out = String::new();
     let _ = writeln!(out, "digraph \"{}\" {{", escape(&module.name));
-    let _ = writeln!(out, "  rankdir=TB; node [fontname=\"monospace\", fontsize=10];");
+    let _ = writeln!(
+        out,
+        "  rankdir=TB; node [fontname=\"monospace\", fontsize=10];"
+    );
     let mut producer: HashMap<ValueId, String> = HashMap::new();
     for (i, &v) in g.inputs.iter().enumerate() {
         let id = format!("in{i}");
         let label = format!("input {}\\n{}", g.value(v).name, print_type(g.ty(v)));
-        let _ = writeln!(out, "  {id} [shape=oval, label=\"{}\"];", escape(&label).replace("\\\\n", "\\n"));
+        let _ = writeln!(
+            out,
+            "  {id} [shape=oval, label=\"{}\"];",
+            escape(&label).replace("\\\\n", "\\n")
+        );
         producer.insert(v, id);
     }
     for (i, n) in g.nodes.iter().enumerate() {
@@ -30,7 +37,10 @@ pub fn to_dot(module: &Module) -> String {
         let (shape, head) = match &n.op {
             Op::Const(c) => ("note", format!("const @{}", module.constant(*c).name)),
             op => {
-                let attrs: Vec<String> = op_attrs(op).iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let attrs: Vec<String> = op_attrs(op)
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
                 let head = if attrs.is_empty() {
                     op.name().to_string()
                 } else {
@@ -40,9 +50,17 @@ pub fn to_dot(module: &Module) -> String {
             }
         };
         let integer = n.op.name().starts_with('q') && !matches!(n.op, Op::Quantize);
-        let style = if integer { ", style=filled, fillcolor=\"#d9ead3\"" } else { "" };
+        let style = if integer {
+            ", style=filled, fillcolor=\"#d9ead3\""
+        } else {
+            ""
+        };
         let label = format!("{}\n{}", escape(&head), escape(&types.join("\n")));
-        let _ = writeln!(out, "  {id} [shape={shape}{style}, label=\"{}\"];", label.replace('\n', "\\n"));
+        let _ = writeln!(
+            out,
+            "  {id} [shape={shape}{style}, label=\"{}\"];",
+            label.replace('\n', "\\n")
+        );
         for &v in &n.inputs {
             if let Some(p) = producer.get(&v) {
                 let _ = writeln!(out, "  {p} -> {id};");

@@ -54,7 +54,8 @@ pub fn load_model(path: &Path) -> Result<Module> {
         Some("qir") | Some("mlir") | Some("ir") => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("{}: cannot read", path.display()))?;
-            qcc_ir::text::parse_module(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?
+            qcc_ir::text::parse_module(&text)
+                .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?
         }
         Some("tflite") => bail!(
             "{}: the TFLite frontend is not implemented yet (ONNX and .qir text are supported)",
@@ -92,10 +93,14 @@ pub fn compile(path: &Path, opts: CompileOptions) -> Result<Compiled> {
     };
     let (module, report) = qcc_passes::optimize_with(module, &pass_opts)?;
     if cfg!(debug_assertions) || opts.keep_intermediate {
-        for (pass, m) in report.after.iter().map(|(p, m)| (p.as_str(), m)).chain([("optimize", &module)]) {
-            qcc_ir::verify::verify_module(m).map_err(|e| {
-                anyhow::anyhow!("{}: after {pass}: {e}", path.display())
-            })?;
+        for (pass, m) in report
+            .after
+            .iter()
+            .map(|(p, m)| (p.as_str(), m))
+            .chain([("optimize", &module)])
+        {
+            qcc_ir::verify::verify_module(m)
+                .map_err(|e| anyhow::anyhow!("{}: after {pass}: {e}", path.display()))?;
         }
     }
     Ok(Compiled {

@@ -23,7 +23,10 @@ pub fn read_npy_from(reader: impl Read) -> Result<Tensor> {
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let dtype = match npy.dtype() {
         npyz::DType::Plain(ts) => npy_dtype(&ts)?,
-        other => bail!("unsupported dtype {}: structured arrays are not tensors", other.descr()),
+        other => bail!(
+            "unsupported dtype {}: structured arrays are not tensors",
+            other.descr()
+        ),
     };
     let expected: usize = shape
         .iter()
@@ -31,7 +34,11 @@ pub fn read_npy_from(reader: impl Read) -> Result<Tensor> {
         .context("shape overflows")?;
     let data = read_data(npy, dtype)?;
     if data.len() != expected {
-        bail!("truncated data: {} elements for shape {:?}", data.len(), shape);
+        bail!(
+            "truncated data: {} elements for shape {:?}",
+            data.len(),
+            shape
+        );
     }
     Ok(Tensor::new(shape, data))
 }

@@ -18,7 +18,10 @@ fn qcc(args: &[&str]) -> (i32, String) {
         cmd.arg(a.replace("{out}", &out_dir.to_string_lossy()));
     }
     let out = cmd.output().expect("qcc runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// One case: the command line and text the error must contain.
@@ -37,10 +40,16 @@ const CASES: &[Case] = &[
     case(&["input_ok.npy"], &["unknown model format"]),
     case(&["empty_file.onnx"], &["empty_file.onnx"]),
     case(&["truncated_protobuf.onnx"], &["truncated_protobuf.onnx"]),
-    case(&["truncated_first_bytes.onnx"], &["truncated_first_bytes.onnx"]),
+    case(
+        &["truncated_first_bytes.onnx"],
+        &["truncated_first_bytes.onnx"],
+    ),
     case(&["garbage_bytes.onnx"], &["garbage_bytes.onnx"]),
     case(&["text_not_protobuf.onnx"], &["text_not_protobuf.onnx"]),
-    case(&["unsupported_op.onnx"], &["unsupported op 'Foo'", "opset 17", "foo_1"]),
+    case(
+        &["unsupported_op.onnx"],
+        &["unsupported op 'Foo'", "opset 17", "foo_1"],
+    ),
     case(&["missing_initializer.onnx"], &["mm", "W_missing"]),
     case(&["cyclic_graph.onnx"], &["cyclic_graph.onnx"]),
     case(&["bad_attribute_type.onnx"], &["conv_0", "strides"]),
@@ -61,26 +70,149 @@ const CASES: &[Case] = &[
     case(&["split_sizes_do_not_sum.onnx"], &["split_0"]),
     case(&["gemm_rank3.onnx"], &["gemm_0"]),
     case(&["conv_missing_weight_operand.onnx"], &["conv_0"]),
-    case(&["maxpool_missing_kernel.onnx"], &["pool_0", "kernel_shape"]),
+    case(
+        &["maxpool_missing_kernel.onnx"],
+        &["pool_0", "kernel_shape"],
+    ),
     case(&["no_graph_outputs.onnx"], &["output"]),
     case(&["declared_output_shape_mismatch.onnx"], &["'y'"]),
     case(&["negative_input_dim.onnx"], &["'x'"]),
     case(&["bad_ir.qir"], &["bad_ir.qir:3:", "undefined"]),
     case(&["model.tflite"], &["model.tflite"]),
     // Bad inputs to `qcc run` on a valid model (x: f32 [1, 4]).
-    case(&["run", "valid_matmul_relu.onnx", "--output-dir", "{out}"], &["1 input(s), 0 .npy"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_ok.npy", "-i", "input_ok.npy", "--output-dir", "{out}"], &["1 input(s), 2 .npy"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_wrong_dtype.npy", "--output-dir", "{out}"], &["i32", "f32"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_wrong_rank.npy", "--output-dir", "{out}"], &["rank"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_wrong_dim.npy", "--output-dir", "{out}"], &["5"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_fortran.npy", "--output-dir", "{out}"], &["Fortran"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_complex.npy", "--output-dir", "{out}"], &["unsupported dtype"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_truncated.npy", "--output-dir", "{out}"], &["input_truncated.npy"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_garbage.npy", "--output-dir", "{out}"], &["input_garbage.npy"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "no_such_input.npy", "--output-dir", "{out}"], &["no_such_input.npy"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_ok.npy"], &["--output-dir"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_ok.npy", "--output-dir", "input_ok.npy"], &["input_ok.npy"]),
-    case(&["run", "valid_matmul_relu.onnx", "-i", "input_ok.npy", "-o", "{out}.npy", "--engine", "jit"], &["JIT"]),
+    case(
+        &["run", "valid_matmul_relu.onnx", "--output-dir", "{out}"],
+        &["1 input(s), 0 .npy"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "input_ok.npy",
+            "-i",
+            "input_ok.npy",
+            "--output-dir",
+            "{out}",
+        ],
+        &["1 input(s), 2 .npy"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "input_wrong_dtype.npy",
+            "--output-dir",
+            "{out}",
+        ],
+        &["i32", "f32"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "input_wrong_rank.npy",
+            "--output-dir",
+            "{out}",
+        ],
+        &["rank"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "input_wrong_dim.npy",
+            "--output-dir",
+            "{out}",
+        ],
+        &["5"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "input_fortran.npy",
+            "--output-dir",
+            "{out}",
+        ],
+        &["Fortran"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "input_complex.npy",
+            "--output-dir",
+            "{out}",
+        ],
+        &["unsupported dtype"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "input_truncated.npy",
+            "--output-dir",
+            "{out}",
+        ],
+        &["input_truncated.npy"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "input_garbage.npy",
+            "--output-dir",
+            "{out}",
+        ],
+        &["input_garbage.npy"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "no_such_input.npy",
+            "--output-dir",
+            "{out}",
+        ],
+        &["no_such_input.npy"],
+    ),
+    case(
+        &["run", "valid_matmul_relu.onnx", "-i", "input_ok.npy"],
+        &["--output-dir"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "input_ok.npy",
+            "--output-dir",
+            "input_ok.npy",
+        ],
+        &["input_ok.npy"],
+    ),
+    case(
+        &[
+            "run",
+            "valid_matmul_relu.onnx",
+            "-i",
+            "input_ok.npy",
+            "-o",
+            "{out}.npy",
+            "--engine",
+            "jit",
+        ],
+        &["JIT"],
+    ),
     // Bad command lines (clap reports these; exit code 2).
     case(&["valid_matmul_relu.onnx", "-O7"], &["-O"]),
     case(&["valid_matmul_relu.onnx", "--target", "riscv"], &["riscv"]),
@@ -109,7 +241,10 @@ fn every_malformed_input_gives_a_one_line_error() {
         }
         for e in c.expect {
             if !stderr.contains(e) {
-                problems.push(format!("`qcc {what}`: error lacks '{e}': {}", stderr.trim()));
+                problems.push(format!(
+                    "`qcc {what}`: error lacks '{e}': {}",
+                    stderr.trim()
+                ));
             }
         }
     }
@@ -119,7 +254,14 @@ fn every_malformed_input_gives_a_one_line_error() {
 #[test]
 fn the_valid_model_runs() {
     let out = std::env::temp_dir().join(format!("qcc-valid-{}.npy", std::process::id()));
-    let (code, stderr) = qcc(&["run", "valid_matmul_relu.onnx", "-i", "input_ok.npy", "-o", out.to_str().unwrap()]);
+    let (code, stderr) = qcc(&[
+        "run",
+        "valid_matmul_relu.onnx",
+        "-i",
+        "input_ok.npy",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{stderr}");
     let y = qcc::npy::read_npy(&out).unwrap();
     // x = ones(1,4), W = ones(4,4): relu(x @ W) = 4 everywhere.

@@ -180,7 +180,21 @@ impl Data {
         fn conv<T: Element>(vals: &[f64]) -> Data {
             T::wrap(vals.iter().map(|&x| T::from_f64(x)).collect())
         }
-        dispatch_dtype(dtype, vals, conv::<f32>, conv::<f64>, conv::<i8>, conv::<u8>, conv::<i16>, conv::<u16>, conv::<i32>, conv::<u32>, conv::<i64>, conv::<u64>, conv::<bool>)
+        dispatch_dtype(
+            dtype,
+            vals,
+            conv::<f32>,
+            conv::<f64>,
+            conv::<i8>,
+            conv::<u8>,
+            conv::<i16>,
+            conv::<u16>,
+            conv::<i32>,
+            conv::<u32>,
+            conv::<i64>,
+            conv::<u64>,
+            conv::<bool>,
+        )
     }
 
     /// Builds a buffer of `dtype` from i64 values (wrapping conversion for integers).
@@ -188,7 +202,21 @@ impl Data {
         fn conv<T: Element>(vals: &[i64]) -> Data {
             T::wrap(vals.iter().map(|&x| T::from_i64(x)).collect())
         }
-        dispatch_dtype(dtype, vals, conv::<f32>, conv::<f64>, conv::<i8>, conv::<u8>, conv::<i16>, conv::<u16>, conv::<i32>, conv::<u32>, conv::<i64>, conv::<u64>, conv::<bool>)
+        dispatch_dtype(
+            dtype,
+            vals,
+            conv::<f32>,
+            conv::<f64>,
+            conv::<i8>,
+            conv::<u8>,
+            conv::<i16>,
+            conv::<u16>,
+            conv::<i32>,
+            conv::<u32>,
+            conv::<i64>,
+            conv::<u64>,
+            conv::<bool>,
+        )
     }
 
     /// Little-endian bytes of the buffer (bool as one byte 0/1).
@@ -211,7 +239,7 @@ impl Data {
     /// Parses little-endian bytes; `None` when the length is not a multiple of the element size.
     pub fn from_le_bytes(dtype: DType, b: &[u8]) -> Option<Data> {
         let n = dtype.size();
-        if b.len() % n != 0 {
+        if !b.len().is_multiple_of(n) {
             return None;
         }
         macro_rules! le {

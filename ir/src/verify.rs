@@ -26,7 +26,10 @@ pub fn verify_module(module: &Module) -> Result<()> {
         if (v.0 as usize) < nvals {
             Ok(())
         } else {
-            fail(format!("{what} refers to value #{} which does not exist", v.0))
+            fail(format!(
+                "{what} refers to value #{} which does not exist",
+                v.0
+            ))
         }
     };
     for (i, c) in module.consts.iter().enumerate() {
@@ -48,17 +51,26 @@ pub fn verify_module(module: &Module) -> Result<()> {
         if std::mem::replace(&mut defined[v.0 as usize], true) {
             return fail(format!("graph input %{} is listed twice", g.value(v).name));
         }
-        check_type(g.ty(v)).map_err(|m| Error::Verify(format!("graph input %{}: {m}", g.value(v).name)))?;
+        check_type(g.ty(v))
+            .map_err(|m| Error::Verify(format!("graph input %{}: {m}", g.value(v).name)))?;
     }
     for node in &g.nodes {
-        let here = |msg: String| Error::Verify(format!("node '{}' ({}): {msg}", node.name, node.op.name()));
+        let here = |msg: String| {
+            Error::Verify(format!("node '{}' ({}): {msg}", node.name, node.op.name()))
+        };
         for &v in &node.inputs {
             check_id(v, &format!("node '{}'", node.name))?;
             if !defined[v.0 as usize] {
                 return Err(if has_cycle(module) {
-                    here(format!("the graph has a cycle through value %{}", g.value(v).name))
+                    here(format!(
+                        "the graph has a cycle through value %{}",
+                        g.value(v).name
+                    ))
                 } else {
-                    here(format!("operand %{} is used before it is defined", g.value(v).name))
+                    here(format!(
+                        "operand %{} is used before it is defined",
+                        g.value(v).name
+                    ))
                 });
             }
         }
@@ -74,7 +86,10 @@ pub fn verify_module(module: &Module) -> Result<()> {
     for &v in &g.outputs {
         check_id(v, "graph output")?;
         if !defined[v.0 as usize] {
-            return fail(format!("graph output %{} is never defined", g.value(v).name));
+            return fail(format!(
+                "graph output %{} is never defined",
+                g.value(v).name
+            ));
         }
     }
     Ok(())
@@ -124,15 +139,24 @@ fn check_qparams(q: &QParams, t: &TensorType) -> std::result::Result<(), String>
         return Err(format!("scale {s} is not a positive finite number"));
     }
     let (lo, hi) = q.storage_range(t.dtype);
-    if let Some(z) = q.zero_point.iter().find(|&&z| (z as i64) < lo || (z as i64) > hi) {
-        return Err(format!("zero point {z} outside the {} range [{lo}, {hi}]", t.dtype));
+    if let Some(z) = q
+        .zero_point
+        .iter()
+        .find(|&&z| (z as i64) < lo || (z as i64) > hi)
+    {
+        return Err(format!(
+            "zero point {z} outside the {} range [{lo}, {hi}]",
+            t.dtype
+        ));
     }
     match q.axis {
-        None if q.scale.len() != 1 => Err(format!(
-            "{} scales but no quantized axis",
-            q.scale.len()
+        None if q.scale.len() != 1 => {
+            Err(format!("{} scales but no quantized axis", q.scale.len()))
+        }
+        Some(a) if a >= t.rank() => Err(format!(
+            "quantized axis {a} out of range for rank {}",
+            t.rank()
         )),
-        Some(a) if a >= t.rank() => Err(format!("quantized axis {a} out of range for rank {}", t.rank())),
         Some(a) => match &t.shape[a] {
             Dim::Fixed(n) if *n != q.scale.len() => Err(format!(
                 "{} per-axis scales for axis {a} of size {n}",
@@ -170,7 +194,11 @@ pub fn arity(op: &Op) -> (usize, usize) {
         | Op::Flatten { .. }
         | Op::Transpose { .. } => (1, 1),
         Op::Clip { .. } => (1, 3),
-        Op::Reduce { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } | Op::Split { .. } => (1, 2),
+        Op::Reduce { .. }
+        | Op::Reshape { .. }
+        | Op::Squeeze { .. }
+        | Op::Unsqueeze { .. }
+        | Op::Split { .. } => (1, 2),
         Op::Slice { .. } => (1, 5),
         Op::Pad { .. } => (1, 4),
         Op::Concat { .. } => (1, usize::MAX),
@@ -184,7 +212,13 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
         return Err(format!(
             "{} operands, expected {}",
             node.inputs.len(),
-            if lo == hi { lo.to_string() } else if hi == usize::MAX { format!("at least {lo}") } else { format!("{lo} to {hi}") }
+            if lo == hi {
+                lo.to_string()
+            } else if hi == usize::MAX {
+                format!("at least {lo}")
+            } else {
+                format!("{lo} to {hi}")
+            }
         ));
     }
     if node.outputs.is_empty() {
@@ -199,7 +233,10 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
                 return Err(format!("constant #{} does not exist", c.0));
             };
             if outs[0] != &k.ty {
-                return Err(format!("result type differs from constant @{}'s type", k.name));
+                return Err(format!(
+                    "result type differs from constant @{}'s type",
+                    k.name
+                ));
             }
         }
         Op::Quantize if !ins[0].dtype.is_float() || !quantized(outs[0]) => {
@@ -211,10 +248,10 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
         Op::Requantize if !quantized(ins[0]) || !quantized(outs[0]) => {
             return Err("requantize needs quantized operand and result types".into())
         }
-        Op::QAdd | Op::QGlobalAvgPool => {
-            if !ins.iter().all(|t| quantized(t)) || !quantized(outs[0]) {
-                return Err("quantized operands and result are required".into());
-            }
+        Op::QAdd | Op::QGlobalAvgPool
+            if !ins.iter().all(|t| quantized(t)) || !quantized(outs[0]) =>
+        {
+            return Err("quantized operands and result are required".into());
         }
         Op::QConv(_) | Op::QMatMul | Op::QGemm(_) => {
             if !quantized(ins[0]) || !quantized(ins[1]) {
@@ -235,7 +272,11 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
     let shapes = infer::infer_shapes(&node.op, &ins, node.outputs.len(), module)?;
     let dtypes = infer::infer_dtypes(&node.op, &ins, node.outputs.len(), module)?;
     if shapes.len() != outs.len() || dtypes.len() != outs.len() {
-        return Err(format!("{} results, the op defines {}", outs.len(), shapes.len()));
+        return Err(format!(
+            "{} results, the op defines {}",
+            outs.len(),
+            shapes.len()
+        ));
     }
     for (k, ((out, shape), dtype)) in outs.iter().zip(&shapes).zip(&dtypes).enumerate() {
         if !shapes_agree(&out.shape, shape) {
@@ -247,15 +288,25 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
         }
         if let Some(dt) = dtype {
             if *dt != out.dtype {
-                return Err(format!("result {k} declared {} but the op produces {dt}", out.dtype));
+                return Err(format!(
+                    "result {k} declared {} but the op produces {dt}",
+                    out.dtype
+                ));
             }
         }
     }
-    for (k, q) in infer::inherited_quant_n(&node.op, &ins, node.outputs.len(), module).iter().enumerate() {
+    for (k, q) in infer::inherited_quant_n(&node.op, &ins, node.outputs.len(), module)
+        .iter()
+        .enumerate()
+    {
         if let (Some(q), Some(out)) = (q, outs.get(k)) {
             match &out.quant {
                 Some(oq) if oq.same_as(q) => {}
-                _ => return Err(format!("result {k} must keep its operand's quantization parameters")),
+                _ => {
+                    return Err(format!(
+                        "result {k} must keep its operand's quantization parameters"
+                    ))
+                }
             }
         }
     }

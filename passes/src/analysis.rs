@@ -64,7 +64,11 @@ impl QAnalysis {
     /// Adds a constant and returns its index; an identical constant (same type and data)
     /// already in the table is reused, so re-applying a rule adds nothing new.
     pub fn add_const(&mut self, c: Constant) -> u32 {
-        if let Some(i) = self.consts.iter().position(|k| k.ty == c.ty && k.data == c.data) {
+        if let Some(i) = self
+            .consts
+            .iter()
+            .position(|k| k.ty == c.ty && k.data == c.data)
+        {
             return i as u32;
         }
         self.consts.push(c.clone());
@@ -162,10 +166,7 @@ pub fn node_type(egraph: &QEGraph, name: &str, children: &[Id]) -> ClassTy {
     let Some((declared, op, operands)) = split_children(egraph, name, children) else {
         return ClassTy::Invalid(format!("{name}: malformed slots"));
     };
-    let n_results = match egraph_attrs_results(egraph, name, children) {
-        Some(n) => n,
-        None => 1,
-    };
+    let n_results = egraph_attrs_results(egraph, name, children).unwrap_or(1);
     let mut ins = Vec::with_capacity(operands.len());
     for &c in operands {
         if is_absent(egraph, c) {
@@ -192,9 +193,10 @@ pub fn node_type(egraph: &QEGraph, name: &str, children: &[Id]) -> ClassTy {
         let t = match (&declared, dtypes[k]) {
             (Some(d), _) if k == 0 => {
                 let agree = d.shape.len() == shapes[k].len()
-                    && d.shape.iter().zip(&shapes[k]).all(|(a, b)| {
-                        a == b || *a == qcc_ir::Dim::Any || *b == qcc_ir::Dim::Any
-                    });
+                    && d.shape
+                        .iter()
+                        .zip(&shapes[k])
+                        .all(|(a, b)| a == b || *a == qcc_ir::Dim::Any || *b == qcc_ir::Dim::Any);
                 if !agree {
                     return ClassTy::Invalid(format!("{name}: declared shape differs"));
                 }
@@ -238,7 +240,10 @@ impl egg::Analysis<QNode> for QAnalysis {
             },
             QNode::Const(c) => match egraph.analysis.consts.get(*c as usize) {
                 Some(k) => (ClassTy::Value(k.ty.clone()), Some(*c)),
-                None => (ClassTy::Invalid(format!("constant {c} does not exist")), None),
+                None => (
+                    ClassTy::Invalid(format!("constant {c} does not exist")),
+                    None,
+                ),
             },
             _ => (ClassTy::Leaf, None),
         };

@@ -62,7 +62,12 @@ pub fn to_egraph(module: &Module) -> Loaded {
     }
 }
 
-fn add_node(egraph: &mut QEGraph, module: &Module, node: &Node, class: &HashMap<ValueId, Id>) -> Vec<Id> {
+fn add_node(
+    egraph: &mut QEGraph,
+    module: &Module,
+    node: &Node,
+    class: &HashMap<ValueId, Id>,
+) -> Vec<Id> {
     let g = &module.graph;
     if let Op::Const(c) = node.op {
         return vec![egraph.add(QNode::Const(c.0))];
@@ -123,9 +128,10 @@ pub fn from_egraph<CF: egg::CostFunction<QNode>>(
         consts: HashMap::new(),
     };
     for &v in &source.graph.inputs {
-        b.module
-            .graph
-            .add_input(source.graph.value(v).name.clone(), source.graph.ty(v).clone());
+        b.module.graph.add_input(
+            source.graph.value(v).name.clone(),
+            source.graph.ty(v).clone(),
+        );
     }
     let outputs: Vec<ValueId> = loaded.roots.iter().map(|&r| b.value(r)).collect();
     b.module.graph.outputs = outputs;
@@ -156,7 +162,9 @@ impl<CF: egg::CostFunction<QNode>> Builder<'_, CF> {
                 let cid = self.constant(*c);
                 let ty = self.module.consts[cid.0 as usize].ty.clone();
                 let name = self.module.consts[cid.0 as usize].name.clone();
-                self.module.graph.add_node(name.clone(), Op::Const(cid), vec![], vec![(name, ty)])[0]
+                self.module
+                    .graph
+                    .add_node(name.clone(), Op::Const(cid), vec![], vec![(name, ty)])[0]
             }
             QNode::Op(name, children) if name.as_str() == GET => {
                 let idx = match self.extractor.find_best_node(children[0]) {
@@ -195,13 +203,20 @@ impl<CF: egg::CostFunction<QNode>> Builder<'_, CF> {
     }
 
     fn emit(&mut self, id: Id, node: &QNode) -> Vec<ValueId> {
-        let QNode::Op(name, children) = node else { unreachable!() };
-        let (_, op, operands) = crate::analysis::split_children(self.egraph, name.as_str(), children)
-            .expect("extracted nodes are well formed");
+        let QNode::Op(name, children) = node else {
+            unreachable!()
+        };
+        let (_, op, operands) =
+            crate::analysis::split_children(self.egraph, name.as_str(), children)
+                .expect("extracted nodes are well formed");
         let operands = operands.to_vec();
         let mut inputs = Vec::new();
         for c in operands {
-            if self.egraph[c].nodes.iter().any(|n| matches!(n, QNode::Absent)) {
+            if self.egraph[c]
+                .nodes
+                .iter()
+                .any(|n| matches!(n, QNode::Absent))
+            {
                 continue;
             }
             inputs.push(self.value(c));
@@ -220,11 +235,19 @@ impl<CF: egg::CostFunction<QNode>> Builder<'_, CF> {
             .into_iter()
             .enumerate()
             .map(|(k, t)| {
-                let n = if k == 0 { vname.clone() } else { format!("{vname}.{k}") };
+                let n = if k == 0 {
+                    vname.clone()
+                } else {
+                    format!("{vname}.{k}")
+                };
                 (n, t)
             })
             .collect();
-        let node_name = if nname.is_empty() { format!("{}_{}", name, usize::from(id)) } else { nname };
+        let node_name = if nname.is_empty() {
+            format!("{}_{}", name, usize::from(id))
+        } else {
+            nname
+        };
         self.module.graph.add_node(node_name, op, inputs, results)
     }
 }

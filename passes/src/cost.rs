@@ -17,7 +17,8 @@ pub fn weight(op: &str) -> f64 {
         "batchnorm" | "softmax" | "sigmoid" | "tanh" | "exp" | "hard_swish" | "hard_sigmoid" => 8.0,
         "quantize" | "dequantize" | "requantize" | "quantize_linear" | "dequantize_linear" => 2.0,
         "reshape" | "flatten" | "squeeze" | "unsqueeze" | "identity" | "get" => 0.1,
-        "clip" | "relu" | "maxpool" | "global_maxpool" | "transpose" | "slice" | "concat" | "split" => 1.0,
+        "clip" | "relu" | "maxpool" | "global_maxpool" | "transpose" | "slice" | "concat"
+        | "split" => 1.0,
         _ => 4.0,
     }
 }

@@ -56,7 +56,11 @@ pub fn fold_constants(module: &mut Module) -> usize {
 }
 
 /// Runs one node on constant operands with the interpreter.
-fn evaluate(module: &Module, node: &Node, const_of: &HashMap<ValueId, qcc_ir::ConstId>) -> Option<Vec<qcc_ir::Tensor>> {
+fn evaluate(
+    module: &Module,
+    node: &Node,
+    const_of: &HashMap<ValueId, qcc_ir::ConstId>,
+) -> Option<Vec<qcc_ir::Tensor>> {
     let mut m = Module {
         name: String::new(),
         requant: module.requant,
@@ -67,7 +71,12 @@ fn evaluate(module: &Module, node: &Node, const_of: &HashMap<ValueId, qcc_ir::Co
     for &v in &node.inputs {
         let k = module.constant(const_of[&v]);
         let id = m.add_const(k.name.clone(), k.ty.clone(), (*k.data).clone());
-        let out = m.graph.add_node("c", Op::Const(id), vec![], vec![(String::new(), k.ty.clone())]);
+        let out = m.graph.add_node(
+            "c",
+            Op::Const(id),
+            vec![],
+            vec![(String::new(), k.ty.clone())],
+        );
         inputs.push(out[0]);
     }
     let results: Vec<(String, qcc_ir::TensorType)> = node
@@ -75,12 +84,15 @@ fn evaluate(module: &Module, node: &Node, const_of: &HashMap<ValueId, qcc_ir::Co
         .iter()
         .map(|&o| (String::new(), module.graph.ty(o).clone()))
         .collect();
-    let outs = m.graph.add_node(node.name.clone(), node.op.clone(), inputs, results);
+    let outs = m
+        .graph
+        .add_node(node.name.clone(), node.op.clone(), inputs, results);
     m.graph.outputs = outs;
     let tensors = qcc_ir::interp::run(&m, &[]).ok()?;
     // Only fold when the result has exactly the declared (static) shape.
     let ok = tensors.iter().zip(&node.outputs).all(|(t, &o)| {
-        module.graph.ty(o).fixed_dims().as_deref() == Some(&t.shape[..]) && t.dtype() == module.graph.ty(o).dtype
+        module.graph.ty(o).fixed_dims().as_deref() == Some(&t.shape[..])
+            && t.dtype() == module.graph.ty(o).dtype
     });
     ok.then_some(tensors)
 }
@@ -113,7 +125,9 @@ pub fn remove_dead_code(module: &mut Module) -> usize {
     let mut vmap: HashMap<ValueId, ValueId> = HashMap::new();
     let mut cmap: HashMap<u32, qcc_ir::ConstId> = HashMap::new();
     for &v in &g.inputs {
-        let nv = new.graph.add_input(g.value(v).name.clone(), g.ty(v).clone());
+        let nv = new
+            .graph
+            .add_input(g.value(v).name.clone(), g.ty(v).clone());
         vmap.insert(v, nv);
     }
     for (n, _) in g.nodes.iter().zip(&keep).filter(|(_, k)| **k) {

@@ -30,7 +30,12 @@ pub struct AttrLeaf {
 impl AttrLeaf {
     /// Wraps an op.
     pub fn new(op: Op, n_results: u32) -> Self {
-        let key = format!("{} {:?} {}", op.name(), qcc_ir::text::op_attrs(&op), n_results);
+        let key = format!(
+            "{} {:?} {}",
+            op.name(),
+            qcc_ir::text::op_attrs(&op),
+            n_results
+        );
         AttrLeaf {
             op: Arc::new(op),
             n_results,

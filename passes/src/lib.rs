@@ -134,7 +134,10 @@ pub fn optimize_with(mut module: Module, opts: &Options) -> Result<(Module, Repo
     if opts.level == OptLevel::O2 {
         let mut rules = rules::builtin_rules()?;
         rules::add_rules(&mut rules, opts.extra_rules.clone())?;
-        let rules: Vec<Rule> = rules.into_iter().filter(|r| opts.target.allows(&r.name)).collect();
+        let rules: Vec<Rule> = rules
+            .into_iter()
+            .filter(|r| opts.target.allows(&r.name))
+            .collect();
         module = saturate(&module, &rules, opts.limits, &mut report);
         snapshot("rewrite", &module, &mut report);
         report.folded += fold::fold_constants(&mut module);
@@ -175,6 +178,11 @@ pub fn saturate(module: &Module, rules: &[Rule], limits: Limits, report: &mut Re
         roots,
         names,
     };
-    let extractor = Extractor::new(&loaded.egraph, cost::QCost { egraph: &loaded.egraph });
+    let extractor = Extractor::new(
+        &loaded.egraph,
+        cost::QCost {
+            egraph: &loaded.egraph,
+        },
+    );
     convert::from_egraph(module, &loaded, &extractor)
 }

@@ -133,7 +133,7 @@ impl Size {
                 None => return Ok(Dim::Any),
             }
         }
-        if sf % of != 0 {
+        if !sf.is_multiple_of(of) {
             return if rem.is_empty() {
                 Err(())
             } else {

@@ -382,7 +382,13 @@ pub(crate) fn conv(ins: &[&Tensor], a: &ConvAttrs) -> R<Tensor> {
 }
 
 /// f32 convolution summed in ONNX Runtime's order (see [`super::mlas`]), bias added last.
-fn conv_f32_mlas(x: &Tensor, w: &Tensor, b: Option<&&Tensor>, cs: &ConvShape, a: &ConvAttrs) -> R<Tensor> {
+fn conv_f32_mlas(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&&Tensor>,
+    cs: &ConvShape,
+    a: &ConvAttrs,
+) -> R<Tensor> {
     let xv = typed::<f32>(x, "x")?;
     let wv = typed::<f32>(w, "weight")?;
     let bv = match b {

@@ -66,7 +66,13 @@ fn dot_m1(k: usize, p: &impl Fn(usize) -> f32, mut c: Option<f32>) -> f32 {
 
 /// The transposed `M1` kernel: eight lane sums reduced by the tree of the row block
 /// (4, 2 or 1 rows) the output row falls in.
-fn dot_m1_trans(k: usize, p: &impl Fn(usize) -> f32, row: usize, rows: usize, c: Option<f32>) -> f32 {
+fn dot_m1_trans(
+    k: usize,
+    p: &impl Fn(usize) -> f32,
+    row: usize,
+    rows: usize,
+    c: Option<f32>,
+) -> f32 {
     let mut l = [0.0f32; 8];
     for i in 0..k {
         l[i % 8] += p(i);

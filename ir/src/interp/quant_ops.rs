@@ -411,12 +411,24 @@ pub(crate) fn qadd(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
     let round = |v: f32| (round_half_even(v) as i64).clamp(qmin, qmax);
     let (shape, vals) = if av.len() == 1 && bv.len() != 1 {
         k += av[0] as f32 * ra;
-        let vals = bv.iter().map(|&y| round((y as f32).mul_add(rb, k))).collect();
-        (super::broadcast::broadcast_shapes(&[&a.shape, &b.shape])?, vals)
+        let vals = bv
+            .iter()
+            .map(|&y| round((y as f32).mul_add(rb, k)))
+            .collect();
+        (
+            super::broadcast::broadcast_shapes(&[&a.shape, &b.shape])?,
+            vals,
+        )
     } else if bv.len() == 1 && av.len() != 1 {
         k += bv[0] as f32 * rb;
-        let vals = av.iter().map(|&x| round((x as f32).mul_add(ra, k))).collect();
-        (super::broadcast::broadcast_shapes(&[&a.shape, &b.shape])?, vals)
+        let vals = av
+            .iter()
+            .map(|&x| round((x as f32).mul_add(ra, k)))
+            .collect();
+        (
+            super::broadcast::broadcast_shapes(&[&a.shape, &b.shape])?,
+            vals,
+        )
     } else {
         super::broadcast::zip2(&av, &a.shape, &bv, &b.shape, |x, y| {
             round((x as f32).mul_add(ra, (y as f32).mul_add(rb, k)))
@@ -431,7 +443,10 @@ pub(crate) fn qglobal_avgpool(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
     arity(ins, 1, 1)?;
     let x = ins[0];
     if x.shape.len() < 3 {
-        return Err(format!("input must have rank >= 3, got shape {:?}", x.shape));
+        return Err(format!(
+            "input must have rank >= 3, got shape {:?}",
+            x.shape
+        ));
     }
     let (sx, zx) = operand_grid(ctx, 0, x)?;
     let q = ctx.out_q(0)?;

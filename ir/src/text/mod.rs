@@ -56,9 +56,9 @@ mod print;
 mod syntax;
 mod ty;
 
+pub use attrs::{op_attrs, template as op_template, templates as op_templates};
 pub use parse::{parse_module, parse_type};
 pub use print::{print_module, print_module_with, print_type, PrintOptions};
-pub use attrs::{op_attrs, template as op_template, templates as op_templates};
 
 #[cfg(test)]
 mod tests;

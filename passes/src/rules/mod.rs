@@ -108,7 +108,14 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
         for (negate, cond, call) in &self.rule.conds {
             let ids: Vec<Id> = call.args.iter().map(|v| subst[*v]).collect();
             if (cond.check)(egraph, &ids) == *negate {
-                trace(|| format!("{}: condition {}{} failed", self.rule.name, if *negate { "!" } else { "" }, call.name));
+                trace(|| {
+                    format!(
+                        "{}: condition {}{} failed",
+                        self.rule.name,
+                        if *negate { "!" } else { "" },
+                        call.name
+                    )
+                });
                 return vec![];
             }
         }
@@ -133,7 +140,12 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
             _ => false,
         };
         if !agree {
-            trace(|| format!("{}: result type {b:?} differs from the matched {a:?}", self.rule.name));
+            trace(|| {
+                format!(
+                    "{}: result type {b:?} differs from the matched {a:?}",
+                    self.rule.name
+                )
+            });
         }
         if agree && egraph.union(eclass, new) {
             vec![new]
@@ -145,7 +157,12 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
     fn vars(&self) -> Vec<Var> {
         // Variables the searcher must bind: the right-hand side's, minus those `let` binds.
         let computed: Vec<Var> = self.rule.lets.iter().map(|(v, _, _)| *v).collect();
-        self.rule.rhs.vars().into_iter().filter(|v| !computed.contains(v)).collect()
+        self.rule
+            .rhs
+            .vars()
+            .into_iter()
+            .filter(|v| !computed.contains(v))
+            .collect()
     }
 }
 
@@ -167,7 +184,9 @@ fn err(file: &str, line: usize, msg: impl Into<String>) -> RuleError {
 /// Parses `name(?a, ?b)`.
 fn parse_call(s: &str) -> Result<Call, String> {
     let s = s.trim();
-    let open = s.find('(').ok_or_else(|| format!("expected NAME(?args), found '{s}'"))?;
+    let open = s
+        .find('(')
+        .ok_or_else(|| format!("expected NAME(?args), found '{s}'"))?;
     if !s.ends_with(')') {
         return Err(format!("expected ')' at the end of '{s}'"));
     }
@@ -188,7 +207,9 @@ fn parse_call(s: &str) -> Result<Call, String> {
 /// Checks every op node of a pattern: known mnemonic and the right number of children.
 fn check_pattern(ast: &PatternAst<QNode>) -> Result<(), String> {
     for node in ast.as_ref() {
-        let ENodeOrVar::ENode(QNode::Op(sym, children)) = node else { continue };
+        let ENodeOrVar::ENode(QNode::Op(sym, children)) = node else {
+            continue;
+        };
         let name = sym.as_str();
         if name == GET {
             if children.len() != 2 {
@@ -196,16 +217,21 @@ fn check_pattern(ast: &PatternAst<QNode>) -> Result<(), String> {
             }
             continue;
         }
-        let template = qcc_ir::text::op_template(name)
-            .ok_or_else(|| format!("unknown op '{name}'"))?;
-        let lead = usize::from(lang::has_type_slot(&template)) + usize::from(lang::has_attrs_slot(&template));
+        let template =
+            qcc_ir::text::op_template(name).ok_or_else(|| format!("unknown op '{name}'"))?;
+        let lead = usize::from(lang::has_type_slot(&template))
+            + usize::from(lang::has_attrs_slot(&template));
         let (lo, hi) = match lang::fixed_operands(&template) {
             Some(n) => (n, n),
             None => qcc_ir::verify::arity(&template),
         };
         let got = children.len().saturating_sub(lead);
         if children.len() < lead || got < lo || got > hi {
-            let want = if lo == hi { lo.to_string() } else { format!("{lo}..{hi}") };
+            let want = if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}..{hi}")
+            };
             let mut slots = Vec::new();
             if lang::has_type_slot(&template) {
                 slots.push("?type");
@@ -215,7 +241,11 @@ fn check_pattern(ast: &PatternAst<QNode>) -> Result<(), String> {
             }
             return Err(format!(
                 "'{name}' takes {}{want} operand(s), the pattern gives it {} children",
-                if slots.is_empty() { String::new() } else { format!("{} then ", slots.join(", ")) },
+                if slots.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} then ", slots.join(", "))
+                },
                 children.len()
             ));
         }
@@ -242,7 +272,11 @@ pub fn parse_rules(file: &str, src: &str) -> Result<Vec<Rule>, RuleError> {
             continue;
         }
         let Some(rest) = line.strip_prefix("rule ") else {
-            return Err(err(file, lineno, format!("expected 'rule NAME:' or a comment, found '{line}'")));
+            return Err(err(
+                file,
+                lineno,
+                format!("expected 'rule NAME:' or a comment, found '{line}'"),
+            ));
         };
         let name = rest
             .trim()
@@ -250,19 +284,34 @@ pub fn parse_rules(file: &str, src: &str) -> Result<Vec<Rule>, RuleError> {
             .ok_or_else(|| err(file, lineno, "a rule header ends with ':' (rule NAME:)"))?
             .trim()
             .to_string();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(err(file, lineno, format!("bad rule name '{name}' (letters, digits, '-', '_')")));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(err(
+                file,
+                lineno,
+                format!("bad rule name '{name}' (letters, digits, '-', '_')"),
+            ));
         }
         if rules.iter().any(|r| r.name == name) {
             return Err(err(file, lineno, format!("rule '{name}' is defined twice")));
         }
         let doc_text = std::mem::take(&mut doc).join(" ");
         if doc_text.is_empty() {
-            return Err(err(file, lineno, format!("rule '{name}' needs a comment above it saying why it is legal")));
+            return Err(err(
+                file,
+                lineno,
+                format!("rule '{name}' needs a comment above it saying why it is legal"),
+            ));
         }
         // The body: indented lines up to a blank line or the next rule.
         let mut body = Vec::new();
-        while i < lines.len() && !lines[i].trim().is_empty() && !lines[i].trim_start().starts_with("rule ") {
+        while i < lines.len()
+            && !lines[i].trim().is_empty()
+            && !lines[i].trim_start().starts_with("rule ")
+        {
             body.push((i + 1, lines[i].trim()));
             i += 1;
         }
@@ -294,10 +343,27 @@ fn parse_body(
             };
             let call = parse_call(c).map_err(|m| err(file, ln, m))?;
             let cond = registry::condition(&call.name).ok_or_else(|| {
-                err(file, ln, format!("unknown condition '{}' (known: {})", call.name, registry::condition_names().join(", ")))
+                err(
+                    file,
+                    ln,
+                    format!(
+                        "unknown condition '{}' (known: {})",
+                        call.name,
+                        registry::condition_names().join(", ")
+                    ),
+                )
             })?;
             if call.args.len() != cond.arity {
-                return Err(err(file, ln, format!("{} takes {} argument(s), got {}", call.name, cond.arity, call.args.len())));
+                return Err(err(
+                    file,
+                    ln,
+                    format!(
+                        "{} takes {} argument(s), got {}",
+                        call.name,
+                        cond.arity,
+                        call.args.len()
+                    ),
+                ));
             }
             conds.push((ln, negate, cond, call));
         } else if let Some(l) = text.strip_prefix("let ") {
@@ -310,10 +376,27 @@ fn parse_body(
                 .map_err(|_| err(file, ln, format!("'{}' is not a ?variable", var.trim())))?;
             let call = parse_call(call).map_err(|m| err(file, ln, m))?;
             let comp = registry::compute(&call.name).ok_or_else(|| {
-                err(file, ln, format!("unknown computation '{}' (known: {})", call.name, registry::compute_names().join(", ")))
+                err(
+                    file,
+                    ln,
+                    format!(
+                        "unknown computation '{}' (known: {})",
+                        call.name,
+                        registry::compute_names().join(", ")
+                    ),
+                )
             })?;
             if call.args.len() != comp.arity {
-                return Err(err(file, ln, format!("{} takes {} argument(s), got {}", call.name, comp.arity, call.args.len())));
+                return Err(err(
+                    file,
+                    ln,
+                    format!(
+                        "{} takes {} argument(s), got {}",
+                        call.name,
+                        comp.arity,
+                        call.args.len()
+                    ),
+                ));
             }
             lets.push((ln, var, comp, call));
         } else if let Some((l, r)) = text.split_once("=>") {
@@ -321,25 +404,46 @@ fn parse_body(
                 return Err(err(file, ln, "a rule has exactly one 'LEFT => RIGHT' line"));
             }
             let parse = |s: &str| -> Result<Pattern<QNode>, RuleError> {
-                let p: Pattern<QNode> = s.trim().parse().map_err(|e| err(file, ln, format!("bad pattern '{}': {e}", s.trim())))?;
+                let p: Pattern<QNode> = s
+                    .trim()
+                    .parse()
+                    .map_err(|e| err(file, ln, format!("bad pattern '{}': {e}", s.trim())))?;
                 check_pattern(&p.ast).map_err(|m| err(file, ln, m))?;
                 Ok(p)
             };
             pattern = Some((ln, parse(l)?, parse(r)?));
         } else {
-            return Err(err(file, ln, format!("expected 'LEFT => RIGHT', 'if ...' or 'let ...', found '{text}'")));
+            return Err(err(
+                file,
+                ln,
+                format!("expected 'LEFT => RIGHT', 'if ...' or 'let ...', found '{text}'"),
+            ));
         }
     }
-    let (pln, lhs, rhs) = pattern.ok_or_else(|| err(file, header, format!("rule '{name}' has no 'LEFT => RIGHT' line")))?;
+    let (pln, lhs, rhs) = pattern.ok_or_else(|| {
+        err(
+            file,
+            header,
+            format!("rule '{name}' has no 'LEFT => RIGHT' line"),
+        )
+    })?;
     if matches!(lhs.ast.as_ref().last(), Some(ENodeOrVar::Var(_))) {
-        return Err(err(file, pln, "the left-hand side must be an op, not a bare variable"));
+        return Err(err(
+            file,
+            pln,
+            "the left-hand side must be an op, not a bare variable",
+        ));
     }
     // Variables: conditions and lets may use left-hand variables and earlier lets; the
     // right-hand side may use both.
     let mut bound = lhs.vars();
     for (ln, _, _, call) in &conds {
         if let Some(v) = call.args.iter().find(|v| !bound.contains(v)) {
-            return Err(err(file, *ln, format!("{v} is not bound by the left-hand side")));
+            return Err(err(
+                file,
+                *ln,
+                format!("{v} is not bound by the left-hand side"),
+            ));
         }
     }
     for (ln, var, _, call) in &lets {
@@ -352,7 +456,11 @@ fn parse_body(
         bound.push(*var);
     }
     if let Some(v) = rhs.vars().into_iter().find(|v| !bound.contains(v)) {
-        return Err(err(file, pln, format!("{v} on the right-hand side is never bound")));
+        return Err(err(
+            file,
+            pln,
+            format!("{v} on the right-hand side is never bound"),
+        ));
     }
     Ok(Rule {
         name,
@@ -360,18 +468,33 @@ fn parse_body(
         origin: format!("{file}:{header}"),
         lhs,
         rhs,
-        conds: conds.into_iter().map(|(_, n, c, call)| (n, c, call)).collect(),
-        lets: lets.into_iter().map(|(_, v, c, call)| (v, c, call)).collect(),
+        conds: conds
+            .into_iter()
+            .map(|(_, n, c, call)| (n, c, call))
+            .collect(),
+        lets: lets
+            .into_iter()
+            .map(|(_, v, c, call)| (v, c, call))
+            .collect(),
     })
 }
 
 /// The rule files built into the binary, as (file name, text).
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("redundant.rules", include_str!("../../rules/redundant.rules")),
-    ("activation.rules", include_str!("../../rules/activation.rules")),
+    (
+        "redundant.rules",
+        include_str!("../../rules/redundant.rules"),
+    ),
+    (
+        "activation.rules",
+        include_str!("../../rules/activation.rules"),
+    ),
     ("share.rules", include_str!("../../rules/share.rules")),
     ("fold_qdq.rules", include_str!("../../rules/fold_qdq.rules")),
-    ("batchnorm.rules", include_str!("../../rules/batchnorm.rules")),
+    (
+        "batchnorm.rules",
+        include_str!("../../rules/batchnorm.rules"),
+    ),
 ];
 
 /// Parses the built-in rule files.
@@ -388,7 +511,11 @@ pub fn add_rules(all: &mut Vec<Rule>, more: Vec<Rule>) -> Result<(), RuleError> 
     for r in more {
         if let Some(prev) = all.iter().find(|p| p.name == r.name) {
             let (file, line) = r.origin.rsplit_once(':').unwrap_or((&r.origin, "0"));
-            return Err(err(file, line.parse().unwrap_or(0), format!("rule '{}' is already defined at {}", r.name, prev.origin)));
+            return Err(err(
+                file,
+                line.parse().unwrap_or(0),
+                format!("rule '{}' is already defined at {}", r.name, prev.origin),
+            ));
         }
         all.push(r);
     }

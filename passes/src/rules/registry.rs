@@ -183,7 +183,9 @@ fn const_tensor(g: &QEGraph, id: Id) -> Option<Arc<Tensor>> {
 }
 
 fn weights_ok(g: &QEGraph, a: &[Id]) -> bool {
-    let Some(w) = tensor_type(g, a[1]) else { return false };
+    let Some(w) = tensor_type(g, a[1]) else {
+        return false;
+    };
     let Some(q) = &w.quant else { return false };
     let want = match leaf_attrs(g, a[0]).map(|l| (*l.op).clone()) {
         Some(Op::Conv(_)) => 0,
@@ -202,21 +204,35 @@ fn scale_products(x: &TensorType, w: &TensorType, n: usize) -> Option<Vec<f32>> 
     let sx = qx.scale[0];
     Some(
         (0..n)
-            .map(|c| sx * if qw.is_per_tensor() { qw.scale[0] } else { *qw.scale.get(c).unwrap_or(&f32::NAN) })
+            .map(|c| {
+                sx * if qw.is_per_tensor() {
+                    qw.scale[0]
+                } else {
+                    *qw.scale.get(c).unwrap_or(&f32::NAN)
+                }
+            })
             .collect(),
     )
 }
 
 fn bias_scale_matches(g: &QEGraph, a: &[Id]) -> bool {
-    let (Some(b), Some(x), Some(w)) = (tensor_type(g, a[0]), tensor_type(g, a[1]), tensor_type(g, a[2])) else {
+    let (Some(b), Some(x), Some(w)) = (
+        tensor_type(g, a[0]),
+        tensor_type(g, a[1]),
+        tensor_type(g, a[2]),
+    ) else {
         return false;
     };
     let Some(qb) = &b.quant else { return false };
     if b.dtype != DType::I32 || b.rank() != 1 || qb.zero_point.iter().any(|&z| z != 0) {
         return false;
     }
-    let Some(n) = b.shape[0].fixed() else { return false };
-    let Some(want) = scale_products(&x, &w, n) else { return false };
+    let Some(n) = b.shape[0].fixed() else {
+        return false;
+    };
+    let Some(want) = scale_products(&x, &w, n) else {
+        return false;
+    };
     (0..n).all(|c| {
         let s = qb.get(c).0;
         (s - want[c]).abs() <= 1e-6 * want[c].abs()
@@ -236,8 +252,11 @@ fn quantize_bias(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
         .zip(&scales)
         .map(|(&b, &s)| round_half_even(b / s).clamp(i32::MIN as f32, i32::MAX as f32) as i32)
         .collect();
-    let ty = TensorType::new(DType::I32, &[vals.len()])
-        .quantized(QParams::per_axis(scales.clone(), vec![0; scales.len()], 0));
+    let ty = TensorType::new(DType::I32, &[vals.len()]).quantized(QParams::per_axis(
+        scales.clone(),
+        vec![0; scales.len()],
+        0,
+    ));
     let data = Tensor::new(vec![vals.len()], Data::I32(q));
     let name = format!("{}.q", g.analysis.consts[g[a[0]].data.konst? as usize].name);
     let k = g.analysis.add_const(Constant {
@@ -251,7 +270,9 @@ fn quantize_bias(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
 /// `(lo, hi, qmin, qmax)`: a static clip's bounds on the grid of `grid`, and its storage range.
 fn int_clip(g: &QEGraph, attrs: Id, grid: Id) -> Option<(i64, i64, i64, i64)> {
     let leaf = leaf_attrs(g, attrs)?;
-    let Op::Clip { min, max } = &*leaf.op else { return None };
+    let Op::Clip { min, max } = &*leaf.op else {
+        return None;
+    };
     let t = tensor_type(g, grid)?;
     let q = t.quant.as_ref().filter(|q| q.is_per_tensor())?;
     let (qmin, qmax) = q.storage_range(t.dtype);
@@ -320,7 +341,9 @@ fn real_values(g: &QEGraph, id: Id) -> Option<Vec<f32>> {
     }
     // (dequantize c) of a quantized constant.
     g[id].nodes.iter().find_map(|n| match n {
-        QNode::Op(s, ch) if s.as_str() == "dequantize" && ch.len() == 1 && g[ch[0]].data.konst.is_some() => {
+        QNode::Op(s, ch)
+            if s.as_str() == "dequantize" && ch.len() == 1 && g[ch[0]].data.konst.is_some() =>
+        {
             real_values(g, ch[0])
         }
         _ => None,
@@ -330,13 +353,29 @@ fn real_values(g: &QEGraph, id: Id) -> Option<Vec<f32>> {
 /// `g / sqrt(var + eps)` per channel.
 fn bn_factors(g: &QEGraph, attrs: Id, gamma: Id, var: Id) -> Option<Vec<f32>> {
     let leaf = leaf_attrs(g, attrs)?;
-    let Op::BatchNorm { epsilon, training: false, .. } = &*leaf.op else { return None };
+    let Op::BatchNorm {
+        epsilon,
+        training: false,
+        ..
+    } = &*leaf.op
+    else {
+        return None;
+    };
     let (gm, v) = (real_values(g, gamma)?, real_values(g, var)?);
-    (gm.len() == v.len()).then(|| gm.iter().zip(&v).map(|(g, v)| g / (v + epsilon).sqrt()).collect())
+    (gm.len() == v.len()).then(|| {
+        gm.iter()
+            .zip(&v)
+            .map(|(g, v)| g / (v + epsilon).sqrt())
+            .collect()
+    })
 }
 
 fn add_named_const(g: &mut QEGraph, name: String, ty: TensorType, data: Tensor) -> Id {
-    let k = g.analysis.add_const(Constant { name, ty, data: Arc::new(data) });
+    let k = g.analysis.add_const(Constant {
+        name,
+        ty,
+        data: Arc::new(data),
+    });
     g.add(QNode::Const(k))
 }
 
@@ -354,7 +393,12 @@ fn bn_fold_weights(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
         None => {
             let v = w.as_slice::<f32>()?;
             let out: Vec<f32> = v.iter().enumerate().map(|(i, x)| x * k[i / per]).collect();
-            Some(add_named_const(g, format!("{base}.bn"), wty.clone(), Tensor::new(w.shape.clone(), Data::F32(out))))
+            Some(add_named_const(
+                g,
+                format!("{base}.bn"),
+                wty.clone(),
+                Tensor::new(w.shape.clone(), Data::F32(out)),
+            ))
         }
         Some(q) if q.axis.is_none_or(|ax| ax == 0) && q.zero_point.iter().all(|&z| z == 0) => {
             // Symmetric weights keep their integers; the scale absorbs |k| and a negative k
@@ -364,7 +408,13 @@ fn bn_fold_weights(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
             let out: Vec<i64> = ints
                 .iter()
                 .enumerate()
-                .map(|(i, &v)| if k[i / per] < 0.0 { (-v).clamp(lo, hi) } else { v })
+                .map(|(i, &v)| {
+                    if k[i / per] < 0.0 {
+                        (-v).clamp(lo, hi)
+                    } else {
+                        v
+                    }
+                })
                 .collect();
             let scales: Vec<f32> = (0..c).map(|ch| q.get(ch).0 * k[ch].abs()).collect();
             if scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
@@ -372,8 +422,16 @@ fn bn_fold_weights(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
             }
             let mut nq = QParams::per_axis(scales, vec![0; c], 0);
             nq.narrow = q.narrow;
-            let ty = TensorType { quant: Some(nq), ..wty.clone() };
-            Some(add_named_const(g, format!("{base}.bn"), ty, Tensor::new(w.shape.clone(), Data::from_i64(wty.dtype, &out))))
+            let ty = TensorType {
+                quant: Some(nq),
+                ..wty.clone()
+            };
+            Some(add_named_const(
+                g,
+                format!("{base}.bn"),
+                ty,
+                Tensor::new(w.shape.clone(), Data::from_i64(wty.dtype, &out)),
+            ))
         }
         Some(_) => None,
     }
@@ -382,12 +440,23 @@ fn bn_fold_weights(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
 fn bn_fold_bias(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
     let k = bn_factors(g, a[0], a[2], a[5])?;
     let absent = g[a[1]].nodes.iter().any(|n| matches!(n, QNode::Absent));
-    let b = if absent { vec![0.0; k.len()] } else { real_values(g, a[1])? };
+    let b = if absent {
+        vec![0.0; k.len()]
+    } else {
+        real_values(g, a[1])?
+    };
     let (beta, mean) = (real_values(g, a[3])?, real_values(g, a[4])?);
     if b.len() != k.len() || beta.len() != k.len() || mean.len() != k.len() {
         return None;
     }
-    let out: Vec<f32> = (0..k.len()).map(|c| (b[c] - mean[c]) * k[c] + beta[c]).collect();
+    let out: Vec<f32> = (0..k.len())
+        .map(|c| (b[c] - mean[c]) * k[c] + beta[c])
+        .collect();
     let n = out.len();
-    Some(add_named_const(g, "bn_folded_bias".into(), TensorType::new(DType::F32, &[n]), Tensor::new(vec![n], Data::F32(out))))
+    Some(add_named_const(
+        g,
+        "bn_folded_bias".into(),
+        TensorType::new(DType::F32, &[n]),
+        Tensor::new(vec![n], Data::F32(out)),
+    ))
 }

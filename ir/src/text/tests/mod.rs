@@ -321,8 +321,8 @@ fn all_ops() -> Module {
         &[("qconv2", q4)],
     );
     node(g, "qmm", Op::QMatMul, &[xq, wi8], &[("qmm", q4)]);
-    node(g, "qadd", Op::QAdd, &[xq, xq], &[("qadd", q4.clone())]);
-    node(g, "qgap", Op::QGlobalAvgPool, &[xq], &[("qgap", q4.clone())]);
+    node(g, "qadd", Op::QAdd, &[xq, xq], &[("qadd", q4)]);
+    node(g, "qgap", Op::QGlobalAvgPool, &[xq], &[("qgap", q4)]);
     node(
         g,
         "qgemm",

@@ -82,7 +82,7 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let (median, p90, min) = (percentile(&times, 0.5), percentile(&times, 0.9), times[0]);
-    println!(
+    crate::out::line!(
         "{}: batch {}, {:?} engine, {} iters: median {:.3} ms, p90 {:.3} ms, min {:.3} ms, compile {:.1} ms",
         args.model.display(),
         args.batch,
@@ -95,7 +95,7 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
     );
     if args.json {
         let engine = format!("{:?}", args.engine).to_lowercase();
-        println!(
+        crate::out::line!(
             "{}",
             serde_json::json!({
                 "model": args.model.display().to_string(),

@@ -226,7 +226,7 @@ fn compile_only(args: CompileArgs) -> Result<()> {
     }
     if args.explain {
         let r = &compiled.report;
-        println!(
+        crate::out::line!(
             "saturation: {} after {} iteration(s), {} e-nodes{}; {} node(s) folded to constants, {} dead node(s) removed",
             r.stop,
             r.iterations,
@@ -236,10 +236,10 @@ fn compile_only(args: CompileArgs) -> Result<()> {
             r.removed
         );
         if r.fired.is_empty() {
-            println!("no rule fired");
+            crate::out::line!("no rule fired");
         }
         for (rule, n) in &r.fired {
-            println!("  {n:5}  {rule}");
+            crate::out::line!("  {n:5}  {rule}");
         }
     }
     let text = match args.emit {
@@ -266,7 +266,7 @@ fn compile_only(args: CompileArgs) -> Result<()> {
             std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))
         }
         None => {
-            print!("{text}");
+            crate::out::text(&text);
             Ok(())
         }
     }

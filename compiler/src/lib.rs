@@ -9,5 +9,6 @@ pub mod cli;
 pub mod dot;
 pub mod driver;
 pub mod npy;
+pub mod out;
 
 pub use driver::{compile, load_model, make_engine, CompileOptions, Compiled, EngineKind};

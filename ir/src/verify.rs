@@ -168,46 +168,9 @@ fn check_qparams(q: &QParams, t: &TensorType) -> std::result::Result<(), String>
     }
 }
 
-/// Legal operand counts `(min, max)` of an op (`max = usize::MAX` for variadic ops).
-pub fn arity(op: &Op) -> (usize, usize) {
-    match op {
-        Op::Const(_) => (0, 0),
-        Op::Quantize | Op::Dequantize | Op::Requantize | Op::DynamicQuantizeLinear => (1, 1),
-        Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (3, 3),
-        Op::Conv(_) | Op::QConv(_) => (2, 3),
-        Op::ConvInteger(_) | Op::MatMulInteger => (4, 4),
-        Op::MatMul | Op::QMatMul | Op::QAdd | Op::Binary(_) => (2, 2),
-        Op::Gemm(_) | Op::QGemm(_) => (2, 3),
-        Op::BatchNorm { .. } => (5, 5),
-        Op::Where => (3, 3),
-        Op::Unary(_)
-        | Op::LeakyRelu { .. }
-        | Op::HardSigmoid { .. }
-        | Op::Cast { .. }
-        | Op::Softmax { .. }
-        | Op::Identity
-        | Op::MaxPool(_)
-        | Op::AvgPool(_)
-        | Op::GlobalAvgPool
-        | Op::GlobalMaxPool
-        | Op::QGlobalAvgPool
-        | Op::Flatten { .. }
-        | Op::Transpose { .. } => (1, 1),
-        Op::Clip { .. } => (1, 3),
-        Op::Reduce { .. }
-        | Op::Reshape { .. }
-        | Op::Squeeze { .. }
-        | Op::Unsqueeze { .. }
-        | Op::Split { .. } => (1, 2),
-        Op::Slice { .. } => (1, 5),
-        Op::Pad { .. } => (1, 4),
-        Op::Concat { .. } => (1, usize::MAX),
-    }
-}
-
 fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
     let g = &module.graph;
-    let (lo, hi) = arity(&node.op);
+    let (lo, hi) = infer::operand_range(&node.op);
     if node.inputs.len() < lo || node.inputs.len() > hi {
         return Err(format!(
             "{} operands, expected {}",

@@ -110,8 +110,9 @@ fn constant(module: &Module, c: ConstId) -> R<&Constant> {
         .ok_or_else(|| format!("unknown constant #{}", c.0))
 }
 
-/// Allowed operand counts (inclusive).
-fn operand_range(op: &Op) -> (usize, usize) {
+/// Allowed operand counts `(min, max)` of an op, inclusive (`max = usize::MAX` for variadic
+/// ops). The one table of arities: inference, the verifier and the rule parser all read it.
+pub fn operand_range(op: &Op) -> (usize, usize) {
     match op {
         Op::Const(_) => (0, 0),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (2, 3),

@@ -223,7 +223,7 @@ fn check_pattern(ast: &PatternAst<QNode>) -> Result<(), String> {
             + usize::from(lang::has_attrs_slot(&template));
         let (lo, hi) = match lang::fixed_operands(&template) {
             Some(n) => (n, n),
-            None => qcc_ir::verify::arity(&template),
+            None => qcc_ir::infer::operand_range(&template),
         };
         let got = children.len().saturating_sub(lead);
         if children.len() < lead || got < lo || got > hi {

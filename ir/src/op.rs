@@ -223,6 +223,12 @@ pub enum Op {
     /// `[a: q, b: q, c: i32?] -> q`: `alpha * A' B' + C` requantized (C at scale sa*sb, zp 0).
     /// `alpha`, `trans_a` and `trans_b` apply; `beta` is ignored (C is already an int32 bias).
     QGemm(GemmAttrs),
+    /// `[x: 8-bit q (per-tensor), table: const] -> q`: a lookup table indexed by the stored
+    /// integer, `y = table[x - storage_min(x)]`. `table` has shape `[256]`, or `[C, 256]` for
+    /// one table per channel along dim 1 of `x`; its element type is the result's. Built at
+    /// compile time by evaluating `quantize(f(dequantize(v)))` for every stored value `v`, so
+    /// it equals the float computation it replaces bit for bit.
+    Lut,
 
     // ---- elementwise ----
     /// Broadcasting binary op.
@@ -369,6 +375,7 @@ impl Op {
             Op::QGemm(_) => "qgemm",
             Op::QAdd => "qadd",
             Op::QGlobalAvgPool => "qglobal_avgpool",
+            Op::Lut => "lut",
             Op::Binary(b) => match b {
                 BinaryOp::Add => "add",
                 BinaryOp::Sub => "sub",

@@ -216,6 +216,7 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
         {
             return Err("quantized operands and result are required".into());
         }
+        Op::Lut => check_lut(&ins, outs[0])?,
         Op::QConv(_) | Op::QMatMul | Op::QGemm(_) => {
             if !quantized(ins[0]) || !quantized(ins[1]) {
                 return Err("integer op operands must carry quantization parameters".into());
@@ -288,4 +289,31 @@ fn shapes_agree(declared: &[Dim], inferred: &[Dim]) -> bool {
 fn fmt_dims(d: &[Dim]) -> String {
     let parts: Vec<String> = d.iter().map(|x| x.to_string()).collect();
     format!("[{}]", parts.join("x"))
+}
+
+/// `lut`: an 8-bit per-tensor operand and a `[256]` or `[C, 256]` table of the result's
+/// element type (`C` = the operand's dim 1).
+fn check_lut(ins: &[&TensorType], out: &TensorType) -> std::result::Result<(), String> {
+    let (x, table) = (ins[0], ins[1]);
+    if !x.quant.as_ref().is_some_and(QParams::is_per_tensor) || x.dtype.size() != 1 {
+        return Err("lut needs an 8-bit operand quantized per tensor".into());
+    }
+    if out.quant.is_none() || table.dtype != out.dtype {
+        return Err(format!(
+            "lut table must have the quantized result's element type {}, found {}",
+            out.dtype, table.dtype
+        ));
+    }
+    let ok = match table.shape.as_slice() {
+        [Dim::Fixed(256)] => true,
+        [c, Dim::Fixed(256)] => x.shape.get(1) == Some(c),
+        _ => false,
+    };
+    if !ok {
+        return Err(format!(
+            "lut table must have shape [256] or [C, 256] with C = operand dim 1, found {}",
+            crate::text::print_type(table)
+        ));
+    }
+    Ok(())
 }

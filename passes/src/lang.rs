@@ -125,6 +125,7 @@ pub fn has_type_slot(op: &Op) -> bool {
             | Op::QGemm(_)
             | Op::QAdd
             | Op::QGlobalAvgPool
+            | Op::Lut
             | Op::Cast { .. }
     )
 }
@@ -144,6 +145,7 @@ pub fn has_attrs_slot(op: &Op) -> bool {
             | Op::QMatMul
             | Op::QAdd
             | Op::QGlobalAvgPool
+            | Op::Lut
             | Op::Binary(_)
             | Op::Unary(_)
             | Op::Where

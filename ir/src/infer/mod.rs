@@ -118,7 +118,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (2, 3),
         Op::Conv(_) | Op::QConv(_) | Op::Gemm(_) | Op::QGemm(_) => (2, 3),
         Op::ConvInteger(_) | Op::MatMulInteger => (2, 4),
-        Op::MatMul | Op::QMatMul | Op::QAdd | Op::Binary(_) => (2, 2),
+        Op::MatMul | Op::QMatMul | Op::QAdd | Op::Lut | Op::Binary(_) => (2, 2),
         Op::BatchNorm { .. } => (5, 5),
         Op::Where => (3, 3),
         Op::Clip { .. } => (1, 3),
@@ -223,7 +223,8 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::QMatMul
         | Op::QGemm(_)
         | Op::QAdd
-        | Op::QGlobalAvgPool => all(None),
+        | Op::QGlobalAvgPool
+        | Op::Lut => all(None),
         Op::Dequantize | Op::DequantizeLinear { .. } => all(Some(DType::F32)),
         Op::QuantizeLinear { .. } => all(ins.get(2).map(|z| z.dtype)),
         Op::DynamicQuantizeLinear => vec![Some(DType::U8), Some(DType::F32), Some(DType::U8)],

@@ -18,6 +18,7 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
         | Op::LeakyRelu { .. }
         | Op::HardSigmoid { .. }
         | Op::Cast { .. }
+        | Op::Lut
         | Op::Identity => single(ins[0].shape.clone()),
         Op::QuantizeLinear { axis, block_size } | Op::DequantizeLinear { axis, block_size } => {
             linear_qparams(ins, *axis, *block_size)?;

@@ -418,6 +418,7 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         QGemm(a) => one(linalg::qgemm(ctx, ins, a)?),
         QAdd => one(quant_ops::qadd(ctx, ins)?),
         QGlobalAvgPool => one(quant_ops::qglobal_avgpool(ctx, ins)?),
+        Lut => one(quant_ops::lut(ctx, ins)?),
         BatchNorm {
             epsilon,
             momentum,

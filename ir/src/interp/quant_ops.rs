@@ -476,3 +476,42 @@ pub(crate) fn qglobal_avgpool(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
     shape.extend(std::iter::repeat_n(1, x.shape.len() - 2));
     Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))
 }
+
+/// `lut`: `y = table[c][x - storage_min(x)]` (see [`crate::Op::Lut`]).
+pub(crate) fn lut(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    arity(ins, 2, 2)?;
+    let (x, table) = (ins[0], ins[1]);
+    let Some((xmin, _)) = x.dtype().int_range().filter(|_| x.dtype().size() == 1) else {
+        return Err(format!("lut needs an 8-bit operand, found {}", x.dtype()));
+    };
+    let dt = ctx.out_ty(0).dtype;
+    if table.dtype() != dt {
+        return Err(format!(
+            "table has element type {}, the result {}",
+            table.dtype(),
+            dt
+        ));
+    }
+    // One table per channel along dim 1 (`[C, 256]`) or one for all (`[256]`).
+    let (channels, inner) = match table.shape.as_slice() {
+        [256] => (1, 1),
+        [c, 256] if x.shape.get(1) == Some(c) => (*c, x.shape[2..].iter().product::<usize>()),
+        s => {
+            return Err(format!(
+                "table shape {s:?} is neither [256] nor [C, 256] with C = {:?}",
+                x.shape.get(1)
+            ))
+        }
+    };
+    let tv = table.data.to_i64_vec();
+    let xv = x.data.to_i64_vec();
+    let vals: Vec<i64> = xv
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let c = if channels == 1 { 0 } else { (i / inner) % channels };
+            tv[c * 256 + (v - xmin) as usize]
+        })
+        .collect();
+    Ok(Tensor::new(x.shape.clone(), Data::from_i64(dt, &vals)))
+}

@@ -133,6 +133,7 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         | Op::QMatMul
         | Op::QAdd
         | Op::QGlobalAvgPool
+        | Op::Lut
         | Op::Binary(_)
         | Op::Unary(_)
         | Op::Where
@@ -263,6 +264,7 @@ fn build_templates() -> Vec<Op> {
         Op::QAdd,
         Op::QGlobalAvgPool,
         Op::QGemm(gemm),
+        Op::Lut,
     ];
     use BinaryOp as B;
     ops.extend(

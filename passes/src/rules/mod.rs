@@ -16,11 +16,13 @@
 //! * `if NAME(?a, ...)` (or `if !NAME(...)`) lines are conditions, all of which must hold;
 //!   `let ?v = NAME(?a, ...)` lines compute a new class (a constant, a type or attribute
 //!   leaf) and bind it for the right-hand side. Both name functions of the
-//!   [`registry`]; the rule file only references them.
+//!   [`registry`]; the rule file only references them. `?matched` is always bound: the
+//!   class the left-hand side matched.
 //!
 //! Errors name the file and line: unknown ops, wrong operand counts, unknown conditions,
 //! unbound variables, duplicate rule names.
 
+mod lut;
 pub mod registry;
 
 use crate::analysis::{ClassTy, QAnalysis, QEGraph};
@@ -105,6 +107,8 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
         _ast: Option<&PatternAst<QNode>>,
         _rule: Symbol,
     ) -> Vec<Id> {
+        let mut subst = subst.clone();
+        subst.insert(matched_var(), eclass);
         for (negate, cond, call) in &self.rule.conds {
             let ids: Vec<Id> = call.args.iter().map(|v| subst[*v]).collect();
             if (cond.check)(egraph, &ids) == *negate {
@@ -119,7 +123,6 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
                 return vec![];
             }
         }
-        let mut subst = subst.clone();
         for (var, compute, call) in &self.rule.lets {
             let ids: Vec<Id> = call.args.iter().map(|v| subst[*v]).collect();
             match (compute.run)(egraph, &ids) {
@@ -156,7 +159,8 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
 
     fn vars(&self) -> Vec<Var> {
         // Variables the searcher must bind: the right-hand side's, minus those `let` binds.
-        let computed: Vec<Var> = self.rule.lets.iter().map(|(v, _, _)| *v).collect();
+        let mut computed: Vec<Var> = self.rule.lets.iter().map(|(v, _, _)| *v).collect();
+        computed.push(matched_var());
         self.rule
             .rhs
             .vars()
@@ -164,6 +168,14 @@ impl Applier<QNode, QAnalysis> for RuleApplier {
             .filter(|v| !computed.contains(v))
             .collect()
     }
+}
+
+/// The variable every rule has bound to the class its left-hand side matched, so a
+/// condition or computation can look at the whole match (`lookup_table(?matched, ?x)`).
+pub const MATCHED: &str = "?matched";
+
+fn matched_var() -> Var {
+    MATCHED.parse().expect("a valid variable name")
 }
 
 /// Prints why a rule did not apply when `QCC_TRACE_RULES` is set (for rule authors).
@@ -436,7 +448,15 @@ fn parse_body(
     }
     // Variables: conditions and lets may use left-hand variables and earlier lets; the
     // right-hand side may use both.
+    if lhs.vars().contains(&matched_var()) {
+        return Err(err(
+            file,
+            pln,
+            format!("{MATCHED} is bound by the engine to the matched class; pick another name"),
+        ));
+    }
     let mut bound = lhs.vars();
+    bound.push(matched_var());
     for (ln, _, _, call) in &conds {
         if let Some(v) = call.args.iter().find(|v| !bound.contains(v)) {
             return Err(err(
@@ -491,6 +511,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("share.rules", include_str!("../../rules/share.rules")),
     ("fold_qdq.rules", include_str!("../../rules/fold_qdq.rules")),
+    ("lut.rules", include_str!("../../rules/lut.rules")),
     (
         "batchnorm.rules",
         include_str!("../../rules/batchnorm.rules"),

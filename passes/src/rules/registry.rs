@@ -137,6 +137,12 @@ pub static COMPUTATIONS: &[Compute] = &[
         doc: "the f32 bias (b - mean) * g / sqrt(var + eps) + beta (attrs, b, g, beta, mean, var; b may be absent)",
     },
     Compute {
+        name: "lookup_table",
+        arity: 2,
+        run: super::lut::lookup_table,
+        doc: "the table of quantize(f(dequantize(v))) for every stored value v of the 8-bit arg 1, where arg 0 (?matched) is quantize(f(dequantize(arg 1), constants...)); one table per channel for batchnorm",
+    },
+    Compute {
         name: "clip_on_grid",
         arity: 2,
         run: clip_on_grid,

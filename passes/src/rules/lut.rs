@@ -1,0 +1,169 @@
+//! The `lookup_table` computation: a 256-entry table (or one per channel) that replaces
+//! `quantize(f(dequantize(x)))` for an 8-bit `x`.
+//!
+//! The table is built by running the matched float op through the reference interpreter on
+//! every stored value, so `table[v]` is exactly what the float graph computes for `v`: the
+//! rewrite is bit-exact by construction. `f` may be any elementwise op whose result depends
+//! only on the element's value (unary ops, LeakyRelu, HardSigmoid, ...) and whose other
+//! operands are constants with one element, or an inference batchnorm, whose per-channel
+//! parameters give one table per channel (dim 1).
+
+use super::registry::tensor_type;
+use crate::analysis::{leaf_type, split_children, QEGraph};
+use crate::lang::QNode;
+use egg::Id;
+use qcc_ir::{Constant, DType, Dim, Module, Op, Tensor, TensorType};
+use std::sync::Arc;
+
+/// The float op between the root `quantize` and `dequantize(x)`, its constant operands
+/// and the quantize's result type.
+struct Matched {
+    op: Op,
+    /// The other operands: constants, each used as is or through a `dequantize`.
+    consts: Vec<(Constant, bool)>,
+    out: TensorType,
+}
+
+/// A constant operand class: the constant itself, or `dequantize` of one (`true`).
+fn const_operand(g: &QEGraph, c: Id) -> Option<(Constant, bool)> {
+    if let Some(k) = g[c].data.konst {
+        return Some((g.analysis.consts[k as usize].clone(), false));
+    }
+    g[c].nodes.iter().find_map(|n| match n {
+        QNode::Op(s, ch) if s.as_str() == "dequantize" && ch.len() == 1 => {
+            let k = g[ch[0]].data.konst?;
+            Some((g.analysis.consts[k as usize].clone(), true))
+        }
+        _ => None,
+    })
+}
+
+/// `lookup_table(?matched, ?x)`: the table class, or `None` when the match is not a
+/// per-element map of an 8-bit per-tensor `x`.
+pub(crate) fn lookup_table(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let (root, x) = (a[0], g.find(a[1]));
+    let xty = tensor_type(g, x)?;
+    let xq = xty.quant.clone().filter(|q| q.is_per_tensor())?;
+    if xty.dtype.size() != 1 || !xty.dtype.is_int() {
+        return None;
+    }
+    let m = find_match(g, root, x)?;
+    let per_channel = matches!(m.op, Op::BatchNorm { training: false, .. });
+    if !per_channel
+        && (!elementwise(&m.op) || m.consts.iter().any(|(c, _)| c.data.len() != 1))
+    {
+        return None;
+    }
+    let channels = if per_channel {
+        xty.shape.get(1)?.fixed()?
+    } else {
+        1
+    };
+    let (lo, _) = xty.dtype.int_range()?;
+    // The input: every stored value once per channel, laid out [1, C, 256] (or [256]).
+    let shape: Vec<usize> = if per_channel {
+        vec![1, channels, 256]
+    } else {
+        vec![256]
+    };
+    let vals: Vec<i64> = (0..channels).flat_map(|_| lo..lo + 256).collect();
+    let input = Tensor::new(shape.clone(), qcc_ir::Data::from_i64(xty.dtype, &vals));
+    let dims = |s: &[usize]| s.iter().map(|&d| Dim::Fixed(d)).collect::<Vec<_>>();
+    let mut module = Module {
+        requant: g.analysis.shadow.requant,
+        ..Module::default()
+    };
+    let gr = &mut module.graph;
+    let xin = gr.add_input(
+        "x",
+        TensorType::with_dims(xty.dtype, dims(&shape)).quantized(xq),
+    );
+    let real = TensorType::with_dims(DType::F32, dims(&shape));
+    let d = gr.add_node("dq", Op::Dequantize, vec![xin], vec![("d".into(), real.clone())])[0];
+    let mut operands = vec![d];
+    for (i, (c, dequantized)) in m.consts.iter().enumerate() {
+        let id = module.add_const(format!("c{i}"), c.ty.clone(), (*c.data).clone());
+        let gr = &mut module.graph;
+        let mut v = gr.add_node(
+            format!("k{i}"),
+            Op::Const(id),
+            vec![],
+            vec![(format!("k{i}"), c.ty.clone())],
+        )[0];
+        if *dequantized {
+            let real = TensorType {
+                dtype: DType::F32,
+                quant: None,
+                ..c.ty.clone()
+            };
+            v = gr.add_node(format!("dk{i}"), Op::Dequantize, vec![v], vec![(format!("dk{i}"), real)])[0];
+        }
+        operands.push(v);
+    }
+    let gr = &mut module.graph;
+    let f = gr.add_node("f", m.op.clone(), operands, vec![("f".into(), real)])[0];
+    let out_ty = TensorType {
+        shape: dims(&shape),
+        ..m.out.clone()
+    };
+    let y = gr.add_node("q", Op::Quantize, vec![f], vec![("y".into(), out_ty)])[0];
+    gr.outputs.push(y);
+    let table = qcc_ir::interp::run(&module, &[input]).ok()?.pop()?;
+    let tshape = if per_channel {
+        vec![channels, 256]
+    } else {
+        vec![256]
+    };
+    let tty = TensorType::new(m.out.dtype, &tshape);
+    let data = Tensor::new(tshape, table.data);
+    let k = g.analysis.add_const(Constant {
+        name: format!("lut.{}", m.op.name()),
+        ty: tty,
+        data: Arc::new(data),
+    });
+    Some(g.add(QNode::Const(k)))
+}
+
+/// Ops whose every result element depends only on the same element of operand 0 (and on
+/// one-element constants).
+fn elementwise(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Unary(_)
+            | Op::LeakyRelu { .. }
+            | Op::HardSigmoid { .. }
+            | Op::Clip { .. }
+            | Op::Binary(_)
+            | Op::Identity
+    )
+}
+
+/// Finds `quantize(op(dequantize(x), consts...))` in the class `root`.
+fn find_match(g: &QEGraph, root: Id, x: Id) -> Option<Matched> {
+    for node in &g[root].nodes {
+        let QNode::Op(sym, ch) = node else { continue };
+        if sym.as_str() != "quantize" || ch.len() != 2 {
+            continue;
+        }
+        let out = leaf_type(g, ch[0])?;
+        for inner in &g[ch[1]].nodes {
+            let QNode::Op(isym, ich) = inner else { continue };
+            let Some((None, op, operands)) = split_children(g, isym.as_str(), ich) else {
+                continue;
+            };
+            let Some((first, rest)) = operands.split_first() else {
+                continue;
+            };
+            let reads_x = g[*first].nodes.iter().any(|n| {
+                matches!(n, QNode::Op(s, c) if s.as_str() == "dequantize" && c.len() == 1 && g.find(c[0]) == x)
+            });
+            if !reads_x {
+                continue;
+            }
+            if let Some(consts) = rest.iter().map(|&c| const_operand(g, c)).collect() {
+                return Some(Matched { op, consts, out });
+            }
+        }
+    }
+    None
+}

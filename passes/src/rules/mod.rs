@@ -513,6 +513,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("fold_qdq.rules", include_str!("../../rules/fold_qdq.rules")),
     ("lut.rules", include_str!("../../rules/lut.rules")),
     (
+        "split_concat.rules",
+        include_str!("../../rules/split_concat.rules"),
+    ),
+    (
         "batchnorm.rules",
         include_str!("../../rules/batchnorm.rules"),
     ),

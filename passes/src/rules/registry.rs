@@ -143,6 +143,12 @@ pub static COMPUTATIONS: &[Compute] = &[
         doc: "the table of quantize(f(dequantize(v))) for every stored value v of the 8-bit arg 1, where arg 0 (?matched) is quantize(f(dequantize(arg 1), constants...)); one table per channel for batchnorm",
     },
     Compute {
+        name: "with_qparams_of",
+        arity: 2,
+        run: with_qparams_of,
+        doc: "a type leaf: the shape of arg 0 with the element type and quantization parameters of arg 1 (a type leaf)",
+    },
+    Compute {
         name: "clip_on_grid",
         arity: 2,
         run: clip_on_grid,
@@ -312,8 +318,19 @@ fn clip_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
     Some(g.add(QNode::Attrs(AttrLeaf::new(op, 1))))
 }
 
+fn with_qparams_of(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let x = tensor_type(g, a[0])?;
+    let t = leaf_type(g, a[1])?;
+    Some(type_leaf(
+        g,
+        TensorType {
+            shape: x.shape,
+            ..t
+        },
+    ))
+}
+
 /// Adds a type leaf (used by computations that choose new parameters).
-#[allow(dead_code)]
 pub(crate) fn type_leaf(g: &mut QEGraph, t: TensorType) -> Id {
     g.add(QNode::Type(TypeLeaf::new(t)))
 }

@@ -67,7 +67,14 @@ fn batchnorm_becomes_one_table_per_channel() {
     fires(
         "batchnorm-to-lut",
         "batchnorm-to-lut",
-        &graph("1x2x3x3", "0.05", 128, BN_CONSTS, &batchnorm_body("%g"), "%d2"),
+        &graph(
+            "1x2x3x3",
+            "0.05",
+            128,
+            BN_CONSTS,
+            &batchnorm_body("%g"),
+            "%d2",
+        ),
         EXACT,
     );
 }

@@ -68,7 +68,10 @@ fn concat_with_equal_parameters_concatenates_integers() {
 fn concat_with_different_parameters_requantizes_each_input_once() {
     let src = concat_graph("q(0.05, 3)", "q(0.1, 7)", "q(0.05, 3)");
     let (fired, out, before, after) = run(&src, &[]);
-    assert!(fired.iter().any(|f| f == "concat2-on-integers"), "{fired:?}");
+    assert!(
+        fired.iter().any(|f| f == "concat2-on-integers"),
+        "{fired:?}"
+    );
     assert_eq!(out.matches("= requantize ").count(), 1, "{out}");
     same_outputs(&before, &after, EXACT);
 }
@@ -89,9 +92,7 @@ fn concat_with_per_axis_output_stays_float() {
 fn three_and_four_way_concats_fold() {
     for (n, rule) in [(3, "concat3-on-integers"), (4, "concat4-on-integers")] {
         let args: Vec<String> = (0..n).map(|i| format!("%x{i}")).collect();
-        let params: Vec<String> = (0..n)
-            .map(|i| format!("%x{i}: tensor<2x2xf32>"))
-            .collect();
+        let params: Vec<String> = (0..n).map(|i| format!("%x{i}: tensor<2x2xf32>")).collect();
         let mut body = String::new();
         for i in 0..n {
             body += &format!("  %q{i} = quantize %x{i} : tensor<2x2xu8, q(0.0{}, {i})>\n  %d{i} = dequantize %q{i} : tensor<2x2xf32>\n", i + 1);

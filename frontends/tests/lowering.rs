@@ -726,7 +726,7 @@ fn qgemm_float_output_and_contrib_ops() {
         .ok();
     let y = value(&m, "y").1;
     assert_eq!((y.ty.dtype, y.ty.quant.clone()), (DType::F32, None));
-    assert!(matches!(def(&m, "y").op, Op::QGemm(ref g) if g.trans_b));
+    assert!(matches!(def(&m, "y").op, Op::QGemm(ref g, _) if g.trans_b));
 
     let m = M::new(17)
         .opset_import("com.microsoft", 1)

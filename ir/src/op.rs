@@ -43,6 +43,30 @@ pub struct PoolAttrs {
     pub count_include_pad: bool,
 }
 
+/// A fused output clamp of an integer op (`qconv`, `qgemm`): the stored result saturates to
+/// `[lo, hi]` intersected with its storage range instead of the storage range alone, which
+/// is what a Relu / Clip / HardTanh after the op means on the integer grid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Clamp(pub Option<(i64, i64)>);
+
+impl Clamp {
+    /// The saturation bounds for storage range `[qmin, qmax]`.
+    pub fn bounds(self, qmin: i64, qmax: i64) -> (i64, i64) {
+        match self.0 {
+            Some((lo, hi)) => (lo.max(qmin), hi.min(qmax)),
+            None => (qmin, qmax),
+        }
+    }
+
+    /// This clamp narrowed by `[lo, hi]`.
+    pub fn and(self, lo: i64, hi: i64) -> Clamp {
+        Clamp(Some(match self.0 {
+            Some((a, b)) => (a.max(lo), b.min(hi)),
+            None => (lo, hi),
+        }))
+    }
+}
+
 /// Gemm attributes: `Y = alpha * A' B' + beta * C`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GemmAttrs {
@@ -208,7 +232,8 @@ pub enum Op {
     // ---- integer quantized compute (parameters in the types) ----
     /// `[x: q, w: q (per-tensor or per-axis 0), bias: i32?] -> q`: int32 accumulation and
     /// requantization with the module's [`crate::RequantMode`].
-    QConv(ConvAttrs),
+    /// The [`Clamp`] is a fused output activation.
+    QConv(ConvAttrs, Clamp),
     /// `[a: q, b: q (per-tensor or per-axis along the last dim)] -> q`.
     QMatMul,
     /// `[a: q, b: q] -> q`: elementwise add of two quantized tensors (numpy broadcasting),
@@ -222,7 +247,8 @@ pub enum Op {
     QGlobalAvgPool,
     /// `[a: q, b: q, c: i32?] -> q`: `alpha * A' B' + C` requantized (C at scale sa*sb, zp 0).
     /// `alpha`, `trans_a` and `trans_b` apply; `beta` is ignored (C is already an int32 bias).
-    QGemm(GemmAttrs),
+    /// The [`Clamp`] is a fused output activation.
+    QGemm(GemmAttrs, Clamp),
     /// `[x: 8-bit q (per-tensor), table: const] -> q`: a lookup table indexed by the stored
     /// integer, `y = table[x - storage_min(x)]`. `table` has shape `[256]`, or `[C, 256]` for
     /// one table per channel along dim 1 of `x`; its element type is the result's. Built at
@@ -370,9 +396,9 @@ impl Op {
             Op::MatMulInteger => "matmul_integer",
             Op::Gemm(_) => "gemm",
             Op::BatchNorm { .. } => "batchnorm",
-            Op::QConv(_) => "qconv",
+            Op::QConv(..) => "qconv",
             Op::QMatMul => "qmatmul",
-            Op::QGemm(_) => "qgemm",
+            Op::QGemm(..) => "qgemm",
             Op::QAdd => "qadd",
             Op::QGlobalAvgPool => "qglobal_avgpool",
             Op::Lut => "lut",

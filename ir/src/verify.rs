@@ -217,7 +217,7 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
             return Err("quantized operands and result are required".into());
         }
         Op::Lut => check_lut(&ins, outs[0])?,
-        Op::QConv(_) | Op::QMatMul | Op::QGemm(_) => {
+        Op::QConv(..) | Op::QMatMul | Op::QGemm(..) => {
             if !quantized(ins[0]) || !quantized(ins[1]) {
                 return Err("integer op operands must carry quantization parameters".into());
             }
@@ -226,7 +226,7 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
                     return Err(format!("bias must be i32, found {}", b.dtype));
                 }
             }
-            let float_out = matches!(node.op, Op::QGemm(_)) && outs[0].dtype.is_float();
+            let float_out = matches!(node.op, Op::QGemm(..)) && outs[0].dtype.is_float();
             if !quantized(outs[0]) && !float_out {
                 return Err("integer op result must carry quantization parameters".into());
             }

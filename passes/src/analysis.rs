@@ -112,19 +112,19 @@ pub fn retarget(attrs: &Op, template: &Op) -> Option<Op> {
         return Some(attrs.clone());
     }
     let conv = match attrs {
-        Op::Conv(a) | Op::ConvInteger(a) | Op::QConv(a) => Some(a.clone()),
+        Op::Conv(a) | Op::ConvInteger(a) | Op::QConv(a, _) => Some(a.clone()),
         _ => None,
     };
     let gemm = match attrs {
-        Op::Gemm(g) | Op::QGemm(g) => Some(g.clone()),
+        Op::Gemm(g) | Op::QGemm(g, _) => Some(g.clone()),
         _ => None,
     };
     match template {
         Op::Conv(_) => conv.map(Op::Conv),
         Op::ConvInteger(_) => conv.map(Op::ConvInteger),
-        Op::QConv(_) => conv.map(Op::QConv),
+        Op::QConv(..) => conv.map(|a| Op::QConv(a, qcc_ir::Clamp::default())),
         Op::Gemm(_) => gemm.map(Op::Gemm),
-        Op::QGemm(_) => gemm.map(Op::QGemm),
+        Op::QGemm(..) => gemm.map(|a| Op::QGemm(a, qcc_ir::Clamp::default())),
         _ => None,
     }
 }

@@ -120,9 +120,9 @@ pub fn has_type_slot(op: &Op) -> bool {
         op,
         Op::Quantize
             | Op::Requantize
-            | Op::QConv(_)
+            | Op::QConv(..)
             | Op::QMatMul
-            | Op::QGemm(_)
+            | Op::QGemm(..)
             | Op::QAdd
             | Op::QGlobalAvgPool
             | Op::Lut
@@ -159,7 +159,7 @@ pub fn has_attrs_slot(op: &Op) -> bool {
 /// [`QNode::Absent`]); `None` for ops whose operand count varies.
 pub fn fixed_operands(op: &Op) -> Option<usize> {
     match op {
-        Op::Conv(_) | Op::QConv(_) | Op::Gemm(_) | Op::QGemm(_) => Some(3),
+        Op::Conv(_) | Op::QConv(..) | Op::Gemm(_) | Op::QGemm(..) => Some(3),
         _ => None,
     }
 }

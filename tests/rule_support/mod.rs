@@ -69,4 +69,3 @@ pub fn graph(shape: &str, s: &str, z: i32, consts: &str, body: &str, ret: &str) 
         "module @t requant=float\n\n{consts}\nfunc @main(%x: tensor<{shape}xf32>) {{\n  %q = quantize %x : tensor<{shape}xu8, q({s}, {z})>\n  %d = dequantize %q : tensor<{shape}xf32>\n{body}  return {ret}\n}}\n"
     )
 }
-

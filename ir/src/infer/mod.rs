@@ -116,7 +116,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
     match op {
         Op::Const(_) => (0, 0),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (2, 3),
-        Op::Conv(_) | Op::QConv(_) | Op::Gemm(_) | Op::QGemm(_) => (2, 3),
+        Op::Conv(_) | Op::QConv(..) | Op::Gemm(_) | Op::QGemm(..) => (2, 3),
         Op::ConvInteger(_) | Op::MatMulInteger => (2, 4),
         Op::MatMul | Op::QMatMul | Op::QAdd | Op::Lut | Op::Binary(_) => (2, 2),
         Op::BatchNorm { .. } => (5, 5),
@@ -219,9 +219,9 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         Op::Const(c) => all(Some(constant(module, *c)?.ty.dtype)),
         Op::Quantize
         | Op::Requantize
-        | Op::QConv(_)
+        | Op::QConv(..)
         | Op::QMatMul
-        | Op::QGemm(_)
+        | Op::QGemm(..)
         | Op::QAdd
         | Op::QGlobalAvgPool
         | Op::Lut => all(None),

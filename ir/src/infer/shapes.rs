@@ -25,11 +25,11 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
             single(ins[0].shape.clone())
         }
         Op::DynamicQuantizeLinear => Ok(vec![ins[0].shape.clone(), vec![], vec![]]),
-        Op::Conv(a) | Op::QConv(a) => single(conv(a, ins, true)?),
+        Op::Conv(a) | Op::QConv(a, _) => single(conv(a, ins, true)?),
         Op::ConvInteger(a) => single(conv(a, ins, false)?),
         Op::MatMul | Op::QMatMul => single(matmul(&ins[0].shape, &ins[1].shape)?),
         Op::MatMulInteger => single(matmul_integer(ins)?),
-        Op::Gemm(g) | Op::QGemm(g) => single(gemm(g, ins)?),
+        Op::Gemm(g) | Op::QGemm(g, _) => single(gemm(g, ins)?),
         Op::BatchNorm { .. } => batchnorm(ins, n),
         Op::Binary(_) => single(broadcast(&ins[0].shape, &ins[1].shape)?),
         Op::Where => single(where_(ins)?),

@@ -4,7 +4,7 @@
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
 use super::*;
-use crate::{ConvAttrs, GemmAttrs, PadMode, PoolAttrs, ReduceOp, Tensor};
+use crate::{Clamp, ConvAttrs, GemmAttrs, PadMode, PoolAttrs, ReduceOp, Tensor};
 
 // ------------------------------------------------------------------ helpers
 
@@ -564,7 +564,7 @@ fn conv_integer_and_qconv() {
         dts(&ci, &[x.clone(), w.clone()], 1).unwrap(),
         vec![Some(DType::I32)]
     );
-    let qc = Op::QConv(a);
+    let qc = Op::QConv(a, Clamp::default());
     let xq = qi8("N,3,5,5", q8(0.1, 0));
     let wq = qi8("4,3,3,3", q8(0.2, 0));
     assert_eq!(
@@ -680,12 +680,15 @@ fn gemm_transposes_and_c() {
         err(&gemm_op(false, false), &[f("N,2,4"), f("4,6")]),
         "gemm: A must be 2-d, got shape [N, 2, 4]"
     );
-    let qg = Op::QGemm(GemmAttrs {
-        alpha: 1.0,
-        beta: 1.0,
-        trans_a: false,
-        trans_b: true,
-    });
+    let qg = Op::QGemm(
+        GemmAttrs {
+            alpha: 1.0,
+            beta: 1.0,
+            trans_a: false,
+            trans_b: true,
+        },
+        Clamp::default(),
+    );
     assert_eq!(
         shape(
             &qg,

@@ -536,7 +536,19 @@ pub(crate) fn channel_requants(
             }
         })
         .collect();
-    Ok((v, q.storage_range(dt), dt))
+    let (qmin, qmax) = q.storage_range(dt);
+    let clamp = match &ctx.node.op {
+        crate::Op::QConv(_, c) | crate::Op::QGemm(_, c) => *c,
+        _ => crate::Clamp::default(),
+    };
+    let (lo, hi) = clamp.bounds(qmin, qmax);
+    if lo > hi {
+        return Err(format!(
+            "output clamp {:?} does not meet the storage range [{qmin}, {qmax}]",
+            clamp.0
+        ));
+    }
+    Ok((v, (lo, hi), dt))
 }
 
 /// Weight (or B) parameters: per-tensor or per-axis along `axis` with `c` entries, expanded

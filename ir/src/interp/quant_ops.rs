@@ -509,7 +509,11 @@ pub(crate) fn lut(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
         .iter()
         .enumerate()
         .map(|(i, &v)| {
-            let c = if channels == 1 { 0 } else { (i / inner) % channels };
+            let c = if channels == 1 {
+                0
+            } else {
+                (i / inner) % channels
+            };
             tv[c * 256 + (v - xmin) as usize]
         })
         .collect();

@@ -1478,7 +1478,7 @@ fn run_qconv(c: &QConvCase, mode: RequantMode) -> Tensor {
     );
     let bias = b.konst("b", typed_t(DType::I32, &[3], &c.bias));
     let y = b.node(
-        Op::QConv(c.attrs.clone()),
+        Op::QConv(c.attrs.clone(), Clamp::default()),
         &[x, w, bias],
         &[qty(DType::U8, &c.ys, qy)],
     )[0];
@@ -1625,7 +1625,12 @@ fn qgemm_variants() {
     ];
     // a - 1 = [[1, 2], [0, 4]]; B' (K x N) = [[1, -1, 2], [2, 4, -1]] (b - zb per row n)
     // acc = [[1+4, -1+8, 2-2], [0+8, 0+16, 0-4]] + c = [[15, 7, -1], [18, 16, -5]]
-    let r = run_op_ty(Op::QGemm(at.clone()), &ins, &[ty(DType::F32, &[2, 3])]).unwrap();
+    let r = run_op_ty(
+        Op::QGemm(at.clone(), Clamp::default()),
+        &ins,
+        &[ty(DType::F32, &[2, 3])],
+    )
+    .unwrap();
     assert_eq!(f32v(&r[0]), vec![15.0, 3.5, -2.0, 18.0, 8.0, -10.0]);
     // Quantized output, scale 2 zp 0, alpha 2: M = 2 * 1 * sb / 2 = sb.
     let at2 = GemmAttrs {
@@ -1633,7 +1638,7 @@ fn qgemm_variants() {
         ..at.clone()
     };
     let r = run_op_ty(
-        Op::QGemm(at2),
+        Op::QGemm(at2, Clamp::default()),
         &ins,
         &[qty(DType::I8, &[2, 3], QParams::per_tensor(2.0, 0))],
     )
@@ -1642,7 +1647,7 @@ fn qgemm_variants() {
     assert_eq!(r[0].data, Data::I8(vec![15, 4, -2, 18, 8, -10]));
     // Same in fixed point: 3.5 rounds away from zero -> 4 as well; check via the formula.
     let r = run_op_mode(
-        Op::QGemm(GemmAttrs { alpha: 2.0, ..at }),
+        Op::QGemm(GemmAttrs { alpha: 2.0, ..at }, Clamp::default()),
         &ins,
         &[qty(DType::I8, &[2, 3], QParams::per_tensor(2.0, 0))],
         RequantMode::FixedPoint,
@@ -1652,12 +1657,15 @@ fn qgemm_variants() {
     // Per-axis along the wrong axis is rejected.
     let bad = QParams::per_axis(vec![1.0, 1.0], vec![0, 0], 1);
     let m = err_msg(run_op_ty(
-        Op::QGemm(GemmAttrs {
-            alpha: 1.0,
-            beta: 1.0,
-            trans_a: false,
-            trans_b: true,
-        }),
+        Op::QGemm(
+            GemmAttrs {
+                alpha: 1.0,
+                beta: 1.0,
+                trans_a: false,
+                trans_b: true,
+            },
+            Clamp::default(),
+        ),
         &[
             (a, qty(DType::U8, &[2, 2], qa)),
             (b, qty(DType::I8, &[3, 2], bad)),
@@ -2222,7 +2230,7 @@ fn never_panics_on_degenerate_input() {
         Op::MatMulInteger,
         Op::Gemm(gemm.clone()),
         Op::QMatMul,
-        Op::QGemm(gemm),
+        Op::QGemm(gemm, Clamp::default()),
         Op::BatchNorm {
             epsilon: 1e-5,
             momentum: 0.9,
@@ -2335,7 +2343,7 @@ fn never_panics_on_degenerate_input() {
     for a in &conv_variants {
         ops.push(Op::Conv(a.clone()));
         ops.push(Op::ConvInteger(a.clone()));
-        ops.push(Op::QConv(a.clone()));
+        ops.push(Op::QConv(a.clone(), Clamp::default()));
     }
     for a in &pool_variants {
         ops.push(Op::MaxPool(a.clone()));

@@ -10,7 +10,7 @@
 use super::cursor::{Atom, Cursor};
 use super::syntax::{fmt_f32, fmt_f64, parse_f32, parse_f64};
 use crate::{
-    BinaryOp, ConstId, ConvAttrs, DType, Error, GemmAttrs, Op, PadMode, PoolAttrs, ReduceOp,
+    BinaryOp, Clamp, ConstId, ConvAttrs, DType, Error, GemmAttrs, Op, PadMode, PoolAttrs, ReduceOp,
     Result, UnaryOp,
 };
 
@@ -38,6 +38,8 @@ pub(crate) enum Slot<'a> {
     OptF64(&'a mut Option<f64>),
     /// An optional signed-integer list: omitted when `None` (`[]` is `Some(vec![])`).
     OptI64s(&'a mut Option<Vec<i64>>),
+    /// An optional `[lo, hi]` pair of integers: omitted when `None`.
+    OptRange(&'a mut Option<(i64, i64)>),
 }
 
 impl Slot<'_> {
@@ -50,6 +52,7 @@ impl Slot<'_> {
             Slot::Bool(_) => "'true' or 'false'",
             Slot::Usizes(_) => "a list of non-negative integers",
             Slot::I64s(_) | Slot::OptI64s(_) => "a list of integers",
+            Slot::OptRange(_) => "a pair [lo, hi] of integers",
             Slot::DType(_) => "an element type (f32, i8, u8, ...)",
             Slot::PadMode(_) => "a pad mode (constant, reflect, edge, wrap)",
         }
@@ -73,12 +76,16 @@ impl Slot<'_> {
             Slot::PadMode(v) => pad_mode_name(**v).to_string(),
             Slot::OptF64(v) => fmt_f64((**v)?),
             Slot::OptI64s(v) => list(v.as_ref()?),
+            Slot::OptRange(v) => {
+                let (lo, hi) = (**v)?;
+                list(&[lo, hi])
+            }
         })
     }
 
     /// True for the optional kinds, which may be left out.
     fn optional(&self) -> bool {
-        matches!(self, Slot::OptF64(_) | Slot::OptI64s(_))
+        matches!(self, Slot::OptF64(_) | Slot::OptI64s(_) | Slot::OptRange(_))
     }
 }
 
@@ -144,8 +151,16 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             f("axis", Slot::I64(axis));
             f("block_size", Slot::Usize(block_size));
         }
-        Op::Conv(a) | Op::ConvInteger(a) | Op::QConv(a) => conv_fields(a, f),
-        Op::Gemm(a) | Op::QGemm(a) => gemm_fields(a, f),
+        Op::Conv(a) | Op::ConvInteger(a) => conv_fields(a, f),
+        Op::QConv(a, c) => {
+            conv_fields(a, f);
+            f("clamp", Slot::OptRange(&mut c.0));
+        }
+        Op::Gemm(a) => gemm_fields(a, f),
+        Op::QGemm(a, c) => {
+            gemm_fields(a, f);
+            f("clamp", Slot::OptRange(&mut c.0));
+        }
         Op::BatchNorm {
             epsilon,
             momentum,
@@ -259,11 +274,11 @@ fn build_templates() -> Vec<Op> {
             momentum: 0.9,
             training: false,
         },
-        Op::QConv(conv),
+        Op::QConv(conv, Clamp::default()),
         Op::QMatMul,
         Op::QAdd,
         Op::QGlobalAvgPool,
-        Op::QGemm(gemm),
+        Op::QGemm(gemm, Clamp::default()),
         Op::Lut,
     ];
     use BinaryOp as B;
@@ -469,6 +484,10 @@ fn fill(c: &Cursor, mnemonic: &str, a: &RawAttr, slot: Slot<'_>) -> Result<()> {
         (RawValue::List(items, _), Slot::Usizes(v)) => *v = each(items, &bad)?,
         (RawValue::List(items, _), Slot::I64s(v)) => *v = each(items, &bad)?,
         (RawValue::List(items, _), Slot::OptI64s(v)) => *v = Some(each(items, &bad)?),
+        (RawValue::List(items, open), Slot::OptRange(v)) => match each::<i64>(items, &bad)?[..] {
+            [lo, hi] if lo <= hi => *v = Some((lo, hi)),
+            _ => return Err(bad(*open, "a list that is not [lo, hi] with lo <= hi")),
+        },
         (RawValue::List(_, open), _) => return Err(bad(*open, "[...]")),
         (RawValue::Atom((s, at)), slot) => {
             let ok = match slot {
@@ -490,7 +509,7 @@ fn fill(c: &Cursor, mnemonic: &str, a: &RawAttr, slot: Slot<'_>) -> Result<()> {
                     .find(|(_, n)| n == s)
                     .map(|(m, _)| *v = *m)
                     .is_some(),
-                Slot::Usizes(_) | Slot::I64s(_) | Slot::OptI64s(_) => false,
+                Slot::Usizes(_) | Slot::I64s(_) | Slot::OptI64s(_) | Slot::OptRange(_) => false,
             };
             if !ok {
                 return Err(bad(*at, s));

@@ -48,10 +48,14 @@ pub(crate) fn lookup_table(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
         return None;
     }
     let m = find_match(g, root, x)?;
-    let per_channel = matches!(m.op, Op::BatchNorm { training: false, .. });
-    if !per_channel
-        && (!elementwise(&m.op) || m.consts.iter().any(|(c, _)| c.data.len() != 1))
-    {
+    let per_channel = matches!(
+        m.op,
+        Op::BatchNorm {
+            training: false,
+            ..
+        }
+    );
+    if !per_channel && (!elementwise(&m.op) || m.consts.iter().any(|(c, _)| c.data.len() != 1)) {
         return None;
     }
     let channels = if per_channel {
@@ -79,7 +83,12 @@ pub(crate) fn lookup_table(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
         TensorType::with_dims(xty.dtype, dims(&shape)).quantized(xq),
     );
     let real = TensorType::with_dims(DType::F32, dims(&shape));
-    let d = gr.add_node("dq", Op::Dequantize, vec![xin], vec![("d".into(), real.clone())])[0];
+    let d = gr.add_node(
+        "dq",
+        Op::Dequantize,
+        vec![xin],
+        vec![("d".into(), real.clone())],
+    )[0];
     let mut operands = vec![d];
     for (i, (c, dequantized)) in m.consts.iter().enumerate() {
         let id = module.add_const(format!("c{i}"), c.ty.clone(), (*c.data).clone());
@@ -96,7 +105,12 @@ pub(crate) fn lookup_table(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
                 quant: None,
                 ..c.ty.clone()
             };
-            v = gr.add_node(format!("dk{i}"), Op::Dequantize, vec![v], vec![(format!("dk{i}"), real)])[0];
+            v = gr.add_node(
+                format!("dk{i}"),
+                Op::Dequantize,
+                vec![v],
+                vec![(format!("dk{i}"), real)],
+            )[0];
         }
         operands.push(v);
     }
@@ -147,7 +161,9 @@ fn find_match(g: &QEGraph, root: Id, x: Id) -> Option<Matched> {
         }
         let out = leaf_type(g, ch[0])?;
         for inner in &g[ch[1]].nodes {
-            let QNode::Op(isym, ich) = inner else { continue };
+            let QNode::Op(isym, ich) = inner else {
+                continue;
+            };
             let Some((None, op, operands)) = split_children(g, isym.as_str(), ich) else {
                 continue;
             };

@@ -8,7 +8,7 @@
 use crate::analysis::{leaf_attrs, leaf_type, QEGraph};
 use crate::lang::{AttrLeaf, QNode, TypeLeaf};
 use egg::Id;
-use qcc_ir::quant::round_half_even;
+use qcc_ir::quant::{quantize_f32, round_half_even};
 use qcc_ir::{Constant, DType, Data, Op, QParams, Tensor, TensorType};
 use std::sync::Arc;
 
@@ -147,6 +147,18 @@ pub static COMPUTATIONS: &[Compute] = &[
         arity: 2,
         run: with_qparams_of,
         doc: "a type leaf: the shape of arg 0 with the element type and quantization parameters of arg 1 (a type leaf)",
+    },
+    Compute {
+        name: "relu_on_grid",
+        arity: 1,
+        run: relu_on_grid,
+        doc: "the integer clip [z, qmax] that relu is on the per-tensor grid of the type leaf arg 0",
+    },
+    Compute {
+        name: "fuse_clamp",
+        arity: 2,
+        run: fuse_clamp,
+        doc: "the qconv or qgemm of class arg 1 with its output clamp narrowed by the integer clip attrs arg 0",
     },
     Compute {
         name: "clip_on_grid",
@@ -288,9 +300,15 @@ fn int_clip(g: &QEGraph, attrs: Id, grid: Id) -> Option<(i64, i64, i64, i64)> {
     let t = tensor_type(g, grid)?;
     let q = t.quant.as_ref().filter(|q| q.is_per_tensor())?;
     let (qmin, qmax) = q.storage_range(t.dtype);
+    // The interpreter's float clip compares with the bound as f32; quantize divides in f32.
     let on_grid = |v: f64| -> i64 {
-        let r = round_half_even((v / q.scale[0] as f64) as f32) as f64 + q.zero_point[0] as f64;
-        r.clamp(qmin as f64 - 1.0, qmax as f64 + 1.0) as i64
+        quantize_f32(
+            v as f32,
+            q.scale[0],
+            q.zero_point[0] as i64,
+            qmin - 1,
+            qmax + 1,
+        )
     };
     let lo = min.map_or(qmin, on_grid);
     let hi = max.map_or(qmax, on_grid);
@@ -316,6 +334,52 @@ fn clip_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
         max: Some(hi as f64),
     };
     Some(g.add(QNode::Attrs(AttrLeaf::new(op, 1))))
+}
+
+fn relu_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let t = leaf_type(g, a[0])?;
+    let q = t.quant.as_ref().filter(|q| q.is_per_tensor())?;
+    let (qmin, qmax) = q.storage_range(t.dtype);
+    let z = (q.zero_point[0] as i64).clamp(qmin, qmax);
+    let op = Op::Clip {
+        min: Some(z as f64),
+        max: Some(qmax as f64),
+    };
+    Some(g.add(QNode::Attrs(AttrLeaf::new(op, 1))))
+}
+
+fn fuse_clamp(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let leaf = leaf_attrs(g, a[0])?;
+    let Op::Clip { min, max } = &*leaf.op else {
+        return None;
+    };
+    let lo = min.map_or(i64::MIN, |v| v.ceil() as i64);
+    let hi = max.map_or(i64::MAX, |v| v.floor() as i64);
+    let t = tensor_type(g, a[1])?;
+    let (qmin, qmax) = t.quant.as_ref()?.storage_range(t.dtype);
+    let (node, attrs) = g[a[1]].nodes.iter().find_map(|n| match n {
+        QNode::Op(s, ch) if matches!(s.as_str(), "qconv" | "qgemm") && ch.len() == 5 => {
+            Some((n.clone(), leaf_attrs(g, ch[1])?))
+        }
+        _ => None,
+    })?;
+    let narrow = |c: qcc_ir::Clamp| {
+        let (l, h) = c.and(lo, hi).bounds(qmin, qmax);
+        (l <= h).then(|| qcc_ir::Clamp(((l, h) != (qmin, qmax)).then_some((l, h))))
+    };
+    // A qconv built by a rule may still carry the float conv's attribute leaf.
+    let op = match &*attrs.op {
+        Op::QConv(c, k) => Op::QConv(c.clone(), narrow(*k)?),
+        Op::Conv(c) => Op::QConv(c.clone(), narrow(qcc_ir::Clamp::default())?),
+        Op::QGemm(c, k) => Op::QGemm(c.clone(), narrow(*k)?),
+        Op::Gemm(c) => Op::QGemm(c.clone(), narrow(qcc_ir::Clamp::default())?),
+        _ => return None,
+    };
+    let QNode::Op(sym, mut ch) = node else {
+        return None;
+    };
+    ch[1] = g.add(QNode::Attrs(AttrLeaf::new(op, 1)));
+    Some(g.add(QNode::Op(sym, ch)))
 }
 
 fn with_qparams_of(g: &mut QEGraph, a: &[Id]) -> Option<Id> {

@@ -20,7 +20,7 @@ use super::quant::{dequantize_input, input_qparams, quantize_output};
 use crate::onnx::builder::ResultOverride;
 use crate::onnx::error::{bail, LResult, LowerError};
 use crate::onnx::node::{norm_axis, NodeCtx};
-use qcc_ir::{BinaryOp, DType, Op, UnaryOp, ValueId};
+use qcc_ir::{BinaryOp, Clamp, DType, Op, UnaryOp, ValueId};
 
 /// The dtype of optional zero-point input `i`, or `default`.
 fn zp_dtype(ctx: &NodeCtx, i: usize, default: DType) -> LResult<DType> {
@@ -50,7 +50,7 @@ pub(crate) fn qlinear_conv(ctx: &mut NodeCtx) -> LResult<()> {
                 ins.push(b);
             }
             ctx.emit1_with(
-                Op::QConv(attrs),
+                Op::QConv(attrs, Clamp::default()),
                 ins,
                 ResultOverride::quantized(y_dtype, yq.q),
             )?;
@@ -235,7 +235,7 @@ pub(crate) fn qgemm(ctx: &mut NodeCtx) -> LResult<()> {
     if let Some(c) = ctx.opt_input(6)? {
         ins.push(c);
     }
-    ctx.emit1_with(Op::QGemm(attrs), ins, y)?;
+    ctx.emit1_with(Op::QGemm(attrs, Clamp::default()), ins, y)?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ mod round_trip;
 
 use super::*;
 use crate::{
-    BinaryOp, ConvAttrs, DType, Data, Error, GemmAttrs, Graph, Module, Node, Op, PadMode,
+    BinaryOp, Clamp, ConvAttrs, DType, Data, Error, GemmAttrs, Graph, Module, Node, Op, PadMode,
     PoolAttrs, ReduceOp, RequantMode, Tensor, TensorType, UnaryOp, ValueId,
 };
 
@@ -309,14 +309,14 @@ fn all_ops() -> Module {
     node(
         g,
         "qconv",
-        Op::QConv(conv_attrs()),
+        Op::QConv(conv_attrs(), Clamp::default()),
         &[xq, wi8, b],
         &[("qconv", q4)],
     );
     node(
         g,
         "qconv_nobias",
-        Op::QConv(conv_attrs()),
+        Op::QConv(conv_attrs(), Clamp::default()),
         &[xq, wi8],
         &[("qconv2", q4)],
     );
@@ -327,10 +327,13 @@ fn all_ops() -> Module {
     node(
         g,
         "qgemm",
-        Op::QGemm(GemmAttrs {
-            trans_b: true,
-            ..gemm
-        }),
+        Op::QGemm(
+            GemmAttrs {
+                trans_b: true,
+                ..gemm
+            },
+            Clamp::default(),
+        ),
         &[xq, wi8, b],
         &[("qgemm", q4)],
     );

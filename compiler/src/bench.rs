@@ -1,7 +1,7 @@
 //! `qcc bench`: latency of a compiled model on generated inputs.
 
 use crate::cli::BenchArgs;
-use crate::driver::{compile, make_engine, CompileOptions};
+use crate::driver::{compile, make_engine};
 use anyhow::Result;
 use qcc_ir::{DType, Data, Dim, Module, Tensor};
 use std::time::Instant;
@@ -54,12 +54,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs `qcc bench`.
 pub fn run_bench(args: BenchArgs) -> Result<()> {
-    let opts = CompileOptions {
-        level: args.common.opt,
-        target: args.common.target.into(),
-        rule_files: args.common.rules.clone(),
-        keep_intermediate: false,
-    };
+    let opts = args.common.options();
     let t0 = Instant::now();
     let compiled = compile(&args.model, opts)?;
     let mut engine = make_engine(&compiled.module, args.engine.into())?;

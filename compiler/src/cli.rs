@@ -48,6 +48,9 @@ pub struct CommonArgs {
     /// Load more rewrite rules from FILE (repeatable), in the rule-file format.
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// Run a rewrite rule the target disables (repeatable), e.g. relu-merge-into-qparams.
+    #[arg(long = "enable-rule", value_name = "RULE")]
+    pub enable_rules: Vec<String>,
 }
 
 /// `--target` spellings.
@@ -180,11 +183,12 @@ pub struct BenchArgs {
 }
 
 impl CommonArgs {
-    fn options(&self) -> CompileOptions {
+    pub(crate) fn options(&self) -> CompileOptions {
         CompileOptions {
             level: self.opt,
             target: self.target.into(),
             rule_files: self.rules.clone(),
+            enable_rules: self.enable_rules.clone(),
             keep_intermediate: false,
         }
     }

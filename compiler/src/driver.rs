@@ -25,6 +25,8 @@ pub struct CompileOptions {
     pub target: Target,
     /// Extra rule files (`--rules FILE`), added to the built-in rules.
     pub rule_files: Vec<std::path::PathBuf>,
+    /// Rules to run although the target disables them (`--enable-rule`).
+    pub enable_rules: Vec<String>,
     /// Keep the module after each pass (`--print-after-all`).
     pub keep_intermediate: bool,
 }
@@ -84,10 +86,19 @@ pub fn compile(path: &Path, opts: CompileOptions) -> Result<Compiled> {
             .with_context(|| format!("{}: cannot read rule file", file.display()))?;
         extra_rules.extend(qcc_passes::parse_rules(&file.display().to_string(), &src)?);
     }
+    let known = qcc_passes::rules::builtin_rules()?;
+    if let Some(r) = opts
+        .enable_rules
+        .iter()
+        .find(|r| !known.iter().chain(&extra_rules).any(|k| &k.name == *r))
+    {
+        anyhow::bail!("--enable-rule {r}: no rule has that name");
+    }
     let pass_opts = qcc_passes::Options {
         level: opts.level,
         target: opts.target,
         extra_rules,
+        enabled_rules: opts.enable_rules.clone(),
         keep_intermediate: opts.keep_intermediate,
         ..Default::default()
     };

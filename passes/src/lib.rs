@@ -91,6 +91,8 @@ pub struct Options {
     pub target: Target,
     /// Rules from `--rules` files, added to the built-in ones.
     pub extra_rules: Vec<Rule>,
+    /// Rules to run even though the target disables them (`--enable-rule`).
+    pub enabled_rules: Vec<String>,
     /// Saturation bounds.
     pub limits: Limits,
     /// Keep a copy of the module after each pass.
@@ -136,7 +138,7 @@ pub fn optimize_with(mut module: Module, opts: &Options) -> Result<(Module, Repo
         rules::add_rules(&mut rules, opts.extra_rules.clone())?;
         let rules: Vec<Rule> = rules
             .into_iter()
-            .filter(|r| opts.target.allows(&r.name))
+            .filter(|r| opts.target.allows(&r.name) || opts.enabled_rules.contains(&r.name))
             .collect();
         module = saturate(&module, &rules, opts.limits, &mut report);
         snapshot("rewrite", &module, &mut report);

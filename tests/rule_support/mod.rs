@@ -11,11 +11,21 @@ pub fn run(
     src: &str,
     extra: &[qcc_passes::Rule],
 ) -> (Vec<String>, String, qcc_ir::Module, qcc_ir::Module) {
+    run_enabled(src, extra, &[])
+}
+
+/// As [`run`], also running rules the target disables.
+pub fn run_enabled(
+    src: &str,
+    extra: &[qcc_passes::Rule],
+    enabled: &[&str],
+) -> (Vec<String>, String, qcc_ir::Module, qcc_ir::Module) {
     let before = qcc_ir::text::parse_module(src).unwrap_or_else(|e| panic!("{e}\n{src}"));
     qcc_ir::verify::verify_module(&before).unwrap();
     let opts = Options {
         level: OptLevel::O2,
         extra_rules: extra.to_vec(),
+        enabled_rules: enabled.iter().map(|r| r.to_string()).collect(),
         ..Options::default()
     };
     let (after, report) = optimize_with(before.clone(), &opts).unwrap();
@@ -39,7 +49,12 @@ pub fn same_outputs(before: &qcc_ir::Module, after: &qcc_ir::Module, tol: Tolera
 
 /// A positive case: `rule` fires, the snapshot records the rewrite, outputs agree.
 pub fn fires(name: &str, rule: &str, src: &str, tol: Tolerance) {
-    let (fired, out, before, after) = run(src, &[]);
+    fires_enabled(name, rule, src, tol, &[]);
+}
+
+/// As [`fires`], with rules the target disables turned on.
+pub fn fires_enabled(name: &str, rule: &str, src: &str, tol: Tolerance, enabled: &[&str]) {
+    let (fired, out, before, after) = run_enabled(src, &[], enabled);
     assert!(
         fired.iter().any(|r| r == rule),
         "{rule} did not fire (fired: {fired:?})"

@@ -513,6 +513,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("fold_qdq.rules", include_str!("../../rules/fold_qdq.rules")),
     ("lut.rules", include_str!("../../rules/lut.rules")),
     (
+        "clamp_merge.rules",
+        include_str!("../../rules/clamp_merge.rules"),
+    ),
+    (
         "split_concat.rules",
         include_str!("../../rules/split_concat.rules"),
     ),

@@ -77,6 +77,18 @@ pub static CONDITIONS: &[Condition] = &[
         doc: "the value had at most one user and is not a graph output",
     },
     Condition {
+        name: "operand_single_use",
+        arity: 1,
+        check: |g, a| {
+            g[a[0]].nodes.iter().all(|n| {
+                egg::Language::children(n)
+                    .iter()
+                    .all(|&c| g[c].data.uses <= 1 && !g[c].data.is_output)
+            })
+        },
+        doc: "every operand of every node of the class (use ?matched) has at most one user and is not a graph output",
+    },
+    Condition {
         name: "per_tensor",
         arity: 1,
         check: |g, a| tensor_type(g, a[0]).is_some_and(|t| t.quant.as_ref().is_some_and(QParams::is_per_tensor)),
@@ -159,6 +171,12 @@ pub static COMPUTATIONS: &[Compute] = &[
         arity: 2,
         run: fuse_clamp,
         doc: "the qconv or qgemm of class arg 1 with its output clamp narrowed by the integer clip attrs arg 0",
+    },
+    Compute {
+        name: "merged_clamp_qparams",
+        arity: 2,
+        run: merged_clamp_qparams,
+        doc: "the type leaf arg 0 with parameters recomputed for its range narrowed by the relu or clip attrs arg 1 (asymmetric, or symmetric when the zero point is 0 on a signed type)",
     },
     Compute {
         name: "clip_on_grid",
@@ -334,6 +352,56 @@ fn clip_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
         max: Some(hi as f64),
     };
     Some(g.add(QNode::Attrs(AttrLeaf::new(op, 1))))
+}
+
+/// quantization.md's clamp merge: `new_min = max(lo, min)`, `new_max = min(hi, max)`;
+/// asymmetric parameters from [new_min, new_max] (widened to include 0), or symmetric
+/// `amax / ((qmax - qmin) / 2)` with zero point 0 when the old parameters were symmetric.
+fn merged_clamp_qparams(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let t = leaf_type(g, a[0])?;
+    let q = t.quant.as_ref().filter(|q| q.is_per_tensor())?;
+    let (qmin, qmax) = q.storage_range(t.dtype);
+    let (s, z) = (q.scale[0] as f64, q.zero_point[0] as f64);
+    let (min, max) = ((qmin as f64 - z) * s, (qmax as f64 - z) * s);
+    // arg 1 is a clip's attribute leaf, or the relu's operand (no leaf): relu is [0, inf).
+    let (lo, hi) = match leaf_attrs(g, a[1]).map(|l| (*l.op).clone()) {
+        Some(Op::Clip { min, max }) => (
+            min.unwrap_or(f64::NEG_INFINITY),
+            max.unwrap_or(f64::INFINITY),
+        ),
+        Some(_) => return None,
+        None => (0.0, f64::INFINITY),
+    };
+    // The new range must contain real 0; a clamp that excludes 0 must stay.
+    if lo > 0.0 || hi < 0.0 {
+        return None;
+    }
+    let (new_min, new_max) = (lo.max(min), hi.min(max));
+    if new_min <= min && new_max >= max {
+        return None; // nothing to gain
+    }
+    let symmetric = z == 0.0 && qmin < 0;
+    let (ns, nz) = if symmetric {
+        let amax = new_min.abs().max(new_max.abs());
+        (amax / ((qmax - qmin) as f64 / 2.0), 0)
+    } else {
+        let ns = (new_max - new_min) / (qmax - qmin) as f64;
+        let nz = qcc_ir::quant::round_half_even_f64(qmin as f64 - new_min / ns) as i64;
+        (ns, nz.clamp(qmin, qmax))
+    };
+    let ns = ns as f32;
+    if !(ns.is_finite() && ns > 0.0) {
+        return None;
+    }
+    let mut nq = QParams::per_tensor(ns, nz as i32);
+    nq.narrow = q.narrow;
+    Some(type_leaf(
+        g,
+        TensorType {
+            quant: Some(nq),
+            ..t
+        },
+    ))
 }
 
 fn relu_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {

@@ -335,27 +335,5 @@ fn builtin_rules_parse_and_every_rule_has_a_snapshot() {
         .map(|r| r.name.as_str())
         .filter(|r| !names.iter().any(|n| n.starts_with(&format!("{r}.snap"))))
         .collect();
-    // Layout rules share one mechanism; each family has snapshots of its representatives.
-    let allowed_without: &[&str] = &[
-        "requantize-identity",
-        "global-maxpool-on-integers",
-        "reshape-requantize",
-        "flatten-requantize",
-        "squeeze-on-integers",
-        "unsqueeze-on-integers",
-        "slice-on-integers",
-        "identity-on-integers",
-        "gemm-to-qgemm",
-        "gemm-no-bias-to-qgemm",
-        // Disabled by the built-in targets (see passes/targets/*.target).
-        "batchnorm-into-qconv",
-    ];
-    let unexpected: Vec<&&str> = missing
-        .iter()
-        .filter(|m| !allowed_without.contains(m))
-        .collect();
-    assert!(
-        unexpected.is_empty(),
-        "rules without a snapshot: {unexpected:?}"
-    );
+    assert!(missing.is_empty(), "rules without a snapshot: {missing:?}");
 }

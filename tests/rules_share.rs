@@ -15,9 +15,24 @@ fn share(op: &str, in_shape: &str, out_shape: &str, s: &str, z: i32) -> String {
 #[test]
 fn layout_ops_run_on_integers() {
     let cases = [
-        ("global-maxpool-on-integers", "global_maxpool %d", "1x2x3x3", "1x2x1x1"),
-        ("squeeze-on-integers", "squeeze %d {axes=[0]}", "1x2x4", "2x4"),
-        ("unsqueeze-on-integers", "unsqueeze %d {axes=[0]}", "2x4", "1x2x4"),
+        (
+            "global-maxpool-on-integers",
+            "global_maxpool %d",
+            "1x2x3x3",
+            "1x2x1x1",
+        ),
+        (
+            "squeeze-on-integers",
+            "squeeze %d {axes=[0]}",
+            "1x2x4",
+            "2x4",
+        ),
+        (
+            "unsqueeze-on-integers",
+            "unsqueeze %d {axes=[0]}",
+            "2x4",
+            "1x2x4",
+        ),
         (
             "slice-on-integers",
             "slice %d {starts=[1], ends=[3], axes=[1], steps=[1]}",
@@ -31,7 +46,10 @@ fn layout_ops_run_on_integers() {
         // Near miss: other output parameters and no requantize rule for this op kind
         // keep the float op (or, for the ops with one, a requantize).
         let (fired, _, _, _) = run(&share(op, i, o, "0.1", 0), &[]);
-        assert!(!fired.iter().any(|f| f == rule), "{rule} fired with other parameters");
+        assert!(
+            !fired.iter().any(|f| f == rule),
+            "{rule} fired with other parameters"
+        );
     }
 }
 
@@ -58,7 +76,10 @@ fn requantize_to_the_same_parameters_vanishes() {
     let src = graph("2x4", "0.05", 3, "", body, "%d2");
     fires("requantize-identity", "requantize-identity", &src, EXACT);
     let other = body.replace("q(0.05, 3)>\n  %d2", "q(0.1, 3)>\n  %d2");
-    misses("requantize-identity", &graph("2x4", "0.05", 3, "", &other, "%d2"));
+    misses(
+        "requantize-identity",
+        &graph("2x4", "0.05", 3, "", &other, "%d2"),
+    );
 }
 
 const GEMM_CONSTS: &str = "const @w : tensor<3x4xi8, q(axis=0, scale=[0.02, 0.01, 0.03], zp=[0, 0, 0])> = dense<[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]>\nconst @b : tensor<3xi32, q(axis=0, scale=[0.001, 0.0005, 0.0015], zp=[0, 0, 0])> = dense<[100, -200, 300]>\n";
@@ -97,7 +118,10 @@ fn batchnorm_into_qconv_when_enabled() {
     let src = graph("1x2x3x3", "0.05", 128, consts, body, "%d2");
     misses("batchnorm-into-qconv", &src);
     let (fired, out, _, _) = run_enabled(&src, &[], &["batchnorm-into-qconv"]);
-    assert!(fired.iter().any(|f| f == "batchnorm-into-qconv"), "{fired:?}");
+    assert!(
+        fired.iter().any(|f| f == "batchnorm-into-qconv"),
+        "{fired:?}"
+    );
     insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("batchnorm-into-qconv", format!("{src}\n// ---- after -O2 --enable-rule batchnorm-into-qconv ----\n{out}"));
     });

@@ -54,7 +54,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs `qcc bench`.
 pub fn run_bench(args: BenchArgs) -> Result<()> {
-    let opts = args.common.options();
+    let opts = args.common.options()?;
     let t0 = Instant::now();
     let compiled = compile(&args.model, opts)?;
     let mut engine = make_engine(&compiled.module, args.engine.into())?;

@@ -42,9 +42,13 @@ pub struct CommonArgs {
     /// Optimisation level: -O0 (as written), -O1, -O2.
     #[arg(short = 'O', value_name = "LEVEL", default_value = "2", value_parser = parse_level)]
     pub opt: OptLevel,
-    /// Target description.
+    /// Target: instruction set and built-in rewrite description.
     #[arg(long, value_enum, default_value_t = TargetArg::X86Avx2)]
     pub target: TargetArg,
+    /// A target description file (`key = values` lines, see passes/targets/) used by the
+    /// rewrites instead of the built-in description of --target.
+    #[arg(long = "target-file", value_name = "FILE")]
+    pub target_file: Option<PathBuf>,
     /// Load more rewrite rules from FILE (repeatable), in the rule-file format.
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
@@ -69,11 +73,12 @@ pub enum TargetArg {
 
 impl From<TargetArg> for Target {
     fn from(t: TargetArg) -> Target {
-        match t {
-            TargetArg::X86Avx2 => Target::X86Avx2,
-            TargetArg::X86_64 => Target::X86_64,
-            TargetArg::Generic => Target::Generic,
-        }
+        let name = match t {
+            TargetArg::X86Avx2 => "x86-avx2",
+            TargetArg::X86_64 => "x86-64",
+            TargetArg::Generic => "generic",
+        };
+        Target::builtin(name).unwrap_or_default()
     }
 }
 
@@ -183,14 +188,18 @@ pub struct BenchArgs {
 }
 
 impl CommonArgs {
-    pub(crate) fn options(&self) -> CompileOptions {
-        CompileOptions {
+    pub(crate) fn options(&self) -> anyhow::Result<CompileOptions> {
+        let target = match &self.target_file {
+            Some(f) => Target::load(f).map_err(anyhow::Error::msg)?,
+            None => self.target.into(),
+        };
+        Ok(CompileOptions {
             level: self.opt,
-            target: self.target.into(),
+            target,
             rule_files: self.rules.clone(),
             enable_rules: self.enable_rules.clone(),
             keep_intermediate: false,
-        }
+        })
     }
 }
 
@@ -219,8 +228,9 @@ fn op_histogram(m: &qcc_ir::Module) -> BTreeMap<&'static str, usize> {
 
 fn compile_only(args: CompileArgs) -> Result<()> {
     let model = args.model.context("no model given")?;
-    let mut opts = args.common.options();
+    let mut opts = args.common.options()?;
     opts.keep_intermediate = args.print_after_all;
+    let target = opts.target.clone();
     let compiled = compile(&model, opts)?;
     if args.print_after_all {
         for (pass, m) in &compiled.report.after {
@@ -253,12 +263,12 @@ fn compile_only(args: CompileArgs) -> Result<()> {
             let hist = op_histogram(&compiled.module);
             let ops: Vec<String> = hist.iter().map(|(k, v)| format!("{k} {v}")).collect();
             format!(
-                "{}: {} ops as written, {} after -O{} for {:?}; load {:.1} ms, optimise {:.1} ms\n  {}\n",
+                "{}: {} ops as written, {} after -O{} for {}; load {:.1} ms, optimise {:.1} ms\n  {}\n",
                 model.display(),
                 compiled.original_ops,
                 compiled.module.graph.nodes.len(),
                 args.common.opt as u8,
-                args.common.target,
+                target,
                 compiled.load_time.as_secs_f64() * 1e3,
                 compiled.optimize_time.as_secs_f64() * 1e3,
                 ops.join(", ")
@@ -280,7 +290,7 @@ fn run_model(args: RunArgs) -> Result<()> {
     if args.output.is_none() && args.output_dir.is_none() {
         bail!("qcc run: give --output-dir DIR or -o FILE.npy");
     }
-    let compiled = compile(&args.model, args.common.options())?;
+    let compiled = compile(&args.model, args.common.options()?)?;
     let module = &compiled.module;
     let want = module.graph.inputs.len();
     if args.inputs.len() != want {

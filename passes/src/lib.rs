@@ -138,7 +138,7 @@ pub fn optimize_with(mut module: Module, opts: &Options) -> Result<(Module, Repo
         rules::add_rules(&mut rules, opts.extra_rules.clone())?;
         let rules: Vec<Rule> = rules
             .into_iter()
-            .filter(|r| opts.target.allows(&r.name) || opts.enabled_rules.contains(&r.name))
+            .filter(|r| opts.target.rejects(r).is_none() || opts.enabled_rules.contains(&r.name))
             .collect();
         module = saturate(&module, &rules, opts.limits, &mut report);
         snapshot("rewrite", &module, &mut report);

@@ -81,6 +81,23 @@ impl fmt::Debug for Rule {
 }
 
 impl Rule {
+    /// Op mnemonics the right-hand side builds.
+    pub fn rhs_ops(&self) -> Vec<String> {
+        let mut ops: Vec<String> = self
+            .rhs
+            .ast
+            .as_ref()
+            .iter()
+            .filter_map(|n| match n {
+                ENodeOrVar::ENode(QNode::Op(s, _)) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect();
+        ops.sort();
+        ops.dedup();
+        ops
+    }
+
     /// The egg rewrite that runs this rule.
     pub fn rewrite(&self) -> Rewrite<QNode, QAnalysis> {
         Rewrite::new(

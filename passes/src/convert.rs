@@ -221,11 +221,12 @@ impl<CF: egg::CostFunction<QNode>> Builder<'_, CF> {
             }
             inputs.push(self.value(c));
         }
+        // A class the rewrites created has no name in the input: name it after its op.
         let (vname, nname) = self
             .names
             .get(&id)
             .cloned()
-            .unwrap_or_else(|| (String::new(), String::new()));
+            .unwrap_or_else(|| (format!("{}_{}", name, usize::from(id)), String::new()));
         let types = match &self.egraph[id].data.ty {
             ClassTy::Value(t) => vec![t.clone()],
             ClassTy::Tuple(ts) => ts.clone(),

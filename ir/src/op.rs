@@ -249,6 +249,19 @@ pub enum Op {
     /// `alpha`, `trans_a` and `trans_b` apply; `beta` is ignored (C is already an int32 bias).
     /// The [`Clamp`] is a fused output activation.
     QGemm(GemmAttrs, Clamp),
+    /// `[a: q, b: q] -> q`: elementwise product with numpy broadcasting. Float mode follows
+    /// ONNX Runtime's QLinearMul: the exact int32 product `(a - z_a) * (b - z_b)` times
+    /// `r = (s_a * s_b) / s_y` in f32, plus `z_y` in f32, rounded half to even; fixed-point
+    /// mode follows TFLite's MUL (`MultiplyByQuantizedMultiplier(product) + z_y`). int8
+    /// operands compute in the uint8 domain (values and zero points + 128), as ONNX Runtime
+    /// does on x86 after its S8-to-U8 rewrite.
+    QMul,
+    /// `[x: q] -> q`: average pooling as ONNX Runtime's QLinearAveragePool: the window's
+    /// dequantized values summed in f32 in window order (padding skipped), divided by the
+    /// count (the full kernel with `count_include_pad`), then `round_half_even(sum / s_y +
+    /// z_y)`; a window covering the whole unpadded input uses `qglobal_avgpool`'s integer
+    /// arithmetic. int8 computes in the uint8 domain like `qmul`.
+    QAvgPool(PoolAttrs),
     /// `[x: 8-bit q (per-tensor), table: const] -> q`: a lookup table indexed by the stored
     /// integer, `y = table[x - storage_min(x)]`. `table` has shape `[256]`, or `[C, 256]` for
     /// one table per channel along dim 1 of `x`; its element type is the result's. Built at
@@ -401,6 +414,8 @@ impl Op {
             Op::QGemm(..) => "qgemm",
             Op::QAdd => "qadd",
             Op::QGlobalAvgPool => "qglobal_avgpool",
+            Op::QMul => "qmul",
+            Op::QAvgPool(_) => "qavgpool",
             Op::Lut => "lut",
             Op::Binary(b) => match b {
                 BinaryOp::Add => "add",

@@ -105,7 +105,7 @@ pub fn split_children<'a>(
 }
 
 /// The attributes of `attrs` on the op kind of `template`: a rule may hand a conv's
-/// attribute leaf to a qconv, a gemm's to a qgemm. `None` when the kinds share no
+/// attribute leaf to a qconv, a gemm's to a qgemm, an avgpool's to a qavgpool. `None` when the kinds share no
 /// attribute structure.
 pub fn retarget(attrs: &Op, template: &Op) -> Option<Op> {
     if attrs.name() == template.name() {
@@ -119,7 +119,12 @@ pub fn retarget(attrs: &Op, template: &Op) -> Option<Op> {
         Op::Gemm(g) | Op::QGemm(g, _) => Some(g.clone()),
         _ => None,
     };
+    let pool = match attrs {
+        Op::AvgPool(p) | Op::QAvgPool(p) => Some(p.clone()),
+        _ => None,
+    };
     match template {
+        Op::QAvgPool(_) => pool.map(Op::QAvgPool),
         Op::Conv(_) => conv.map(Op::Conv),
         Op::ConvInteger(_) => conv.map(Op::ConvInteger),
         Op::QConv(..) => conv.map(|a| Op::QConv(a, qcc_ir::Clamp::default())),

@@ -125,6 +125,8 @@ pub fn has_type_slot(op: &Op) -> bool {
             | Op::QGemm(..)
             | Op::QAdd
             | Op::QGlobalAvgPool
+            | Op::QMul
+            | Op::QAvgPool(_)
             | Op::Lut
             | Op::Cast { .. }
     )
@@ -145,6 +147,7 @@ pub fn has_attrs_slot(op: &Op) -> bool {
             | Op::QMatMul
             | Op::QAdd
             | Op::QGlobalAvgPool
+            | Op::QMul
             | Op::Lut
             | Op::Binary(_)
             | Op::Unary(_)

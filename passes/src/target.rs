@@ -11,6 +11,8 @@ pub const KERNELS: &[&str] = &[
     "qmatmul",
     "qadd",
     "qglobal_avgpool",
+    "qmul",
+    "qavgpool",
     "lut",
     "requantize",
 ];

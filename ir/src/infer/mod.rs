@@ -118,7 +118,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (2, 3),
         Op::Conv(_) | Op::QConv(..) | Op::Gemm(_) | Op::QGemm(..) => (2, 3),
         Op::ConvInteger(_) | Op::MatMulInteger => (2, 4),
-        Op::MatMul | Op::QMatMul | Op::QAdd | Op::Lut | Op::Binary(_) => (2, 2),
+        Op::MatMul | Op::QMatMul | Op::QAdd | Op::QMul | Op::Lut | Op::Binary(_) => (2, 2),
         Op::BatchNorm { .. } => (5, 5),
         Op::Where => (3, 3),
         Op::Clip { .. } => (1, 3),
@@ -144,6 +144,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         | Op::AvgPool(_)
         | Op::GlobalAvgPool
         | Op::QGlobalAvgPool
+        | Op::QAvgPool(_)
         | Op::GlobalMaxPool
         | Op::Flatten { .. }
         | Op::Transpose { .. } => (1, 1),
@@ -224,6 +225,8 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::QGemm(..)
         | Op::QAdd
         | Op::QGlobalAvgPool
+        | Op::QMul
+        | Op::QAvgPool(_)
         | Op::Lut => all(None),
         Op::Dequantize | Op::DequantizeLinear { .. } => all(Some(DType::F32)),
         Op::QuantizeLinear { .. } => all(ins.get(2).map(|z| z.dtype)),

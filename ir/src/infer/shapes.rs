@@ -45,9 +45,9 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
             let s = pool(p, ins[0])?;
             Ok(vec![s; n])
         }
-        Op::AvgPool(p) => single(pool(p, ins[0])?),
+        Op::AvgPool(p) | Op::QAvgPool(p) => single(pool(p, ins[0])?),
         Op::GlobalAvgPool | Op::GlobalMaxPool | Op::QGlobalAvgPool => single(global_pool(ins[0])?),
-        Op::QAdd => single(broadcast(&ins[0].shape, &ins[1].shape)?),
+        Op::QAdd | Op::QMul => single(broadcast(&ins[0].shape, &ins[1].shape)?),
         Op::Reduce {
             axes,
             keepdims,

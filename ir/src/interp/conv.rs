@@ -12,7 +12,7 @@ use crate::quant::Multiplier;
 use crate::{ConvAttrs, DType, Data, Element, PoolAttrs, Tensor};
 
 /// Spatial geometry of a convolution or pooling.
-struct Spatial {
+pub(super) struct Spatial {
     in_sp: Vec<usize>,
     out_sp: Vec<usize>,
     kernel: Vec<usize>,
@@ -113,15 +113,25 @@ impl Spatial {
         })
     }
 
-    fn out_n(&self) -> usize {
+    /// The window covers the whole input without padding (ONNX Runtime's global-pool case).
+    pub(super) fn is_global(&self) -> bool {
+        self.kernel == self.in_sp && self.pb.iter().chain(&self.pe).all(|&p| p == 0)
+    }
+
+    /// Output spatial sizes.
+    pub(super) fn out_shape(&self) -> &[usize] {
+        &self.out_sp
+    }
+
+    pub(super) fn out_n(&self) -> usize {
         prod(&self.out_sp)
     }
 
-    fn in_n(&self) -> usize {
+    pub(super) fn in_n(&self) -> usize {
         prod(&self.in_sp)
     }
 
-    fn taps(&self) -> usize {
+    pub(super) fn taps(&self) -> usize {
         prod(&self.kernel)
     }
 
@@ -154,7 +164,7 @@ impl Spatial {
     }
 
     /// `table[k * out_n + o]`: flat spatial input index read by tap `k` at output `o`.
-    fn table(&self) -> R<Vec<usize>> {
+    pub(super) fn table(&self) -> R<Vec<usize>> {
         let (o_n, k_n) = (self.out_n(), self.taps());
         numel(&[o_n, k_n])?;
         let n = self.in_sp.len();
@@ -191,7 +201,7 @@ impl Spatial {
     }
 
     /// Per output position: number of taps inside `[lo(d), hi(d))` along every dim.
-    fn counts(&self, include_pad: bool) -> Vec<usize> {
+    pub(super) fn counts(&self, include_pad: bool) -> Vec<usize> {
         let per_dim: Vec<Vec<Option<usize>>> = (0..self.in_sp.len())
             .map(|d| {
                 let (lo, hi) = if include_pad {
@@ -629,7 +639,7 @@ pub(crate) fn qconv(ctx: &Ctx, ins: &[&Tensor], a: &ConvAttrs) -> R<Tensor> {
     Ok(Tensor::new(out_shape(&cs), Data::from_i64(dt, &vals)))
 }
 
-fn pool_geometry(x: &Tensor, a: &PoolAttrs) -> R<Spatial> {
+pub(super) fn pool_geometry(x: &Tensor, a: &PoolAttrs) -> R<Spatial> {
     if x.shape.len() < 3 {
         return Err(format!(
             "input must have rank >= 3 (N, C, spatial...), got shape {:?}",

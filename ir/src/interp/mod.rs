@@ -19,6 +19,7 @@ mod elementwise;
 mod layout;
 mod linalg;
 mod mlas;
+mod qpool;
 mod quant_ops;
 mod reduce;
 #[cfg(test)]
@@ -419,6 +420,8 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         QAdd => one(quant_ops::qadd(ctx, ins)?),
         QGlobalAvgPool => one(quant_ops::qglobal_avgpool(ctx, ins)?),
         Lut => one(quant_ops::lut(ctx, ins)?),
+        QMul => one(quant_ops::qmul(ctx, ins)?),
+        QAvgPool(a) => one(qpool::qavgpool(ctx, ins, a)?),
         BatchNorm {
             epsilon,
             momentum,

@@ -390,25 +390,56 @@ fn operand_grid(ctx: &Ctx, i: usize, t: &Tensor) -> R<(f32, i64)> {
     Ok((q.scale[0], q.zero_point[0] as i64))
 }
 
-/// `qadd`: ONNX Runtime's QLinearAdd arithmetic (see [`crate::Op::QAdd`]).
-pub(crate) fn qadd(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
-    arity(ins, 2, 2)?;
-    let (a, b) = (ins[0], ins[1]);
-    let (sa, za) = operand_grid(ctx, 0, a)?;
-    let (sb, zb) = operand_grid(ctx, 1, b)?;
+/// The shift ONNX Runtime's x86 kernels apply before computing: int8 tensors between Q/DQ
+/// pairs are rewritten to uint8 with zero point + 128 (QDQS8ToU8Transformer), so the
+/// QLinearAdd / QLinearMul / QLinearAveragePool float arithmetic runs on `v + 128`.
+pub(crate) fn ort_domain_offset(dt: DType) -> i64 {
+    if dt == DType::I8 {
+        128
+    } else {
+        0
+    }
+}
+
+/// Scale and zero point of per-tensor operand `i`.
+pub(crate) fn per_tensor_in(ctx: &Ctx, i: usize) -> R<(f32, i64)> {
+    let q = ctx.in_q(i)?;
+    if !q.is_per_tensor() {
+        return Err(format!("operand {i} must be quantized per tensor"));
+    }
+    Ok((q.scale[0], q.zero_point[0] as i64))
+}
+
+/// Scale, zero point, element type and storage range of the per-tensor result.
+pub(crate) fn per_tensor_out(ctx: &Ctx) -> R<(f32, i64, DType, (i64, i64))> {
     let q = ctx.out_q(0)?;
     if !q.is_per_tensor() {
         return Err("result must be quantized per tensor".into());
     }
-    let (sy, zy) = (q.scale[0], q.zero_point[0] as i64);
     let dt = ctx.out_ty(0).dtype;
-    let (qmin, qmax) = q.storage_range(dt);
+    Ok((q.scale[0], q.zero_point[0] as i64, dt, q.storage_range(dt)))
+}
+
+/// `qadd`: ONNX Runtime's QLinearAdd arithmetic (see [`crate::Op::QAdd`]), in the uint8
+/// domain for int8 tensors.
+pub(crate) fn qadd(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    arity(ins, 2, 2)?;
+    let (a, b) = (ins[0], ins[1]);
+    let (sa, za) = per_tensor_in(ctx, 0)?;
+    let (sb, zb) = per_tensor_in(ctx, 1)?;
+    let (sy, zy, dt, (qmin, qmax)) = per_tensor_out(ctx)?;
+    let (oa, ob, oy) = (
+        ort_domain_offset(a.dtype()),
+        ort_domain_offset(b.dtype()),
+        ort_domain_offset(dt),
+    );
+    let (za, zb, zy) = (za + oa, zb + ob, zy + oy);
     let ra = sa / sy;
     let rb = sb / sy;
     let mut k = zy as f32 - (ra * za as f32 + rb * zb as f32);
-    let av = a.data.to_i64_vec();
-    let bv = b.data.to_i64_vec();
-    let round = |v: f32| (round_half_even(v) as i64).clamp(qmin, qmax);
+    let av: Vec<i64> = a.data.to_i64_vec().iter().map(|v| v + oa).collect();
+    let bv: Vec<i64> = b.data.to_i64_vec().iter().map(|v| v + ob).collect();
+    let round = |v: f32| (round_half_even(v) as i64).clamp(qmin + oy, qmax + oy) - oy;
     let (shape, vals) = if av.len() == 1 && bv.len() != 1 {
         k += av[0] as f32 * ra;
         let vals = bv
@@ -433,6 +464,45 @@ pub(crate) fn qadd(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
         super::broadcast::zip2(&av, &a.shape, &bv, &b.shape, |x, y| {
             round((x as f32).mul_add(ra, (y as f32).mul_add(rb, k)))
         })?
+    };
+    Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))
+}
+
+/// `qmul` (see [`crate::Op::QMul`]): ONNX Runtime's QLinearMul (SSE2 kernel: exact int32
+/// product, one f32 multiply by `(s_a * s_b) / s_y`, one f32 add of the zero point, then
+/// `cvtps2dq`) or, in fixed-point mode, TFLite's MUL.
+pub(crate) fn qmul(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    arity(ins, 2, 2)?;
+    let (a, b) = (ins[0], ins[1]);
+    let (sa, za) = per_tensor_in(ctx, 0)?;
+    let (sb, zb) = per_tensor_in(ctx, 1)?;
+    let (sy, zy, dt, (qmin, qmax)) = per_tensor_out(ctx)?;
+    let av = a.data.to_i64_vec();
+    let bv = b.data.to_i64_vec();
+    let product = |x: i64, y: i64| ((x - za) * (y - zb)) as i32;
+    let (shape, vals) = match ctx.module.requant {
+        crate::RequantMode::Float => {
+            let ratio = sa * sb / sy;
+            let oy = ort_domain_offset(dt);
+            let zc = (zy + oy) as f32;
+            super::broadcast::zip2(&av, &a.shape, &bv, &b.shape, |x, y| {
+                let r = product(x, y) as f32 * ratio + zc;
+                // cvtps2dq: round half to even; out of range (or NaN) gives i32::MIN.
+                let rounded = round_half_even(r);
+                let i = if rounded.is_nan() || rounded.abs() >= 2147483648.0 {
+                    i32::MIN as i64
+                } else {
+                    rounded as i64
+                };
+                i.clamp(qmin + oy, qmax + oy) - oy
+            })?
+        }
+        crate::RequantMode::FixedPoint => {
+            let m = crate::quant::Multiplier::new(crate::RequantMode::FixedPoint, sa, sb, sy);
+            super::broadcast::zip2(&av, &a.shape, &bv, &b.shape, |x, y| {
+                m.apply(product(x, y), zy, qmin, qmax)
+            })?
+        }
     };
     Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))
 }

@@ -140,6 +140,7 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         | Op::QMatMul
         | Op::QAdd
         | Op::QGlobalAvgPool
+        | Op::QMul
         | Op::Lut
         | Op::Binary(_)
         | Op::Unary(_)
@@ -183,7 +184,7 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         Op::Softmax { axis } | Op::Flatten { axis } | Op::Concat { axis } => {
             f("axis", Slot::I64(axis))
         }
-        Op::MaxPool(a) | Op::AvgPool(a) => pool_fields(a, f),
+        Op::MaxPool(a) | Op::AvgPool(a) | Op::QAvgPool(a) => pool_fields(a, f),
         Op::Reduce {
             op: _,
             axes,
@@ -280,6 +281,8 @@ fn build_templates() -> Vec<Op> {
         Op::QGlobalAvgPool,
         Op::QGemm(gemm, Clamp::default()),
         Op::Lut,
+        Op::QMul,
+        Op::QAvgPool(pool.clone()),
     ];
     use BinaryOp as B;
     ops.extend(

@@ -121,6 +121,19 @@ pub static CONDITIONS: &[Condition] = &[
         doc: "the integer clip (arg 0) of the quantized value arg 1 covers its whole storage range",
     },
     Condition {
+        name: "avgpool_foldable",
+        arity: 1,
+        check: |g, a| {
+            leaf_attrs(g, a[0]).is_some_and(|l| match &*l.op {
+                Op::AvgPool(p) => {
+                    p.dilations.iter().all(|&d| d == 1) && !(p.ceil_mode && p.count_include_pad)
+                }
+                _ => false,
+            })
+        },
+        doc: "an avgpool without dilation, and not ceil_mode with count_include_pad",
+    },
+    Condition {
         name: "clip_is_static",
         arity: 1,
         check: |g, a| leaf_attrs(g, a[0]).is_some_and(|l| matches!(&*l.op, Op::Clip { .. })),

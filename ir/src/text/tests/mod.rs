@@ -323,6 +323,14 @@ fn all_ops() -> Module {
     node(g, "qmm", Op::QMatMul, &[xq, wi8], &[("qmm", q4)]);
     node(g, "qadd", Op::QAdd, &[xq, xq], &[("qadd", q4)]);
     node(g, "qgap", Op::QGlobalAvgPool, &[xq], &[("qgap", q4)]);
+    node(g, "qmul", Op::QMul, &[xq, xq], &[("qmul", q4)]);
+    node(
+        g,
+        "qavgpool",
+        Op::QAvgPool(pool_attrs(true, false)),
+        &[xq],
+        &[("qavgpool", q4)],
+    );
     node(g, "lut", Op::Lut, &[xq, wi8], &[("lut", q4)]);
     node(
         g,

@@ -1,0 +1,112 @@
+"""Builds small QDQ models around single ops and records ONNX Runtime's outputs.
+
+Each fixture folder in tests/fixtures/ort-qdq/<name>/ holds model.onnx, input_K.npy and
+expected_ort_opt.npy (ORT_ENABLE_ALL: the QDQ groups run as ORT's fused integer kernels)
+and expected_ort_noopt.npy (ORT_DISABLE_ALL: the float computation as written), both with
+one thread. The models are written by hand with onnx.helper so that each exercises one
+kernel: int8 and uint8, broadcasting, pooling with and without padding.
+
+Run: pip install onnx onnxruntime numpy; python3 scripts/make_ort_qdq_fixtures.py
+"""
+
+import os
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+import onnxruntime as ort
+
+OUT = os.environ.get("QCC_ORT_QDQ_OUT") or os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "ort-qdq")
+# QCC_ORT_QDQ_EXHAUSTIVE=1: binary ops see every pair of stored values (65536 elements).
+EXHAUSTIVE = os.environ.get("QCC_ORT_QDQ_EXHAUSTIVE") == "1"
+RNG = np.random.default_rng(7)
+
+
+def qdq(name, src, scale, zp, dtype, nodes, inits):
+    """Appends Q then DQ of `src`; returns the DQ output name."""
+    s, z = f"{name}_s", f"{name}_z"
+    inits.append(numpy_helper.from_array(np.array(scale, np.float32), s))
+    inits.append(numpy_helper.from_array(np.array(zp, dtype), z))
+    nodes.append(helper.make_node("QuantizeLinear", [src, s, z], [f"{name}_q"], name=f"{name}_Q"))
+    nodes.append(helper.make_node("DequantizeLinear", [f"{name}_q", s, z], [f"{name}_dq"], name=f"{name}_DQ"))
+    return f"{name}_dq"
+
+
+def build(name, dtype, inputs, op_nodes, out_q, extra_inits=()):
+    """inputs: [(name, shape, scale, zp)]; op_nodes(dq_names) -> (nodes, result name)."""
+    nodes, inits = [], list(extra_inits)
+    dqs = [qdq(n, n, s, z, dtype, nodes, inits) for n, _, s, z in inputs]
+    body, res = op_nodes(dqs)
+    nodes += body
+    out = qdq("y", res, out_q[0], out_q[1], dtype, nodes, inits)
+    nodes.append(helper.make_node("Identity", [out], ["out"], name="out_id"))
+    g = helper.make_graph(
+        nodes,
+        name,
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, shp) for n, shp, _, _ in inputs],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
+        inits,
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    onnx.save(m, os.path.join(d, "model.onnx"))
+    feeds = {}
+    for k, (n, shp, s, z) in enumerate(inputs):
+        if EXHAUSTIVE and len(inputs) == 2 and inputs[0][1] == inputs[1][1]:
+            # Every stored value of a against every stored value of b, on the grid.
+            lo = -128 if dtype == np.int8 else 0
+            q = np.arange(lo, lo + 256, dtype=np.float32)
+            grid = (q[:, None] if k == 0 else q[None, :]) + np.zeros((256, 256), np.float32)
+            x = ((grid - z) * np.float32(s)).astype(np.float32).reshape(shp)
+        else:
+            x = (RNG.standard_normal(shp) * 40 * s).astype(np.float32)
+        np.save(os.path.join(d, f"input_{k}.npy"), x)
+        feeds[n] = x
+    for tag, level in [("opt", ort.GraphOptimizationLevel.ORT_ENABLE_ALL),
+                       ("noopt", ort.GraphOptimizationLevel.ORT_DISABLE_ALL)]:
+        so = ort.SessionOptions()
+        so.graph_optimization_level = level
+        so.intra_op_num_threads = 1
+        sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        np.save(os.path.join(d, f"expected_ort_{tag}.npy"), sess.run(None, feeds)[0])
+
+
+def binary(op):
+    return lambda d: ([helper.make_node(op, d, ["r"], name=op.lower())], "r")
+
+
+def pool(**attrs):
+    return lambda d: ([helper.make_node("AveragePool", d, ["r"], name="pool", **attrs)], "r")
+
+
+def unary(op, **attrs):
+    return lambda d: ([helper.make_node(op, d, ["r"], name=op.lower(), **attrs)], "r")
+
+
+def main():
+    for dt, tag, za, zb, zy in [(np.int8, "s8", -5, 10, -20), (np.uint8, "u8", 120, 135, 100)]:
+        shp = [4, 64, 16, 16] if EXHAUSTIVE else [2, 3, 4, 5]
+        build(f"add_{tag}", dt, [("a", shp, 0.031, za), ("b", shp, 0.017, zb)], binary("Add"), (0.043, zy))
+        build(f"add_bcast_{tag}", dt, [("a", shp, 0.031, za), ("b", [1, shp[1], 1, 1], 0.017, zb)], binary("Add"), (0.043, zy))
+        build(f"mul_{tag}", dt, [("a", shp, 0.031, za), ("b", shp, 0.017, zb)], binary("Mul"), (0.0071, zy))
+        build(f"mul_bcast_{tag}", dt, [("a", shp, 0.031, za), ("b", [1, shp[1], 1, 1], 0.017, zb)], binary("Mul"), (0.0071, zy))
+        # Scales whose ratios are (nearly) halves: the float graph lands on rounding ties,
+        # where the fused kernels' arithmetic order decides.
+        tie = shp if EXHAUSTIVE else [2, 8, 16, 16]
+        build(f"add_tie_{tag}", dt, [("a", tie, 0.1, za), ("b", tie, 0.3, zb)], binary("Add"), (0.2, zy))
+        build(f"mul_tie_{tag}", dt, [("a", tie, 0.1, za), ("b", tie, 0.3, zb)], binary("Mul"), (0.06, zy))
+        img = [2, 3, 7, 9]
+        build(f"avgpool_tie_{tag}", dt, [("x", [2, 8, 16, 16], 0.1, za)], pool(kernel_shape=[2, 2], strides=[1, 1]), (0.2, zy))
+        build(f"avgpool_tie3_{tag}", dt, [("x", [2, 8, 16, 16], 0.1, za)], pool(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), (0.3, zy))
+        build(f"avgpool_{tag}", dt, [("x", img, 0.02, za)], pool(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), (0.011, zy))
+        build(f"avgpool_incpad_{tag}", dt, [("x", img, 0.02, za)], pool(kernel_shape=[3, 2], strides=[1, 2], pads=[1, 0, 1, 1], count_include_pad=1), (0.011, zy))
+        build(f"avgpool_global_{tag}", dt, [("x", img, 0.02, za)], pool(kernel_shape=[7, 9]), (0.005, zy))
+        build(f"leakyrelu_{tag}", dt, [("x", shp, 0.05, za)], unary("LeakyRelu", alpha=0.1), (0.03, zy))
+        build(f"concat_{tag}", dt, [("a", [2, 3], 0.031, za), ("b", [2, 4], 0.017, zb)],
+              lambda d: ([helper.make_node("Concat", d, ["r"], name="concat", axis=1)], "r"), (0.04, zy))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+//! Snapshots and near misses of the mul and average-pool folding rules (family 6). Their
+//! arithmetic is ONNX Runtime's (checked bit for bit in `ort_qdq_kernels.rs`), which rounds
+//! differently from the float graph, so before/after agree within one step.
+
+mod rule_support;
+
+use rule_support::*;
+
+#[test]
+fn mul_folds_into_qmul() {
+    let body = "  %q1 = quantize %x : tensor<1x2x2x2xu8, q(0.07, 120)>\n  %d1 = dequantize %q1 : tensor<1x2x2x2xf32>\n  %m = mul %d, %d1 : tensor<1x2x2x2xf32>\n  %q2 = quantize %m : tensor<1x2x2x2xu8, q(0.02, 128)>\n  %d2 = dequantize %q2 : tensor<1x2x2x2xf32>\n";
+    fires(
+        "mul-to-qmul",
+        "mul-to-qmul",
+        &graph("1x2x2x2", "0.05", 128, "", body, "%d2"),
+        STEP,
+    );
+    // Near miss: a float multiplier (not dequantized) keeps the float mul.
+    let near = "  %m = mul %d, %x : tensor<1x2x2x2xf32>\n  %q2 = quantize %m : tensor<1x2x2x2xu8, q(0.02, 128)>\n  %d2 = dequantize %q2 : tensor<1x2x2x2xf32>\n";
+    misses(
+        "mul-to-qmul",
+        &graph("1x2x2x2", "0.05", 128, "", near, "%d2"),
+    );
+}
+
+fn avgpool_body(attrs: &str) -> String {
+    format!("  %p = avgpool %d {{{attrs}}} : tensor<1x2x2x2xf32>\n  %q2 = quantize %p : tensor<1x2x2x2xu8, q(0.03, 100)>\n  %d2 = dequantize %q2 : tensor<1x2x2x2xf32>\n")
+}
+
+#[test]
+fn avgpool_folds_into_qavgpool() {
+    let attrs = "kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], dilations=[1, 1], ceil_mode=false, count_include_pad=false";
+    fires(
+        "avgpool-to-qavgpool",
+        "avgpool-to-qavgpool",
+        &graph("1x2x4x4", "0.05", 128, "", &avgpool_body(attrs), "%d2"),
+        STEP,
+    );
+    // Near miss: ceil_mode windows counted with padding (ONNX Runtime's divisor differs).
+    let near = "kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], dilations=[1, 1], ceil_mode=true, count_include_pad=true";
+    misses(
+        "avgpool-to-qavgpool",
+        &graph("1x2x3x3", "0.05", 128, "", &avgpool_body(near), "%d2"),
+    );
+}

@@ -126,3 +126,26 @@ fn batchnorm_into_qconv_when_enabled() {
         insta::assert_snapshot!("batchnorm-into-qconv", format!("{src}\n// ---- after -O2 --enable-rule batchnorm-into-qconv ----\n{out}"));
     });
 }
+
+#[test]
+fn pad_runs_on_integers_with_the_zero_point_as_fill() {
+    let pad = "pad %d {mode=constant, pads=[0, 1, 0, 2], value=0}";
+    fires(
+        "pad-on-integers",
+        "pad-on-integers",
+        &share(pad, "2x4", "2x7", "0.05", 3),
+        EXACT,
+    );
+    let (_, out, _, _) = run(&share(pad, "2x4", "2x7", "0.05", 3), &[]);
+    assert!(out.contains("value=3}"), "{out}");
+    fires(
+        "pad-requantize",
+        "pad-requantize",
+        &share(pad, "2x4", "2x7", "0.1", 0),
+        EXACT,
+    );
+    // Near miss: a fill value that is not on the input grid cannot be stored exactly.
+    let off_grid = "pad %d {mode=constant, pads=[0, 1, 0, 2], value=0.123}";
+    misses("pad-on-integers", &share(off_grid, "2x4", "2x7", "0.05", 3));
+    misses("pad-requantize", &share(off_grid, "2x4", "2x7", "0.1", 0));
+}

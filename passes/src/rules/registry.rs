@@ -192,6 +192,12 @@ pub static COMPUTATIONS: &[Compute] = &[
         doc: "the type leaf arg 0 with parameters recomputed for its range narrowed by the relu or clip attrs arg 1 (asymmetric, or symmetric when the zero point is 0 on a signed type)",
     },
     Compute {
+        name: "pad_on_grid",
+        arity: 2,
+        run: pad_on_grid,
+        doc: "the pad attrs arg 0 with its fill value replaced by its stored integer on the per-tensor grid of arg 1, if that integer dequantizes exactly to the fill value",
+    },
+    Compute {
         name: "clip_on_grid",
         arity: 2,
         run: clip_on_grid,
@@ -415,6 +421,28 @@ fn merged_clamp_qparams(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
             ..t
         },
     ))
+}
+
+fn pad_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let leaf = leaf_attrs(g, a[0])?;
+    let Op::Pad { mode, pads, value } = &*leaf.op else {
+        return None;
+    };
+    let t = tensor_type(g, a[1])?;
+    let q = t.quant.as_ref().filter(|q| q.is_per_tensor())?;
+    let (qmin, qmax) = q.storage_range(t.dtype);
+    let (s, z) = (q.scale[0], q.zero_point[0] as i64);
+    let fill = *value as f32;
+    let stored = quantize_f32(fill, s, z, qmin, qmax);
+    if qcc_ir::quant::dequantize_f32(stored, s, z) != fill {
+        return None;
+    }
+    let op = Op::Pad {
+        mode: *mode,
+        pads: pads.clone(),
+        value: stored as f64,
+    };
+    Some(g.add(QNode::Attrs(AttrLeaf::new(op, 1))))
 }
 
 fn relu_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {

@@ -104,6 +104,12 @@ def main():
         build(f"avgpool_incpad_{tag}", dt, [("x", img, 0.02, za)], pool(kernel_shape=[3, 2], strides=[1, 2], pads=[1, 0, 1, 1], count_include_pad=1), (0.011, zy))
         build(f"avgpool_global_{tag}", dt, [("x", img, 0.02, za)], pool(kernel_shape=[7, 9]), (0.005, zy))
         build(f"leakyrelu_{tag}", dt, [("x", shp, 0.05, za)], unary("LeakyRelu", alpha=0.1), (0.03, zy))
+        sm = lambda axis: unary("Softmax", axis=axis)
+        build(f"softmax_{tag}", dt, [("x", [8, 10], 0.1, za)], sm(-1), (1 / 256, 0 if tag == "u8" else -128))
+        build(f"softmax_axis1_{tag}", dt, [("x", [2, 5, 3, 4], 0.07, za)], sm(1), (1 / 256, 0 if tag == "u8" else -128))
+        build(f"softmax_wide_{tag}", dt, [("x", [3, 1000], 0.2, za)], sm(-1), (1 / 256, 0 if tag == "u8" else -128))
+        # An output scale that is not 1/256: QLinearSoftmax scales by floor(1 / s_y).
+        build(f"softmax_odd_{tag}", dt, [("x", [16, 40], 0.05, za)], sm(-1), (0.0047, 3 if tag == "u8" else -120))
         build(f"concat_{tag}", dt, [("a", [2, 3], 0.031, za), ("b", [2, 4], 0.017, zb)],
               lambda d: ([helper.make_node("Concat", d, ["r"], name="concat", axis=1)], "r"), (0.04, zy))
 

@@ -43,3 +43,20 @@ fn avgpool_folds_into_qavgpool() {
         &graph("1x2x3x3", "0.05", 128, "", &avgpool_body(near), "%d2"),
     );
 }
+
+#[test]
+fn softmax_folds_into_qsoftmax() {
+    let body = "  %s = softmax %d {axis=1} : tensor<2x8xf32>\n  %q2 = quantize %s : tensor<2x8xu8, q(0.00390625, 0)>\n  %d2 = dequantize %q2 : tensor<2x8xf32>\n";
+    fires(
+        "softmax-to-qsoftmax",
+        "softmax-to-qsoftmax",
+        &graph("2x8", "0.05", 128, "", body, "%d2"),
+        STEP,
+    );
+    // Near miss: a softmax whose input is not dequantized stays float.
+    let near = "  %s = softmax %x {axis=1} : tensor<2x8xf32>\n  %q2 = quantize %s : tensor<2x8xu8, q(0.00390625, 0)>\n  %d2 = dequantize %q2 : tensor<2x8xf32>\n";
+    misses(
+        "softmax-to-qsoftmax",
+        &graph("2x8", "0.05", 128, "", near, "%d2"),
+    );
+}

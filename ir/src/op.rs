@@ -262,6 +262,14 @@ pub enum Op {
     /// z_y)`; a window covering the whole unpadded input uses `qglobal_avgpool`'s integer
     /// arithmetic. int8 computes in the uint8 domain like `qmul`.
     QAvgPool(PoolAttrs),
+    /// `[x: 8-bit q] -> q`: softmax along `axis` as ONNX Runtime's QLinearSoftmax: per row,
+    /// `t(x) = (f32) exp(((x - max) + b) * s_x)` in f64 (`b` keeps the row sum finite), the
+    /// f32 sum of `t` in order, then `round_half_even(t * floor(1 / s_y) / sum) + z_y`
+    /// saturated. int8 computes in the uint8 domain (ORT's x86 rewrite).
+    QSoftmax {
+        /// Normalised axis (may be negative).
+        axis: i64,
+    },
     /// `[x: 8-bit q (per-tensor), table: const] -> q`: a lookup table indexed by the stored
     /// integer, `y = table[x - storage_min(x)]`. `table` has shape `[256]`, or `[C, 256]` for
     /// one table per channel along dim 1 of `x`; its element type is the result's. Built at
@@ -416,6 +424,7 @@ impl Op {
             Op::QGlobalAvgPool => "qglobal_avgpool",
             Op::QMul => "qmul",
             Op::QAvgPool(_) => "qavgpool",
+            Op::QSoftmax { .. } => "qsoftmax",
             Op::Lut => "lut",
             Op::Binary(b) => match b {
                 BinaryOp::Add => "add",

@@ -123,6 +123,11 @@ pub fn retarget(attrs: &Op, template: &Op) -> Option<Op> {
         Op::AvgPool(p) | Op::QAvgPool(p) => Some(p.clone()),
         _ => None,
     };
+    match (template, attrs) {
+        (Op::QSoftmax { .. }, Op::Softmax { axis }) => return Some(Op::QSoftmax { axis: *axis }),
+        (Op::Softmax { .. }, Op::QSoftmax { axis }) => return Some(Op::Softmax { axis: *axis }),
+        _ => {}
+    }
     match template {
         Op::QAvgPool(_) => pool.map(Op::QAvgPool),
         Op::Conv(_) => conv.map(Op::Conv),

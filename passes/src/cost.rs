@@ -13,7 +13,7 @@ pub fn weight(op: &str) -> f64 {
     match op {
         "conv" | "gemm" | "matmul" | "conv_integer" | "matmul_integer" => 32.0,
         "qconv" | "qgemm" | "qmatmul" => 8.0,
-        "qadd" | "qmul" | "qavgpool" | "qglobal_avgpool" | "lut" => 2.0,
+        "qadd" | "qmul" | "qavgpool" | "qsoftmax" | "qglobal_avgpool" | "lut" => 2.0,
         "batchnorm" | "softmax" | "sigmoid" | "tanh" | "exp" | "hard_swish" | "hard_sigmoid" => 8.0,
         "quantize" | "dequantize" | "requantize" | "quantize_linear" | "dequantize_linear" => 2.0,
         "reshape" | "flatten" | "squeeze" | "unsqueeze" | "identity" | "get" => 0.1,

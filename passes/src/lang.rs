@@ -127,6 +127,7 @@ pub fn has_type_slot(op: &Op) -> bool {
             | Op::QGlobalAvgPool
             | Op::QMul
             | Op::QAvgPool(_)
+            | Op::QSoftmax { .. }
             | Op::Lut
             | Op::Cast { .. }
     )

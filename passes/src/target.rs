@@ -13,6 +13,7 @@ pub const KERNELS: &[&str] = &[
     "qglobal_avgpool",
     "qmul",
     "qavgpool",
+    "qsoftmax",
     "lut",
     "requantize",
 ];

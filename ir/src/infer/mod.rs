@@ -145,6 +145,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         | Op::GlobalAvgPool
         | Op::QGlobalAvgPool
         | Op::QAvgPool(_)
+        | Op::QSoftmax { .. }
         | Op::GlobalMaxPool
         | Op::Flatten { .. }
         | Op::Transpose { .. } => (1, 1),
@@ -227,6 +228,7 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::QGlobalAvgPool
         | Op::QMul
         | Op::QAvgPool(_)
+        | Op::QSoftmax { .. }
         | Op::Lut => all(None),
         Op::Dequantize | Op::DequantizeLinear { .. } => all(Some(DType::F32)),
         Op::QuantizeLinear { .. } => all(ins.get(2).map(|z| z.dtype)),

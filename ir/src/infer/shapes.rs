@@ -19,6 +19,7 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
         | Op::HardSigmoid { .. }
         | Op::Cast { .. }
         | Op::Lut
+        | Op::QSoftmax { .. }
         | Op::Identity => single(ins[0].shape.clone()),
         Op::QuantizeLinear { axis, block_size } | Op::DequantizeLinear { axis, block_size } => {
             linear_qparams(ins, *axis, *block_size)?;

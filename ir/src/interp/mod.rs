@@ -20,6 +20,7 @@ mod layout;
 mod linalg;
 mod mlas;
 mod qpool;
+mod qsoftmax;
 mod quant_ops;
 mod reduce;
 #[cfg(test)]
@@ -422,6 +423,7 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         Lut => one(quant_ops::lut(ctx, ins)?),
         QMul => one(quant_ops::qmul(ctx, ins)?),
         QAvgPool(a) => one(qpool::qavgpool(ctx, ins, a)?),
+        QSoftmax { axis } => one(qsoftmax::qsoftmax(ctx, ins, *axis)?),
         BatchNorm {
             epsilon,
             momentum,

@@ -181,9 +181,10 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             f("max", Slot::OptF64(max));
         }
         Op::Cast { to } => f("to", Slot::DType(to)),
-        Op::Softmax { axis } | Op::Flatten { axis } | Op::Concat { axis } => {
-            f("axis", Slot::I64(axis))
-        }
+        Op::Softmax { axis }
+        | Op::QSoftmax { axis }
+        | Op::Flatten { axis }
+        | Op::Concat { axis } => f("axis", Slot::I64(axis)),
         Op::MaxPool(a) | Op::AvgPool(a) | Op::QAvgPool(a) => pool_fields(a, f),
         Op::Reduce {
             op: _,
@@ -283,6 +284,7 @@ fn build_templates() -> Vec<Op> {
         Op::Lut,
         Op::QMul,
         Op::QAvgPool(pool.clone()),
+        Op::QSoftmax { axis: -1 },
     ];
     use BinaryOp as B;
     ops.extend(

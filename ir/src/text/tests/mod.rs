@@ -326,6 +326,13 @@ fn all_ops() -> Module {
     node(g, "qmul", Op::QMul, &[xq, xq], &[("qmul", q4)]);
     node(
         g,
+        "qsoftmax",
+        Op::QSoftmax { axis: 1 },
+        &[xq],
+        &[("qsoftmax", q4)],
+    );
+    node(
+        g,
         "qavgpool",
         Op::QAvgPool(pool_attrs(true, false)),
         &[xq],

@@ -149,3 +149,51 @@ fn pad_runs_on_integers_with_the_zero_point_as_fill() {
     misses("pad-on-integers", &share(off_grid, "2x4", "2x7", "0.05", 3));
     misses("pad-requantize", &share(off_grid, "2x4", "2x7", "0.1", 0));
 }
+
+#[test]
+fn transpose_round_trips_cancel_and_pairs_compose() {
+    let nhwc = "  %t1 = transpose %q {perm=[0, 2, 3, 1]} : tensor<1x3x4x2xu8, q(0.05, 3)>\n  %t2 = transpose %t1 {perm=[0, 3, 1, 2]} : tensor<1x2x3x4xu8, q(0.05, 3)>\n  %d2 = dequantize %t2 : tensor<1x2x3x4xf32>\n";
+    let src = graph("1x2x3x4", "0.05", 3, "", nhwc, "%d2");
+    fires(
+        "transpose-pair-cancels",
+        "transpose-pair-cancels",
+        &src,
+        EXACT,
+    );
+    let (_, out, _, _) = run(&src, &[]);
+    assert!(!out.contains("= transpose"), "{out}");
+    let two = "  %t1 = transpose %q {perm=[0, 2, 3, 1]} : tensor<1x3x4x2xu8, q(0.05, 3)>\n  %t2 = transpose %t1 {perm=[0, 2, 1, 3]} : tensor<1x4x3x2xu8, q(0.05, 3)>\n  %d2 = dequantize %t2 : tensor<1x4x3x2xf32>\n";
+    let src = graph("1x2x3x4", "0.05", 3, "", two, "%d2");
+    fires(
+        "transpose-pair-composes",
+        "transpose-pair-composes",
+        &src,
+        EXACT,
+    );
+    let (_, out, _, _) = run(&src, &[]);
+    assert_eq!(out.matches("= transpose").count(), 1, "{out}");
+    assert!(out.contains("perm=[0, 3, 2, 1]"), "{out}");
+    misses("transpose-pair-cancels", &src);
+}
+
+#[test]
+fn clip_moves_before_a_transpose_and_fuses_into_the_qconv() {
+    let body = "  %w = const @w : tensor<2x2x1x1xi8, q(axis=0, scale=[0.01, 0.02], zp=[0, 0])>\n  %c = qconv %q, %w {strides=[1, 1], pads=[0, 0, 0, 0], dilations=[1, 1], group=1} : tensor<1x2x3x3xu8, q(0.01, 128)>\n  %t = transpose %c {perm=[0, 2, 3, 1]} : tensor<1x3x3x2xu8, q(0.01, 128)>\n  %r = clip %t {min=128, max=200} : tensor<1x3x3x2xu8, q(0.01, 128)>\n  %d2 = dequantize %r : tensor<1x3x3x2xf32>\n";
+    let consts = "const @w : tensor<2x2x1x1xi8, q(axis=0, scale=[0.01, 0.02], zp=[0, 0])> = dense<[10, -20, 30, 40]>\n";
+    let src = graph("1x2x3x3", "0.05", 128, consts, body, "%d2");
+    fires(
+        "clip-before-transpose",
+        "clip-before-transpose",
+        &src,
+        EXACT,
+    );
+    let (fired, out, _, _) = run(&src, &[]);
+    assert!(
+        fired.iter().any(|f| f == "clip-into-integer-op"),
+        "{fired:?}"
+    );
+    assert!(
+        out.contains("clamp=[128, 200]") && !out.contains("= clip"),
+        "{out}"
+    );
+}

@@ -134,6 +134,12 @@ pub static CONDITIONS: &[Condition] = &[
         doc: "an avgpool without dilation, and not ceil_mode with count_include_pad",
     },
     Condition {
+        name: "perms_cancel",
+        arity: 2,
+        check: |g, a| composed_perm(g, a[0], a[1]).is_some_and(|p| p.iter().enumerate().all(|(i, &d)| i == d)),
+        doc: "transpose attrs arg 0 applied after transpose attrs arg 1 is the identity",
+    },
+    Condition {
         name: "clip_is_static",
         arity: 1,
         check: |g, a| leaf_attrs(g, a[0]).is_some_and(|l| matches!(&*l.op, Op::Clip { .. })),
@@ -196,6 +202,15 @@ pub static COMPUTATIONS: &[Compute] = &[
         arity: 2,
         run: pad_on_grid,
         doc: "the pad attrs arg 0 with its fill value replaced by its stored integer on the per-tensor grid of arg 1, if that integer dequantizes exactly to the fill value",
+    },
+    Compute {
+        name: "compose_perms",
+        arity: 2,
+        run: |g, a| {
+            let perm = composed_perm(g, a[0], a[1])?;
+            Some(g.add(QNode::Attrs(AttrLeaf::new(Op::Transpose { perm }, 1))))
+        },
+        doc: "the transpose attrs of transpose arg 0 applied after transpose arg 1",
     },
     Compute {
         name: "clip_on_grid",
@@ -421,6 +436,19 @@ fn merged_clamp_qparams(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
             ..t
         },
     ))
+}
+
+/// `outer(inner(x))` as one permutation: output dim `i` reads input dim `inner[outer[i]]`.
+fn composed_perm(g: &QEGraph, outer: Id, inner: Id) -> Option<Vec<usize>> {
+    let perm = |id: Id| match &*leaf_attrs(g, id)?.op {
+        Op::Transpose { perm } if !perm.is_empty() => Some(perm.clone()),
+        _ => None,
+    };
+    let (o, i) = (perm(outer)?, perm(inner)?);
+    if o.len() != i.len() || o.iter().any(|&d| d >= i.len()) {
+        return None;
+    }
+    Some(o.iter().map(|&d| i[d]).collect())
 }
 
 fn pad_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {

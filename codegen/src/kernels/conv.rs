@@ -1,0 +1,300 @@
+//! `qconv`: quantized 1-d/2-d convolution (strided, padded with the input zero point,
+//! dilated, grouped, depthwise), weights pre-packed with their zero points subtracted,
+//! per-channel requantization baked into a table.
+//!
+//! Padding costs nothing: for every output row and column a table gives the range of kernel
+//! taps that fall inside the input, so padded taps (which contribute `(z_x - z_x) * w = 0`
+//! in the interpreter) are skipped without a branch per tap.
+
+use super::requant::{self, OutMode, Requant};
+use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use qcc_ir::{ConvAttrs, DType};
+
+/// Geometry along one spatial dim.
+#[derive(Clone, Debug)]
+pub struct Axis {
+    /// Input size.
+    pub input: usize,
+    /// Output size.
+    pub output: usize,
+    /// Kernel size.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Dilation.
+    pub dil: usize,
+    /// Padding before.
+    pub pad: usize,
+}
+
+impl Axis {
+    /// For each output position, the `[lo, hi)` range of taps inside the input.
+    pub fn tap_ranges(&self) -> Vec<(i32, i32)> {
+        (0..self.output)
+            .map(|o| {
+                let valid: Vec<usize> = (0..self.kernel)
+                    .filter(|&k| {
+                        let c = (o * self.stride + k * self.dil) as i64 - self.pad as i64;
+                        c >= 0 && c < self.input as i64
+                    })
+                    .collect();
+                match (valid.first(), valid.last()) {
+                    (Some(&a), Some(&b)) => (a as i32, b as i32 + 1),
+                    _ => (0, 0),
+                }
+            })
+            .collect()
+    }
+
+    /// The output size this geometry produces (floor mode), if the window fits.
+    pub fn out_size(&self, end_pad: usize) -> Option<usize> {
+        let keff = self.dil * (self.kernel.checked_sub(1)?) + 1;
+        let total = self.input + self.pad + end_pad;
+        (total >= keff).then(|| (total - keff) / self.stride + 1)
+    }
+}
+
+/// Normalises 1-d/2-d geometry to two axes (H, W); `None` for other ranks.
+pub fn axes(
+    in_sp: &[usize],
+    out_sp: &[usize],
+    kernel: &[usize],
+    strides: &[usize],
+    pads: &[usize],
+    dil: &[usize],
+) -> Option<(Axis, Axis, [usize; 2])> {
+    let n = in_sp.len();
+    if !(1..=2).contains(&n) || out_sp.len() != n || kernel.len() != n {
+        return None;
+    }
+    let get = |v: &[usize], i: usize, d: usize| if v.is_empty() { Some(d) } else { v.get(i).copied() };
+    let mut ax = Vec::new();
+    let mut ends = Vec::new();
+    for d in 0..n {
+        let pb = if pads.is_empty() { 0 } else { *pads.get(d)? };
+        let pe = if pads.is_empty() { 0 } else { *pads.get(n + d)? };
+        let a = Axis {
+            input: in_sp[d],
+            output: out_sp[d],
+            kernel: kernel[d],
+            stride: get(strides, d, 1)?,
+            dil: get(dil, d, 1)?,
+            pad: pb,
+        };
+        if a.stride == 0 || a.dil == 0 || a.kernel == 0 {
+            return None;
+        }
+        ax.push(a);
+        ends.push(pe);
+    }
+    if n == 1 {
+        ax.insert(
+            0,
+            Axis {
+                input: 1,
+                output: 1,
+                kernel: 1,
+                stride: 1,
+                dil: 1,
+                pad: 0,
+            },
+        );
+        ends.insert(0, 0);
+    }
+    let w = ax.pop()?;
+    let h = ax.pop()?;
+    Some((h, w, [ends[0], ends[1]]))
+}
+
+struct QConv {
+    n: usize,
+    c: usize,
+    m: usize,
+    group: usize,
+    h: Axis,
+    w: Axis,
+    x: Addr,
+    x_dt: DType,
+    zx: i32,
+    wp: Addr,
+    y: Addr,
+    y_dt: DType,
+    rows: Addr,
+    cols: Addr,
+    req: Requant,
+}
+
+/// Lowers a `qconv` node (rank 3 or 4, constant weights and bias).
+pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
+    let xs = l.in_dims(0)?;
+    let ws = l.in_dims(1)?;
+    let ys = l.out_dims(0)?;
+    let x_dt = l.in_ty(0)?.dtype;
+    let y_ty = l.out_ty(0)?.clone();
+    if !matches!(x_dt, DType::U8 | DType::I8)
+        || !small_int(y_ty.dtype)
+        || xs.len() < 3
+        || ws.len() != xs.len()
+        || ys.len() != xs.len()
+    {
+        return Ok(None);
+    }
+    let Some(wt) = l.const_operand(1).cloned() else {
+        return Ok(None);
+    };
+    let bias: Option<Vec<i32>> = match l.node.inputs.len() {
+        2 => None,
+        3 => match l.const_operand(2) {
+            Some(t) => match t.as_slice::<i32>() {
+                Some(b) => Some(b.to_vec()),
+                None => return Ok(None),
+            },
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let (n, c, m) = (xs[0], xs[1], ws[0]);
+    let group = a.group;
+    if group == 0 || c % group != 0 || m % group != 0 || ws[1] * group != c || ys[1] != m || ys[0] != n {
+        return Err(format!("inconsistent shapes {xs:?} * {ws:?} -> {ys:?} (group {group})"));
+    }
+    let Some((h, w, ends)) = axes(&xs[2..], &ys[2..], &ws[2..], &a.strides, &a.pads, &a.dilations)
+    else {
+        return Ok(None);
+    };
+    if h.out_size(ends[0]) != Some(h.output) || w.out_size(ends[1]) != Some(w.output) {
+        return Err(format!("result shape {ys:?} does not match the convolution geometry"));
+    }
+    let Some((sx, zx)) = l.in_q_tensor(0) else {
+        return Ok(None);
+    };
+    let wq = l.in_ty(1)?.quant.clone().ok_or("weights are not quantized")?;
+    let (sw, zw): (Vec<f32>, Vec<i32>) = match wq.axis {
+        None => (vec![wq.scale[0]; m], vec![wq.zero_point[0]; m]),
+        Some(0) if wq.scale.len() == m => (wq.scale.clone(), wq.zero_point.clone()),
+        _ => return Ok(None),
+    };
+    let Some(yq) = y_ty.quant.clone() else {
+        return Ok(None);
+    };
+    if yq.axis.is_some() && (yq.axis != Some(1) || yq.scale.len() != m) {
+        return Ok(None);
+    }
+    if let Some(b) = &bias {
+        if b.len() != m {
+            return Err(format!("bias has {} elements for {m} output channels", b.len()));
+        }
+    }
+    let wv = wt.data.to_i64_vec();
+    let per_m = wv.len() / m.max(1);
+    let packed: Vec<i32> = wv
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (v - zw[i / per_m.max(1)] as i64) as i32)
+        .collect();
+    let chans = requant::channels(l.module.requant, 1.0, sx, &sw, &yq, bias.as_deref())?;
+    let (qmin, qmax) = yq.storage_range(y_ty.dtype);
+    let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax });
+    let flat = |v: Vec<(i32, i32)>| -> Vec<i32> { v.into_iter().flat_map(|(a, b)| [a, b]).collect() };
+    let rows = l.pool.i32s(&flat(h.tap_ranges()));
+    let cols = l.pool.i32s(&flat(w.tap_ranges()));
+    let wp = l.pool.i32s(&packed);
+    Ok(Some(Box::new(QConv {
+        n,
+        c,
+        m,
+        group,
+        x: l.in_addr(0)?,
+        x_dt,
+        zx,
+        wp,
+        y: l.out_addr(0)?,
+        y_dt: y_ty.dtype,
+        rows,
+        cols,
+        req,
+        h,
+        w,
+    })))
+}
+
+/// Loads a `[lo, hi)` pair (i32) at `table[i]` as two i64 values.
+fn range(fb: &mut Fb, table: Addr, i: Value) -> (Value, Value) {
+    let base = fb.base(table);
+    let p = fb.index(base, i, 8);
+    let lo = fb.b.ins().sload32(super::flags(), p, 0);
+    let hi = fb.b.ins().sload32(super::flags(), p, 4);
+    (lo, hi)
+}
+
+impl Kernel for QConv {
+    fn emit(&self, fb: &mut Fb) {
+        let (cg, mg) = (self.c / self.group, self.m / self.group);
+        let (kh_n, kw_n) = (self.h.kernel, self.w.kernel);
+        let (ih_n, iw_n) = (self.h.input, self.w.input);
+        let (oh_n, ow_n) = (self.h.output, self.w.output);
+        fb.for_n(self.n, |fb, b| {
+            fb.for_n(self.group, |fb, g| {
+                fb.for_n(mg, |fb, mo| {
+                    let gm = fb.b.ins().imul_imm_s(g, mg as i64);
+                    let m = fb.b.ins().iadd(gm, mo);
+                    let row = self.req.row(fb, m);
+                    let bias = self.req.bias(fb, row);
+                    // x plane of (b, g*cg): ((b*C + g*cg) * H) * W elements.
+                    let bc = fb.b.ins().imul_imm_s(b, self.c as i64);
+                    let gc = fb.b.ins().imul_imm_s(g, cg as i64);
+                    let ch0 = fb.b.ins().iadd(bc, gc);
+                    let xbase = fb.base(self.x);
+                    let x0 = fb.index(xbase, ch0, ih_n * iw_n * self.x_dt.size());
+                    let wbase = fb.base(self.wp);
+                    let w0 = fb.index(wbase, m, cg * kh_n * kw_n * 4);
+                    let bm = fb.b.ins().imul_imm_s(b, self.m as i64);
+                    let bm = fb.b.ins().iadd(bm, m);
+                    let ybase = fb.base(self.y);
+                    let y0 = fb.index(ybase, bm, oh_n * ow_n * self.y_dt.size());
+                    fb.for_n(oh_n, |fb, oh| {
+                        let (khlo, khhi) = range(fb, self.rows, oh);
+                        let ih0 = fb.b.ins().imul_imm_s(oh, self.h.stride as i64);
+                        let ih0 = fb.b.ins().iadd_imm_s(ih0, -(self.h.pad as i64));
+                        fb.for_n(ow_n, |fb, ow| {
+                            let (kwlo, kwhi) = range(fb, self.cols, ow);
+                            let iw0 = fb.b.ins().imul_imm_s(ow, self.w.stride as i64);
+                            let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
+                            let acc = fb.var(types::I32, bias);
+                            fb.for_n(cg, |fb, ci| {
+                                let xc = fb.index(x0, ci, ih_n * iw_n * self.x_dt.size());
+                                let wc = fb.index(w0, ci, kh_n * kw_n * 4);
+                                fb.for_range(khlo, khhi, |fb, kh| {
+                                    let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
+                                    let ih = fb.b.ins().iadd(ih, ih0);
+                                    let xr = fb.index(xc, ih, iw_n * self.x_dt.size());
+                                    let wr = fb.index(wc, kh, kw_n * 4);
+                                    fb.for_range(kwlo, kwhi, |fb, kw| {
+                                        let iw = fb.b.ins().imul_imm_s(kw, self.w.dil as i64);
+                                        let iw = fb.b.ins().iadd(iw, iw0);
+                                        let xa = fb.index(xr, iw, self.x_dt.size());
+                                        let xv = fb.load_int(self.x_dt, xa, 0);
+                                        let xv = fb.b.ins().iadd_imm_s(xv, -(self.zx as i64));
+                                        let wa = fb.index(wr, kw, 4);
+                                        let wv = fb.b.ins().load(types::I32, super::flags(), wa, 0);
+                                        let p = fb.b.ins().imul(xv, wv);
+                                        let a = fb.b.use_var(acc);
+                                        let a = fb.b.ins().iadd(a, p);
+                                        fb.b.def_var(acc, a);
+                                    });
+                                });
+                            });
+                            let a = fb.b.use_var(acc);
+                            let q = self.req.apply(fb, row, a);
+                            let oh_ow = fb.b.ins().imul_imm_s(oh, ow_n as i64);
+                            let o = fb.b.ins().iadd(oh_ow, ow);
+                            let ya = fb.index(y0, o, self.y_dt.size());
+                            fb.store_int(self.y_dt, q, ya, 0);
+                        });
+                    });
+                });
+            });
+        });
+    }
+}

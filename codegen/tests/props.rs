@@ -128,6 +128,10 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
     let mut jit = JitEngine::new(m, target)
         .unwrap_or_else(|e| panic!("{what} [{target}]: compile failed: {e}\n{}", qcc_ir::text::print_module(m)));
     let got = jit.run(inputs);
+    // The node must really be compiled, not handed to the interpreter.
+    let batch = inputs.first().map_or(1, |t| t.shape[0]);
+    let (_, interpreted, _) = jit.listing(batch).unwrap();
+    assert!(interpreted.is_empty(), "{what}: not compiled: {interpreted:?}");
     match (got, want) {
         (Ok(g), Ok(w)) => {
             for (a, b) in g.iter().zip(&w) {

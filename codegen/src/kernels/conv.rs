@@ -123,6 +123,9 @@ struct QConv {
     rows: Addr,
     cols: Addr,
     req: Requant,
+    /// Vector blocks along W: (first output column, number of 8-wide blocks) where every
+    /// tap is inside the input (stride 1, u8/i8 output).
+    vec: Option<(usize, usize)>,
 }
 
 /// Lowers a `qconv` node (rank 3 or 4, constant weights and bias).
@@ -166,6 +169,27 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     if h.out_size(ends[0]) != Some(h.output) || w.out_size(ends[1]) != Some(w.output) {
         return Err(format!("result shape {ys:?} does not match the convolution geometry"));
     }
+    // A 1x1, stride-1, unpadded convolution reads each plane as one contiguous row.
+    let pointwise = |a: &Axis, e: usize| a.kernel == 1 && a.stride == 1 && a.pad == 0 && e == 0;
+    let (h, w) = if pointwise(&h, ends[0]) && pointwise(&w, ends[1]) {
+        let hw = h.input * w.input;
+        let one = Axis {
+            input: 1,
+            output: 1,
+            kernel: 1,
+            stride: 1,
+            dil: 1,
+            pad: 0,
+        };
+        let row = Axis {
+            input: hw,
+            output: hw,
+            ..one.clone()
+        };
+        (one, row)
+    } else {
+        (h, w)
+    };
     let Some((sx, zx)) = l.in_q_tensor(0) else {
         return Ok(None);
     };
@@ -200,7 +224,20 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     let rows = l.pool.i32s(&flat(h.tap_ranges()));
     let cols = l.pool.i32s(&flat(w.tap_ranges()));
     let wp = l.pool.i32s(&packed);
+    let vec = if l.simd && w.stride == 1 && matches!(y_ty.dtype, DType::U8 | DType::I8) {
+        let full = (0, w.kernel as i32);
+        let r = w.tap_ranges();
+        let a = r.iter().position(|&t| t == full);
+        a.map(|a| {
+            let b = a + r[a..].iter().take_while(|&&t| t == full).count();
+            (a, (b - a) / 8)
+        })
+        .filter(|&(_, nb)| nb > 0)
+    } else {
+        None
+    };
     Ok(Some(Box::new(QConv {
+        vec,
         n,
         c,
         m,
@@ -257,44 +294,106 @@ impl Kernel for QConv {
                         let (khlo, khhi) = range(fb, self.rows, oh);
                         let ih0 = fb.b.ins().imul_imm_s(oh, self.h.stride as i64);
                         let ih0 = fb.b.ins().iadd_imm_s(ih0, -(self.h.pad as i64));
-                        fb.for_n(ow_n, |fb, ow| {
-                            let (kwlo, kwhi) = range(fb, self.cols, ow);
-                            let iw0 = fb.b.ins().imul_imm_s(ow, self.w.stride as i64);
-                            let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
-                            let acc = fb.var(types::I32, bias);
-                            fb.for_n(cg, |fb, ci| {
-                                let xc = fb.index(x0, ci, ih_n * iw_n * self.x_dt.size());
-                                let wc = fb.index(w0, ci, kh_n * kw_n * 4);
-                                fb.for_range(khlo, khhi, |fb, kh| {
-                                    let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
-                                    let ih = fb.b.ins().iadd(ih, ih0);
-                                    let xr = fb.index(xc, ih, iw_n * self.x_dt.size());
-                                    let wr = fb.index(wc, kh, kw_n * 4);
-                                    fb.for_range(kwlo, kwhi, |fb, kw| {
-                                        let iw = fb.b.ins().imul_imm_s(kw, self.w.dil as i64);
-                                        let iw = fb.b.ins().iadd(iw, iw0);
-                                        let xa = fb.index(xr, iw, self.x_dt.size());
-                                        let xv = fb.load_int(self.x_dt, xa, 0);
-                                        let xv = fb.b.ins().iadd_imm_s(xv, -(self.zx as i64));
-                                        let wa = fb.index(wr, kw, 4);
-                                        let wv = fb.b.ins().load(types::I32, super::flags(), wa, 0);
-                                        let p = fb.b.ins().imul(xv, wv);
-                                        let a = fb.b.use_var(acc);
-                                        let a = fb.b.ins().iadd(a, p);
-                                        fb.b.def_var(acc, a);
+                        let scalar = |fb: &mut Fb, lo: usize, hi: usize| {
+                            let lo = fb.c64(lo as i64);
+                            let hi = fb.c64(hi as i64);
+                            fb.for_range(lo, hi, |fb, ow| {
+                                let (kwlo, kwhi) = range(fb, self.cols, ow);
+                                let iw0 = fb.b.ins().imul_imm_s(ow, self.w.stride as i64);
+                                let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
+                                let acc = fb.var(types::I32, bias);
+                                fb.for_n(cg, |fb, ci| {
+                                    let xc = fb.index(x0, ci, ih_n * iw_n * self.x_dt.size());
+                                    let wc = fb.index(w0, ci, kh_n * kw_n * 4);
+                                    fb.for_range(khlo, khhi, |fb, kh| {
+                                        let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
+                                        let ih = fb.b.ins().iadd(ih, ih0);
+                                        let xr = fb.index(xc, ih, iw_n * self.x_dt.size());
+                                        let wr = fb.index(wc, kh, kw_n * 4);
+                                        fb.for_range(kwlo, kwhi, |fb, kw| {
+                                            let iw = fb.b.ins().imul_imm_s(kw, self.w.dil as i64);
+                                            let iw = fb.b.ins().iadd(iw, iw0);
+                                            let xa = fb.index(xr, iw, self.x_dt.size());
+                                            let xv = fb.load_int(self.x_dt, xa, 0);
+                                            let xv = fb.b.ins().iadd_imm_s(xv, -(self.zx as i64));
+                                            let wa = fb.index(wr, kw, 4);
+                                            let wv = fb.b.ins().load(types::I32, super::flags(), wa, 0);
+                                            let p = fb.b.ins().imul(xv, wv);
+                                            let a = fb.b.use_var(acc);
+                                            let a = fb.b.ins().iadd(a, p);
+                                            fb.b.def_var(acc, a);
+                                        });
                                     });
                                 });
+                                let a = fb.b.use_var(acc);
+                                let q = self.req.apply(fb, row, a);
+                                let oh_ow = fb.b.ins().imul_imm_s(oh, ow_n as i64);
+                                let o = fb.b.ins().iadd(oh_ow, ow);
+                                let ya = fb.index(y0, o, self.y_dt.size());
+                                fb.store_int(self.y_dt, q, ya, 0);
                             });
-                            let a = fb.b.use_var(acc);
-                            let q = self.req.apply(fb, row, a);
-                            let oh_ow = fb.b.ins().imul_imm_s(oh, ow_n as i64);
-                            let o = fb.b.ins().iadd(oh_ow, ow);
-                            let ya = fb.index(y0, o, self.y_dt.size());
-                            fb.store_int(self.y_dt, q, ya, 0);
-                        });
+                        };
+                        match self.vec {
+                            None => scalar(fb, 0, ow_n),
+                            Some((a, nb)) => {
+                                scalar(fb, 0, a);
+                                self.emit_vector(fb, (row, bias, x0, w0, y0), (oh, khlo, khhi, ih0), a, nb);
+                                scalar(fb, a + 8 * nb, ow_n);
+                            }
+                        }
                     });
                 });
             });
+        });
+    }
+}
+
+impl QConv {
+    /// Eight output columns at a time: `nb` blocks from column `a` of row `oh`, all taps
+    /// inside the input (stride 1 along W), weights broadcast, inputs widened to i32x4.
+    fn emit_vector(
+        &self,
+        fb: &mut Fb,
+        (row, bias, x0, w0, y0): (Value, Value, Value, Value, Value),
+        (oh, khlo, khhi, ih0): (Value, Value, Value, Value),
+        a: usize,
+        nb: usize,
+    ) {
+        let cg = self.c / self.group;
+        let (kh_n, kw_n) = (self.h.kernel, self.w.kernel);
+        let (ih_n, iw_n, ow_n) = (self.h.input, self.w.input, self.w.output);
+        let xsz = self.x_dt.size();
+        let z16 = fb.b.ins().iconst(types::I16, self.zx as i64);
+        let zx16 = fb.b.ins().splat(types::I16X8, z16);
+        fb.for_n(nb, |fb, blk| {
+            let ow0 = fb.b.ins().imul_imm_s(blk, 8);
+            let ow0 = fb.b.ins().iadd_imm_s(ow0, a as i64);
+            let iw0 = fb.b.ins().iadd_imm_s(ow0, -(self.w.pad as i64));
+            let bv = fb.b.ins().splat(types::I32X4, bias);
+            let acc = (fb.var(types::I32X4, bv), fb.var(types::I32X4, bv));
+            fb.for_n(cg, |fb, ci| {
+                let xc = fb.index(x0, ci, ih_n * iw_n * xsz);
+                let wc = fb.index(w0, ci, kh_n * kw_n * 4);
+                fb.for_range(khlo, khhi, |fb, kh| {
+                    let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
+                    let ih = fb.b.ins().iadd(ih, ih0);
+                    let xr = fb.index(xc, ih, iw_n * xsz);
+                    let xr = fb.index(xr, iw0, xsz);
+                    let wr = fb.index(wc, kh, kw_n * 4);
+                    for kw in 0..kw_n {
+                        let w = fb.b.ins().load(types::I32, super::flags(), wr, (kw * 4) as i32);
+                        let w = fb.b.ins().splat(types::I32X4, w);
+                        let off = (kw * self.w.dil * xsz) as i32;
+                        super::simd::mac8(fb, self.x_dt, xr, off, zx16, w, acc);
+                    }
+                });
+            });
+            let lo = fb.b.use_var(acc.0);
+            let hi = fb.b.use_var(acc.1);
+            let o = fb.b.ins().imul_imm_s(oh, ow_n as i64);
+            let o = fb.b.ins().iadd(o, ow0);
+            let ya = fb.index(y0, o, self.y_dt.size());
+            super::simd::requant_store8(fb, &self.req, row, lo, hi, self.y_dt, ya);
         });
     }
 }

@@ -69,3 +69,91 @@ pub fn dot_u8_i16(
     }
     fb.b.use_var(acc)
 }
+
+/// Requantizes eight i32 accumulators (`lo`, `hi`: i32x4, bias added) of one channel `row`
+/// and stores them as eight u8/i8 at `ya`. Float mode is vectorised with the scalar
+/// semantics (f32 multiply, `nearest`, clamp to `[qmin - zp, qmax - zp]`, saturating
+/// convert, `+ zp`; NaN becomes `zp` as in the interpreter); fixed point goes lane by lane.
+pub fn requant_store8(
+    fb: &mut Fb,
+    req: &super::Requant,
+    row: Value,
+    lo: Value,
+    hi: Value,
+    y_dt: DType,
+    ya: Value,
+) {
+    let super::requant::OutMode::Quant { qmin, qmax } = req.out else {
+        unreachable!("vector epilogue only for quantized outputs")
+    };
+    if req.fixed {
+        for (v, base) in [(lo, 0u8), (hi, 4u8)] {
+            for lane in 0..4u8 {
+                let a = fb.b.ins().extractlane(v, lane);
+                let q = req.apply(fb, row, a);
+                fb.store_int(y_dt, q, ya, (base + lane) as i32);
+            }
+        }
+        return;
+    }
+    let f = flags();
+    let m = fb.b.ins().load(types::F32, f, row, 8);
+    let ms = fb.b.ins().splat(types::F32X4, m);
+    let zp = fb.b.ins().load(types::I32, f, row, 4);
+    let zpf = fb.b.ins().fcvt_from_sint(types::F32, zp);
+    let qminf = fb.f32c(qmin as f32);
+    let qmaxf = fb.f32c(qmax as f32);
+    let lo_b = fb.b.ins().fsub(qminf, zpf);
+    let hi_b = fb.b.ins().fsub(qmaxf, zpf);
+    let lo_b = fb.b.ins().splat(types::F32X4, lo_b);
+    let hi_b = fb.b.ins().splat(types::F32X4, hi_b);
+    let zps = fb.b.ins().splat(types::I32X4, zp);
+    let mut q = [lo; 2];
+    for (i, v) in [lo, hi].into_iter().enumerate() {
+        let x = fb.b.ins().fcvt_from_sint(types::F32X4, v);
+        let p = fb.b.ins().fmul(x, ms);
+        let r = fb.b.ins().nearest(p);
+        let r = fb.b.ins().fmax(r, lo_b);
+        let r = fb.b.ins().fmin(r, hi_b);
+        let r = fb.b.ins().fcvt_to_sint_sat(types::I32X4, r);
+        q[i] = fb.b.ins().iadd(r, zps);
+    }
+    let w16 = fb.b.ins().snarrow(q[0], q[1]);
+    let w8 = if y_dt == DType::U8 {
+        fb.b.ins().unarrow(w16, w16)
+    } else {
+        fb.b.ins().snarrow(w16, w16)
+    };
+    let le = super::flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+    let w64 = fb.b.ins().bitcast(types::I64X2, le, w8);
+    let word = fb.b.ins().extractlane(w64, 0);
+    fb.b.ins().store(f, word, ya, 0);
+}
+
+/// `acc_lo/hi += widen(x[xa + off .. + 8] - zx) * w` for eight consecutive u8/i8 inputs.
+#[allow(clippy::too_many_arguments)]
+pub fn mac8(
+    fb: &mut Fb,
+    x_dt: DType,
+    xa: Value,
+    off: i32,
+    zx16: Value,
+    w: Value,
+    acc: (cranelift_frontend::Variable, cranelift_frontend::Variable),
+) {
+    let v = match x_dt {
+        DType::I8 => fb.b.ins().sload8x8(flags(), xa, off),
+        _ => fb.b.ins().uload8x8(flags(), xa, off),
+    };
+    let v = fb.b.ins().isub(v, zx16);
+    let l = fb.b.ins().swiden_low(v);
+    let h = fb.b.ins().swiden_high(v);
+    let pl = fb.b.ins().imul(l, w);
+    let ph = fb.b.ins().imul(h, w);
+    let a = fb.b.use_var(acc.0);
+    let a = fb.b.ins().iadd(a, pl);
+    fb.b.def_var(acc.0, a);
+    let a = fb.b.use_var(acc.1);
+    let a = fb.b.ins().iadd(a, ph);
+    fb.b.def_var(acc.1, a);
+}

@@ -30,7 +30,11 @@ impl JitEngine {
     }
 
     /// Like [`JitEngine::new`] with listing options.
-    pub fn with_options(module: &Module, target: Target, opts: Options) -> Result<JitEngine, Error> {
+    pub fn with_options(
+        module: &Module,
+        target: Target,
+        opts: Options,
+    ) -> Result<JitEngine, Error> {
         target.check_host().map_err(Error::Exec)?;
         let mut e = JitEngine {
             module: module.clone(),
@@ -178,10 +182,11 @@ fn bound(d: &Dim, b: &[(String, usize)]) -> Dim {
 
 /// True when binding `b` fixes every value's dims.
 fn concrete(m: &Module, b: &[(String, usize)]) -> bool {
-    m.graph
-        .values
-        .iter()
-        .all(|v| v.ty.shape.iter().all(|d| matches!(bound(d, b), Dim::Fixed(_))))
+    m.graph.values.iter().all(|v| {
+        v.ty.shape
+            .iter()
+            .all(|d| matches!(bound(d, b), Dim::Fixed(_)))
+    })
 }
 
 /// `m` with the symbolic dims replaced by their bound sizes.

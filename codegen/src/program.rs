@@ -122,7 +122,11 @@ impl Program {
                 let same = module.graph.ty(a).dtype == module.graph.ty(b).dtype
                     && plan::value_bytes(&module, a) == plan::value_bytes(&module, b);
                 if !same {
-                    return Err(node_err(&module, i, "view changes the element count or type"));
+                    return Err(node_err(
+                        &module,
+                        i,
+                        "view changes the element count or type",
+                    ));
                 }
                 continue;
             }

@@ -74,8 +74,17 @@ impl Target {
             Target::Generic => {}
             Target::X86_64 => enable(&["has_sse3", "has_ssse3", "has_sse41", "has_sse42"])?,
             Target::X86Avx2 => enable(&[
-                "has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_avx", "has_avx2",
-                "has_fma", "has_popcnt", "has_bmi1", "has_bmi2", "has_lzcnt",
+                "has_sse3",
+                "has_ssse3",
+                "has_sse41",
+                "has_sse42",
+                "has_avx",
+                "has_avx2",
+                "has_fma",
+                "has_popcnt",
+                "has_bmi1",
+                "has_bmi2",
+                "has_lzcnt",
             ])?,
             Target::Native => {
                 // The native builder detects features, but set AVX explicitly so VEX

@@ -27,7 +27,10 @@ fn module(conv: bool) -> Module {
     let c = m.add_const(
         "w",
         wty.clone(),
-        Tensor::new(ws.clone(), Data::I8((0..n).map(|i| (i % 7) as i8 - 3).collect())),
+        Tensor::new(
+            ws.clone(),
+            Data::I8((0..n).map(|i| (i % 7) as i8 - 3).collect()),
+        ),
     );
     let g = &mut m.graph;
     let w = g.add_node("w", Op::Const(c), vec![], vec![("w".into(), wty)])[0];
@@ -80,7 +83,10 @@ fn avx2_target_uses_vex_encodings() {
     let gemm = asm(&module(false), Target::X86Avx2);
     assert!(gemm.contains("vpmaddwd"), "{gemm}");
     let conv = asm(&module(true), Target::X86Avx2);
-    assert!(conv.contains("vpmulld") && conv.contains("vroundps"), "{conv}");
+    assert!(
+        conv.contains("vpmulld") && conv.contains("vroundps"),
+        "{conv}"
+    );
 }
 
 #[test]

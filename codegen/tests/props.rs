@@ -55,7 +55,9 @@ impl Build {
     /// Adds the node with its inferred result shape and returns the module.
     fn finish(mut self, op: Op, ins: Vec<ValueId>, dt: DType, q: Option<QParams>) -> Module {
         let tys: Vec<&TensorType> = ins.iter().map(|&v| self.m.graph.ty(v)).collect();
-        let shape = qcc_ir::infer::infer_shapes(&op, &tys, 1, &self.m).unwrap().remove(0);
+        let shape = qcc_ir::infer::infer_shapes(&op, &tys, 1, &self.m)
+            .unwrap()
+            .remove(0);
         let ty = TensorType {
             dtype: dt,
             shape,
@@ -125,13 +127,20 @@ fn dims(b: &Dim, rest: &[usize]) -> Vec<Dim> {
 fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
     qcc_ir::verify::verify_module(m).unwrap_or_else(|e| panic!("{what}: invalid module: {e}"));
     let want = qcc_ir::interp::run(m, inputs);
-    let mut jit = JitEngine::new(m, target)
-        .unwrap_or_else(|e| panic!("{what} [{target}]: compile failed: {e}\n{}", qcc_ir::text::print_module(m)));
+    let mut jit = JitEngine::new(m, target).unwrap_or_else(|e| {
+        panic!(
+            "{what} [{target}]: compile failed: {e}\n{}",
+            qcc_ir::text::print_module(m)
+        )
+    });
     let got = jit.run(inputs);
     // The node must really be compiled, not handed to the interpreter.
     let batch = inputs.first().map_or(1, |t| t.shape[0]);
     let (_, interpreted, _) = jit.listing(batch).unwrap();
-    assert!(interpreted.is_empty(), "{what}: not compiled: {interpreted:?}");
+    assert!(
+        interpreted.is_empty(),
+        "{what}: not compiled: {interpreted:?}"
+    );
     match (got, want) {
         (Ok(g), Ok(w)) => {
             for (a, b) in g.iter().zip(&w) {
@@ -159,7 +168,12 @@ fn run_cases(name: &str, case: impl Fn(&mut fastrand::Rng) -> (Module, Vec<Tenso
     for seed in 0..cases() as u64 {
         let mut rng = fastrand::Rng::with_seed(seed ^ 0x9e37_79b9);
         let (m, ins) = case(&mut rng);
-        check(&m, &ins, ts[seed as usize % ts.len()], &format!("{name} seed {seed}"));
+        check(
+            &m,
+            &ins,
+            ts[seed as usize % ts.len()],
+            &format!("{name} seed {seed}"),
+        );
     }
 }
 
@@ -170,7 +184,11 @@ fn qconv_matches_interpreter() {
         let mut b = Build::new(md);
         let (bd, n) = batch(rng);
         let depthwise = rng.u8(..4) == 0;
-        let group = if depthwise { rng.usize(1..=6) } else { rng.usize(1..=3) };
+        let group = if depthwise {
+            rng.usize(1..=6)
+        } else {
+            rng.usize(1..=3)
+        };
         let cg = if depthwise { 1 } else { rng.usize(1..=5) };
         let mg = if depthwise { 1 } else { rng.usize(1..=5) };
         let (c, m) = (group * cg, group * mg);
@@ -190,7 +208,11 @@ fn qconv_matches_interpreter() {
             })
             .collect();
         let xdt = q8(rng);
-        let wdt = if rng.u8(..4) == 0 { DType::U8 } else { DType::I8 };
+        let wdt = if rng.u8(..4) == 0 {
+            DType::U8
+        } else {
+            DType::I8
+        };
         let ydt = q8(rng);
         let xq = QParams::per_tensor(scale(rng, 0.002, 0.05), zp(rng, xdt));
         let mut xs = vec![n, c];
@@ -221,7 +243,13 @@ fn qconv_matches_interpreter() {
         if rng.bool() {
             let big = rng.u8(..8) == 0;
             let bv: Vec<i32> = (0..m)
-                .map(|_| if big { rng.i32(..) } else { rng.i32(-20000..20000) })
+                .map(|_| {
+                    if big {
+                        rng.i32(..)
+                    } else {
+                        rng.i32(-20000..20000)
+                    }
+                })
                 .collect();
             ins.push(b.constant("bias", TensorType::new(DType::I32, &[m]), Data::I32(bv)));
         }
@@ -246,7 +274,11 @@ fn qgemm_and_qmatmul_match_interpreter() {
         let k = rng.usize(1..=40);
         let n = rng.usize(1..=12);
         let adt = q8(rng);
-        let bdt = if rng.u8(..4) == 0 { DType::U8 } else { DType::I8 };
+        let bdt = if rng.u8(..4) == 0 {
+            DType::U8
+        } else {
+            DType::I8
+        };
         let aq = QParams::per_tensor(scale(rng, 0.002, 0.05), zp(rng, adt));
         let matmul = rng.u8(..3) == 0;
         let trans_a = !matmul && rng.u8(..4) == 0;
@@ -276,10 +308,17 @@ fn qgemm_and_qmatmul_match_interpreter() {
         );
         let ydt = q8(rng);
         let yq = QParams::per_tensor(scale(rng, 0.01, 1.0), zp(rng, ydt));
-        let a_shape = if trans_a { vec![k, mrows] } else { vec![mrows, k] };
+        let a_shape = if trans_a {
+            vec![k, mrows]
+        } else {
+            vec![mrows, k]
+        };
         let input = Tensor::new(a_shape, int_data(rng, adt, mrows * k));
         if matmul {
-            return (b.finish(Op::QMatMul, vec![a, bv], ydt, Some(yq)), vec![input]);
+            return (
+                b.finish(Op::QMatMul, vec![a, bv], ydt, Some(yq)),
+                vec![input],
+            );
         }
         let mut ins = vec![a, bv];
         if rng.bool() {
@@ -294,7 +333,11 @@ fn qgemm_and_qmatmul_match_interpreter() {
                 Data::I32((0..cn).map(|_| rng.i32(-30000..30000)).collect()),
             ));
         }
-        let alpha = if rng.bool() { 1.0 } else { rng.f32() * 2.0 + 0.1 };
+        let alpha = if rng.bool() {
+            1.0
+        } else {
+            rng.f32() * 2.0 + 0.1
+        };
         let at = GemmAttrs {
             alpha,
             beta: 1.0,
@@ -324,14 +367,27 @@ fn qadd_matches_interpreter() {
         let mut shape = vec![n];
         shape.extend(&rest);
         let numel: usize = shape.iter().product();
-        let a = b.input("a", TensorType::with_dims(adt, dims(&bd, &rest)).quantized(aq));
+        let a = b.input(
+            "a",
+            TensorType::with_dims(adt, dims(&bd, &rest)).quantized(aq),
+        );
         let which = rng.u8(..3);
         let (bv, inputs) = if which == 0 {
             // Single-element second operand (a constant).
-            let c = b.constant("b", TensorType::new(bdt, &[1]).quantized(bq), int_data(rng, bdt, 1));
-            (c, vec![Tensor::new(shape.clone(), int_data(rng, adt, numel))])
+            let c = b.constant(
+                "b",
+                TensorType::new(bdt, &[1]).quantized(bq),
+                int_data(rng, bdt, 1),
+            );
+            (
+                c,
+                vec![Tensor::new(shape.clone(), int_data(rng, adt, numel))],
+            )
         } else {
-            let v = b.input("b", TensorType::with_dims(bdt, dims(&bd, &rest)).quantized(bq));
+            let v = b.input(
+                "b",
+                TensorType::with_dims(bdt, dims(&bd, &rest)).quantized(bq),
+            );
             (
                 v,
                 vec![
@@ -358,7 +414,10 @@ fn pools_match_interpreter() {
             let sp: Vec<usize> = (0..rng.usize(1..=2)).map(|_| rng.usize(1..=9)).collect();
             let mut rest = vec![c];
             rest.extend(&sp);
-            let x = b.input("x", TensorType::with_dims(dt, dims(&bd, &rest)).quantized(q));
+            let x = b.input(
+                "x",
+                TensorType::with_dims(dt, dims(&bd, &rest)).quantized(q),
+            );
             let ydt = q8(rng);
             let yq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, ydt));
             let mut shape = vec![n];
@@ -383,7 +442,10 @@ fn pools_match_interpreter() {
             .collect();
         let mut rest = vec![c];
         rest.extend(&sp);
-        let x = b.input("x", TensorType::with_dims(dt, dims(&bd, &rest)).quantized(q.clone()));
+        let x = b.input(
+            "x",
+            TensorType::with_dims(dt, dims(&bd, &rest)).quantized(q.clone()),
+        );
         let a = PoolAttrs {
             kernel,
             strides,
@@ -448,7 +510,10 @@ fn quant_ops_and_clip_match_interpreter() {
             1 => {
                 let xdt = q8(rng);
                 let q = params(rng, xdt);
-                let x = b.input("x", TensorType::with_dims(xdt, dims(&bd, &rest)).quantized(q));
+                let x = b.input(
+                    "x",
+                    TensorType::with_dims(xdt, dims(&bd, &rest)).quantized(q),
+                );
                 let m = b.finish(Op::Dequantize, vec![x], DType::F32, None);
                 (m, vec![Tensor::new(shape, int_data(rng, xdt, numel))])
             }
@@ -456,7 +521,10 @@ fn quant_ops_and_clip_match_interpreter() {
                 let (xdt, ydt) = (q8(rng), q8(rng));
                 let qi = params(rng, xdt);
                 let qo = params(rng, ydt);
-                let x = b.input("x", TensorType::with_dims(xdt, dims(&bd, &rest)).quantized(qi));
+                let x = b.input(
+                    "x",
+                    TensorType::with_dims(xdt, dims(&bd, &rest)).quantized(qi),
+                );
                 let m = b.finish(Op::Requantize, vec![x], ydt, Some(qo));
                 (m, vec![Tensor::new(shape, int_data(rng, xdt, numel))])
             }
@@ -464,7 +532,9 @@ fn quant_ops_and_clip_match_interpreter() {
                 let dt = [DType::U8, DType::I8, DType::I32, DType::F32][rng.usize(..4)];
                 let x = b.input("x", TensorType::with_dims(dt, dims(&bd, &rest)));
                 let bound = |rng: &mut fastrand::Rng| {
-                    rng.bool().then(|| (rng.f64() * 400.0 - 200.0).round() + if rng.bool() { 0.5 } else { 0.0 })
+                    rng.bool().then(|| {
+                        (rng.f64() * 400.0 - 200.0).round() + if rng.bool() { 0.5 } else { 0.0 }
+                    })
                 };
                 let (lo, hi) = (bound(rng), bound(rng));
                 let data = if dt == DType::F32 {
@@ -485,14 +555,20 @@ fn bad_inputs_are_errors_not_crashes() {
     let q = QParams::per_tensor(0.1, 3);
     let x = b.input(
         "x",
-        TensorType::with_dims(DType::U8, vec![Dim::Sym("N".into()), Dim::Fixed(2), Dim::Fixed(5)])
-            .quantized(q.clone()),
+        TensorType::with_dims(
+            DType::U8,
+            vec![Dim::Sym("N".into()), Dim::Fixed(2), Dim::Fixed(5)],
+        )
+        .quantized(q.clone()),
     );
     let m = b.finish(Op::Dequantize, vec![x], DType::F32, None);
     for t in targets() {
         let mut jit = JitEngine::new(&m, t).unwrap();
         let good = Tensor::new(vec![2, 2, 5], Data::U8(vec![7; 20]));
-        assert_eq!(jit.run(std::slice::from_ref(&good)).unwrap()[0].shape, vec![2, 2, 5]);
+        assert_eq!(
+            jit.run(std::slice::from_ref(&good)).unwrap()[0].shape,
+            vec![2, 2, 5]
+        );
         let bad = [
             vec![Tensor::new(vec![2, 3, 5], Data::U8(vec![7; 30]))],
             vec![Tensor::new(vec![2, 2, 5], Data::I8(vec![7; 20]))],
@@ -505,8 +581,13 @@ fn bad_inputs_are_errors_not_crashes() {
             vec![good.clone(), good.clone()],
         ];
         for (i, ins) in bad.iter().enumerate() {
-            let e = jit.run(ins).expect_err(&format!("bad input {i} was accepted"));
-            assert!(e.to_string().contains("input") || e.to_string().contains("expected"), "{e}");
+            let e = jit
+                .run(ins)
+                .expect_err(&format!("bad input {i} was accepted"));
+            assert!(
+                e.to_string().contains("input") || e.to_string().contains("expected"),
+                "{e}"
+            );
         }
     }
 }

@@ -263,7 +263,11 @@ fn compile_only(args: CompileArgs) -> Result<()> {
             let mut t = format!(
                 "; {} kernel(s) for {target}, arena {arena} bytes; interpreted: {}\n",
                 listings.len(),
-                if interpreted.is_empty() { "none".to_string() } else { interpreted.join(", ") }
+                if interpreted.is_empty() {
+                    "none".to_string()
+                } else {
+                    interpreted.join(", ")
+                }
             );
             for l in listings {
                 t.push_str(&format!("\n; node '{}' ({})\n", l.node, l.op));

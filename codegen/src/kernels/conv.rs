@@ -68,12 +68,22 @@ pub fn axes(
     if !(1..=2).contains(&n) || out_sp.len() != n || kernel.len() != n {
         return None;
     }
-    let get = |v: &[usize], i: usize, d: usize| if v.is_empty() { Some(d) } else { v.get(i).copied() };
+    let get = |v: &[usize], i: usize, d: usize| {
+        if v.is_empty() {
+            Some(d)
+        } else {
+            v.get(i).copied()
+        }
+    };
     let mut ax = Vec::new();
     let mut ends = Vec::new();
     for d in 0..n {
         let pb = if pads.is_empty() { 0 } else { *pads.get(d)? };
-        let pe = if pads.is_empty() { 0 } else { *pads.get(n + d)? };
+        let pe = if pads.is_empty() {
+            0
+        } else {
+            *pads.get(n + d)?
+        };
         let a = Axis {
             input: in_sp[d],
             output: out_sp[d],
@@ -159,15 +169,31 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     };
     let (n, c, m) = (xs[0], xs[1], ws[0]);
     let group = a.group;
-    if group == 0 || c % group != 0 || m % group != 0 || ws[1] * group != c || ys[1] != m || ys[0] != n {
-        return Err(format!("inconsistent shapes {xs:?} * {ws:?} -> {ys:?} (group {group})"));
+    if group == 0
+        || c % group != 0
+        || m % group != 0
+        || ws[1] * group != c
+        || ys[1] != m
+        || ys[0] != n
+    {
+        return Err(format!(
+            "inconsistent shapes {xs:?} * {ws:?} -> {ys:?} (group {group})"
+        ));
     }
-    let Some((h, w, ends)) = axes(&xs[2..], &ys[2..], &ws[2..], &a.strides, &a.pads, &a.dilations)
-    else {
+    let Some((h, w, ends)) = axes(
+        &xs[2..],
+        &ys[2..],
+        &ws[2..],
+        &a.strides,
+        &a.pads,
+        &a.dilations,
+    ) else {
         return Ok(None);
     };
     if h.out_size(ends[0]) != Some(h.output) || w.out_size(ends[1]) != Some(w.output) {
-        return Err(format!("result shape {ys:?} does not match the convolution geometry"));
+        return Err(format!(
+            "result shape {ys:?} does not match the convolution geometry"
+        ));
     }
     // A 1x1, stride-1, unpadded convolution reads each plane as one contiguous row.
     let pointwise = |a: &Axis, e: usize| a.kernel == 1 && a.stride == 1 && a.pad == 0 && e == 0;
@@ -193,7 +219,11 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     let Some((sx, zx)) = l.in_q_tensor(0) else {
         return Ok(None);
     };
-    let wq = l.in_ty(1)?.quant.clone().ok_or("weights are not quantized")?;
+    let wq = l
+        .in_ty(1)?
+        .quant
+        .clone()
+        .ok_or("weights are not quantized")?;
     let (sw, zw): (Vec<f32>, Vec<i32>) = match wq.axis {
         None => (vec![wq.scale[0]; m], vec![wq.zero_point[0]; m]),
         Some(0) if wq.scale.len() == m => (wq.scale.clone(), wq.zero_point.clone()),
@@ -207,7 +237,10 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     }
     if let Some(b) = &bias {
         if b.len() != m {
-            return Err(format!("bias has {} elements for {m} output channels", b.len()));
+            return Err(format!(
+                "bias has {} elements for {m} output channels",
+                b.len()
+            ));
         }
     }
     let wv = wt.data.to_i64_vec();
@@ -220,7 +253,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     let chans = requant::channels(l.module.requant, 1.0, sx, &sw, &yq, bias.as_deref())?;
     let (qmin, qmax) = yq.storage_range(y_ty.dtype);
     let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax });
-    let flat = |v: Vec<(i32, i32)>| -> Vec<i32> { v.into_iter().flat_map(|(a, b)| [a, b]).collect() };
+    let flat =
+        |v: Vec<(i32, i32)>| -> Vec<i32> { v.into_iter().flat_map(|(a, b)| [a, b]).collect() };
     let rows = l.pool.i32s(&flat(h.tap_ranges()));
     let cols = l.pool.i32s(&flat(w.tap_ranges()));
     let wp = l.pool.i32s(&packed);
@@ -317,7 +351,8 @@ impl Kernel for QConv {
                                             let xv = fb.load_int(self.x_dt, xa, 0);
                                             let xv = fb.b.ins().iadd_imm_s(xv, -(self.zx as i64));
                                             let wa = fb.index(wr, kw, 4);
-                                            let wv = fb.b.ins().load(types::I32, super::flags(), wa, 0);
+                                            let wv =
+                                                fb.b.ins().load(types::I32, super::flags(), wa, 0);
                                             let p = fb.b.ins().imul(xv, wv);
                                             let a = fb.b.use_var(acc);
                                             let a = fb.b.ins().iadd(a, p);
@@ -337,7 +372,13 @@ impl Kernel for QConv {
                             None => scalar(fb, 0, ow_n),
                             Some((a, nb)) => {
                                 scalar(fb, 0, a);
-                                self.emit_vector(fb, (row, bias, x0, w0, y0), (oh, khlo, khhi, ih0), a, nb);
+                                self.emit_vector(
+                                    fb,
+                                    (row, bias, x0, w0, y0),
+                                    (oh, khlo, khhi, ih0),
+                                    a,
+                                    nb,
+                                );
                                 scalar(fb, a + 8 * nb, ow_n);
                             }
                         }
@@ -381,7 +422,9 @@ impl QConv {
                     let xr = fb.index(xr, iw0, xsz);
                     let wr = fb.index(wc, kh, kw_n * 4);
                     for kw in 0..kw_n {
-                        let w = fb.b.ins().load(types::I32, super::flags(), wr, (kw * 4) as i32);
+                        let w =
+                            fb.b.ins()
+                                .load(types::I32, super::flags(), wr, (kw * 4) as i32);
                         let w = fb.b.ins().splat(types::I32X4, w);
                         let off = (kw * self.w.dil * xsz) as i32;
                         super::simd::mac8(fb, self.x_dt, xr, off, zx16, w, acc);

@@ -57,7 +57,10 @@ pub fn lower_qadd(l: &mut Lower) -> Lowered {
     } else {
         return Ok(None);
     };
-    if (fold == Fold::A && nb != ny) || (fold == Fold::B && na != ny) || (fold == Fold::None && na != ny) {
+    if (fold == Fold::A && nb != ny)
+        || (fold == Fold::B && na != ny)
+        || (fold == Fold::None && na != ny)
+    {
         return Ok(None);
     }
     let (Some((sa, za)), Some((sb, zb))) = (l.in_q_tensor(0), l.in_q_tensor(1)) else {

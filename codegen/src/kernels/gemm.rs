@@ -47,7 +47,11 @@ fn pack_b(
     let mut p = vec![0i32; n * k];
     for j in 0..n {
         for kk in 0..k {
-            let raw = if trans_b { v[j * k + kk] } else { v[kk * n + j] };
+            let raw = if trans_b {
+                v[j * k + kk]
+            } else {
+                v[kk * n + j]
+            };
             p[j * k + kk] = (raw - zb[j] as i64) as i32;
         }
     }
@@ -108,8 +112,16 @@ pub fn lower_qgemm(l: &mut Lower, at: &GemmAttrs) -> Lowered {
     if a_s.len() != 2 || b_s.len() != 2 || !matches!(a_dt, DType::U8 | DType::I8) {
         return Ok(None);
     }
-    let (m, ka) = if at.trans_a { (a_s[1], a_s[0]) } else { (a_s[0], a_s[1]) };
-    let (kb, n) = if at.trans_b { (b_s[1], b_s[0]) } else { (b_s[0], b_s[1]) };
+    let (m, ka) = if at.trans_a {
+        (a_s[1], a_s[0])
+    } else {
+        (a_s[0], a_s[1])
+    };
+    let (kb, n) = if at.trans_b {
+        (b_s[1], b_s[0])
+    } else {
+        (b_s[0], b_s[1])
+    };
     if ka != kb {
         return Err(format!("inner dimensions differ: {a_s:?} x {b_s:?}"));
     }
@@ -227,7 +239,15 @@ pub fn lower_qmatmul(l: &mut Lower) -> Lowered {
     }
     let (qmin, qmax) = q.storage_range(y_ty.dtype);
     let chans = requant::channels(l.module.requant, 1.0, sa, &sb, &q, None)?;
-    build(l, (m, k, n), (k, 1), packed, chans, OutMode::Quant { qmin, qmax }, None)
+    build(
+        l,
+        (m, k, n),
+        (k, 1),
+        packed,
+        chans,
+        OutMode::Quant { qmin, qmax },
+        None,
+    )
 }
 
 impl Kernel for QGemm {
@@ -250,7 +270,9 @@ impl Kernel for QGemm {
                     None => fb.c32(0),
                 };
                 let acc = match self.bp16 {
-                    Some(bp16) => super::simd::dot_u8_i16(fb, self.a_dt, arow, self.za, bp16, j, k, init),
+                    Some(bp16) => {
+                        super::simd::dot_u8_i16(fb, self.a_dt, arow, self.za, bp16, j, k, init)
+                    }
                     None => {
                         let acc = fb.var(types::I32, init);
                         let bbase = fb.base(self.bp);

@@ -14,8 +14,8 @@ pub mod requant;
 pub mod simd;
 
 use crate::plan::{Loc, Plan};
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use qcc_ir::{DType, Module, Node, QParams, TensorType, ValueId};
 

@@ -25,7 +25,10 @@ pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
     let ys = l.out_dims(0)?;
     let dt = l.in_ty(0)?.dtype;
     if l.node.outputs.len() != 1
-        || !matches!(dt, DType::U8 | DType::I8 | DType::I16 | DType::U16 | DType::I32)
+        || !matches!(
+            dt,
+            DType::U8 | DType::I8 | DType::I16 | DType::U16 | DType::I32
+        )
         || l.out_ty(0)?.dtype != dt
         || xs.len() < 3
         || ys.len() != xs.len()
@@ -33,11 +36,18 @@ pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
     {
         return Ok(None);
     }
-    let Some((h, w, _)) = axes(&xs[2..], &ys[2..], &a.kernel, &a.strides, &a.pads, &a.dilations)
-    else {
+    let Some((h, w, _)) = axes(
+        &xs[2..],
+        &ys[2..],
+        &a.kernel,
+        &a.strides,
+        &a.pads,
+        &a.dilations,
+    ) else {
         return Ok(None);
     };
-    let flat = |v: Vec<(i32, i32)>| -> Vec<i32> { v.into_iter().flat_map(|(a, b)| [a, b]).collect() };
+    let flat =
+        |v: Vec<(i32, i32)>| -> Vec<i32> { v.into_iter().flat_map(|(a, b)| [a, b]).collect() };
     let rows = l.pool.i32s(&flat(h.tap_ranges()));
     let cols = l.pool.i32s(&flat(w.tap_ranges()));
     Ok(Some(Box::new(MaxPool {

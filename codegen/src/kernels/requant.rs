@@ -152,7 +152,14 @@ pub fn round_to_q(fb: &mut Fb, v: Value, zp: i32, qmin: i64, qmax: i64) -> Value
 }
 
 /// TFLite's `MultiplyByQuantizedMultiplier` on i32 values (see [`qcc_ir::quant`]).
-fn fixed_point(fb: &mut Fb, x: Value, m0: Value, factor: Value, right: Value, mask: Value) -> Value {
+fn fixed_point(
+    fb: &mut Fb,
+    x: Value,
+    m0: Value,
+    factor: Value,
+    right: Value,
+    mask: Value,
+) -> Value {
     let a = fb.b.ins().imul(x, factor);
     // SaturatingRoundingDoublingHighMul(a, m0).
     let min = fb.c32(i32::MIN);

@@ -61,7 +61,9 @@ pub fn dot_u8_i16(
     for kk in full * 8..k {
         let av = fb.load_int(a_dt, arow, kk as i32);
         let av = fb.b.ins().iadd_imm_s(av, -(za as i64));
-        let bv = fb.b.ins().sload16(types::I32, flags(), brow, (kk * 2) as i32);
+        let bv =
+            fb.b.ins()
+                .sload16(types::I32, flags(), brow, (kk * 2) as i32);
         let p = fb.b.ins().imul(av, bv);
         let a = fb.b.use_var(acc);
         let a = fb.b.ins().iadd(a, p);

@@ -375,7 +375,10 @@ pub fn run_node(module: &Module, node: &Node, ins: &[&Tensor]) -> Result<Vec<Ten
     }
     let ctx = Ctx { module, node };
     if let Some(shape) = layout::view_shape(&ctx, ins).map_err(node_err)? {
-        let data = ins.first().map(|t| t.data.clone()).unwrap_or(Data::F32(vec![]));
+        let data = ins
+            .first()
+            .map(|t| t.data.clone())
+            .unwrap_or(Data::F32(vec![]));
         return Ok(vec![Tensor { shape, data }]);
     }
     exec(&ctx, ins).map_err(node_err)

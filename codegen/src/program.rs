@@ -56,6 +56,9 @@ pub struct Program {
     pub interpreted: Vec<String>,
     /// Number of compiled kernels.
     pub kernels: usize,
+    /// Per step: (node index, accumulated time, runs) when `QCC_JIT_PROFILE` is set.
+    profile: Option<Vec<(usize, std::time::Duration, u32)>>,
+    step_names: Vec<String>,
     _pool: Pool,
     _jit: JITModule,
 }
@@ -189,6 +192,18 @@ impl Program {
         jit.finalize_definitions()
             .map_err(|e| format!("cranelift: {e:?}"))?;
         let mut steps = Vec::with_capacity(pending.len());
+        let step_names: Vec<String> = pending
+            .iter()
+            .map(|&(_, i)| {
+                let n = &module.graph.nodes[i];
+                let shape = n
+                    .outputs
+                    .first()
+                    .and_then(|&v| module.graph.ty(v).fixed_dims())
+                    .unwrap_or_default();
+                format!("{} {:?} '{}'", n.op.name(), shape, n.name)
+            })
+            .collect();
         let mut kernels = 0;
         for (id, i) in pending {
             steps.push(match id {
@@ -211,6 +226,8 @@ impl Program {
             listings,
             interpreted,
             kernels,
+            step_names,
+            profile: std::env::var_os("QCC_JIT_PROFILE").map(|_| Vec::new()),
             _pool: pool,
             _jit: jit,
         })
@@ -278,6 +295,7 @@ impl Program {
             self.write(v, t, &format!("input {k}"))?;
         }
         for si in 0..self.steps.len() {
+            let t0 = self.profile.is_some().then(std::time::Instant::now);
             match self.steps[si] {
                 Step::Kernel(f) => {
                     let p = self.arena.as_mut_ptr() as *mut u8;
@@ -287,6 +305,18 @@ impl Program {
                     unsafe { f(p) }
                 }
                 Step::Interp(i) => self.interpret(i)?,
+            }
+            if let (Some(p), Some(t0)) = (self.profile.as_mut(), t0) {
+                if p.len() <= si {
+                    p.resize(si + 1, (0, std::time::Duration::ZERO, 0));
+                }
+                let node = match self.steps[si] {
+                    Step::Interp(i) => i,
+                    Step::Kernel(_) => usize::MAX,
+                };
+                p[si].0 = node;
+                p[si].1 += t0.elapsed();
+                p[si].2 += 1;
             }
         }
         let outs = self.module.graph.outputs.clone();
@@ -310,5 +340,33 @@ impl Program {
                 .map_err(|e| node_err(&self.module, i, e))?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Program {
+    /// With `QCC_JIT_PROFILE` set, prints the time of each step (slowest first) to stderr.
+    fn drop(&mut self) {
+        let Some(p) = &self.profile else { return };
+        let total: f64 = p.iter().map(|s| s.1.as_secs_f64()).sum();
+        let mut rows: Vec<(usize, &(usize, std::time::Duration, u32))> =
+            p.iter().enumerate().collect();
+        rows.sort_by(|a, b| b.1 .1.cmp(&a.1 .1));
+        eprintln!(
+            "qcc jit profile: {} steps, {:.3} ms per run",
+            p.len(),
+            total * 1e3 / p.first().map_or(1, |s| s.2.max(1)) as f64
+        );
+        for (si, (node, t, n)) in rows.into_iter().take(15) {
+            let what = if *node == usize::MAX {
+                self.step_names.get(si).cloned().unwrap_or_default()
+            } else {
+                format!("{} (interpreted)", self.module.graph.nodes[*node].op.name())
+            };
+            eprintln!(
+                "  step {si:3} {what:50} {:8.3} ms/run {:5.1}%",
+                t.as_secs_f64() * 1e3 / (*n).max(1) as f64,
+                100.0 * t.as_secs_f64() / total.max(1e-12)
+            );
+        }
     }
 }

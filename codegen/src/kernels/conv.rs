@@ -134,7 +134,7 @@ struct QConv {
     cols: Addr,
     req: Requant,
     /// Vector blocks along W: (first output column, number of 8-wide blocks) where every
-    /// tap is inside the input (stride 1, u8/i8 output).
+    /// tap is inside the input (u8/i8 output; strided columns are gathered).
     vec: Option<(usize, usize)>,
 }
 
@@ -258,7 +258,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     let rows = l.pool.i32s(&flat(h.tap_ranges()));
     let cols = l.pool.i32s(&flat(w.tap_ranges()));
     let wp = l.pool.i32s(&packed);
-    let vec = if l.simd && w.stride == 1 && matches!(y_ty.dtype, DType::U8 | DType::I8) {
+    let vec = if l.simd && matches!(y_ty.dtype, DType::U8 | DType::I8) {
         let full = (0, w.kernel as i32);
         let r = w.tap_ranges();
         let a = r.iter().position(|&t| t == full);
@@ -391,7 +391,7 @@ impl Kernel for QConv {
 
 impl QConv {
     /// Eight output columns at a time: `nb` blocks from column `a` of row `oh`, all taps
-    /// inside the input (stride 1 along W), weights broadcast, inputs widened to i32x4.
+    /// inside the input, weights broadcast, inputs widened to i32x4.
     fn emit_vector(
         &self,
         fb: &mut Fb,
@@ -409,7 +409,8 @@ impl QConv {
         fb.for_n(nb, |fb, blk| {
             let ow0 = fb.b.ins().imul_imm_s(blk, 8);
             let ow0 = fb.b.ins().iadd_imm_s(ow0, a as i64);
-            let iw0 = fb.b.ins().iadd_imm_s(ow0, -(self.w.pad as i64));
+            let iw0 = fb.b.ins().imul_imm_s(ow0, self.w.stride as i64);
+            let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
             let bv = fb.b.ins().splat(types::I32X4, bias);
             let acc = (fb.var(types::I32X4, bv), fb.var(types::I32X4, bv));
             fb.for_n(cg, |fb, ci| {
@@ -427,7 +428,7 @@ impl QConv {
                                 .load(types::I32, super::flags(), wr, (kw * 4) as i32);
                         let w = fb.b.ins().splat(types::I32X4, w);
                         let off = (kw * self.w.dil * xsz) as i32;
-                        super::simd::mac8(fb, self.x_dt, xr, off, zx16, w, acc);
+                        super::simd::mac8(fb, self.x_dt, xr, off, self.w.stride, zx16, w, acc);
                     }
                 });
             });

@@ -132,20 +132,33 @@ pub fn requant_store8(
     fb.b.ins().store(f, word, ya, 0);
 }
 
-/// `acc_lo/hi += widen(x[xa + off .. + 8] - zx) * w` for eight consecutive u8/i8 inputs.
+/// `acc_lo/hi += widen(x[xa + off + j * stride] - zx) * w` for eight u8/i8 inputs `j`.
 #[allow(clippy::too_many_arguments)]
 pub fn mac8(
     fb: &mut Fb,
     x_dt: DType,
     xa: Value,
     off: i32,
+    stride: usize,
     zx16: Value,
     w: Value,
     acc: (cranelift_frontend::Variable, cranelift_frontend::Variable),
 ) {
-    let v = match x_dt {
-        DType::I8 => fb.b.ins().sload8x8(flags(), xa, off),
-        _ => fb.b.ins().uload8x8(flags(), xa, off),
+    let v = if stride == 1 {
+        match x_dt {
+            DType::I8 => fb.b.ins().sload8x8(flags(), xa, off),
+            _ => fb.b.ins().uload8x8(flags(), xa, off),
+        }
+    } else {
+        // Strided columns: gather the eight bytes lane by lane.
+        let z = fb.b.ins().iconst(types::I16, 0);
+        let mut v = fb.b.ins().splat(types::I16X8, z);
+        for j in 0..8u8 {
+            let e = fb.load_int(x_dt, xa, off + (j as usize * stride) as i32);
+            let e = fb.b.ins().ireduce(types::I16, e);
+            v = fb.b.ins().insertlane(v, e, j);
+        }
+        v
     };
     let v = fb.b.ins().isub(v, zx16);
     let l = fb.b.ins().swiden_low(v);

@@ -350,7 +350,7 @@ impl Drop for Program {
         let total: f64 = p.iter().map(|s| s.1.as_secs_f64()).sum();
         let mut rows: Vec<(usize, &(usize, std::time::Duration, u32))> =
             p.iter().enumerate().collect();
-        rows.sort_by(|a, b| b.1 .1.cmp(&a.1 .1));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.1 .1));
         eprintln!(
             "qcc jit profile: {} steps, {:.3} ms per run",
             p.len(),

@@ -1,7 +1,7 @@
 //! Filetest-style checks of the machine code the kernels turn into (Cranelift's VCode
-//! listing): the int8 dot product becomes pmaddwd, requantization rounds with roundss /
-//! roundps and converts with cvttps2dq, results are packed with packuswb, and the AVX2
-//! target uses VEX encodings.
+//! listing): the int8 dot products become pmaddwd (the conv interleaves channel pairs with
+//! punpcklwd), requantization rounds with roundss / roundps and converts with cvttps2dq,
+//! results are packed with packuswb, and the AVX2 target uses VEX encodings.
 
 use qcc_codegen::{JitEngine, Options, Target};
 use qcc_ir::{ConvAttrs, DType, Data, Module, Op, QParams, RequantMode, Tensor, TensorType};
@@ -70,7 +70,14 @@ fn sse_kernels_use_pmaddwd_round_and_pack() {
     assert!(gemm.contains("pmaddwd"), "{gemm}");
     assert!(gemm.contains("roundss"), "{gemm}");
     let conv = asm(&module(true), Target::X86_64);
-    for insn in ["pmulld", "roundps", "cvttps2dq", "packuswb", "pmovzxbw"] {
+    for insn in [
+        "pmaddwd",
+        "punpcklwd",
+        "roundps",
+        "cvttps2dq",
+        "packuswb",
+        "pmovzxbw",
+    ] {
         assert!(conv.contains(insn), "{insn} missing:\n{conv}");
     }
 }
@@ -84,7 +91,7 @@ fn avx2_target_uses_vex_encodings() {
     assert!(gemm.contains("vpmaddwd"), "{gemm}");
     let conv = asm(&module(true), Target::X86Avx2);
     assert!(
-        conv.contains("vpmulld") && conv.contains("vroundps"),
+        conv.contains("vpmaddwd") && conv.contains("vroundps"),
         "{conv}"
     );
 }

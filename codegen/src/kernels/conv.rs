@@ -136,6 +136,9 @@ struct QConv {
     /// Vector blocks along W: (first output column, number of 8-wide blocks) where every
     /// tap is inside the input (u8/i8 output; strided columns are gathered).
     vec: Option<(usize, usize)>,
+    /// Weights of channel pairs for the vector kernel: `[M][cg/2][KH][KW]` i32 holding
+    /// `w[c]` in the low and `w[c+1]` in the high 16 bits.
+    wpairs: Addr,
 }
 
 /// Lowers a `qconv` node (rank 3 or 4, constant weights and bias).
@@ -270,8 +273,21 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     } else {
         None
     };
+    let (cg, taps) = (c / group, h.kernel * w.kernel);
+    let mut pairs = Vec::with_capacity(m * (cg / 2) * taps);
+    for mi in 0..m {
+        for cp in 0..cg / 2 {
+            for t in 0..taps {
+                let w0 = packed[(mi * cg + 2 * cp) * taps + t] as i16 as u16 as u32;
+                let w1 = packed[(mi * cg + 2 * cp + 1) * taps + t] as i16 as u16 as u32;
+                pairs.push((w0 | (w1 << 16)) as i32);
+            }
+        }
+    }
+    let wpairs = l.pool.i32s(&pairs);
     Ok(Some(Box::new(QConv {
         vec,
+        wpairs,
         n,
         c,
         m,
@@ -375,7 +391,7 @@ impl Kernel for QConv {
                                 self.emit_vector(
                                     fb,
                                     (row, bias, x0, w0, y0),
-                                    (oh, khlo, khhi, ih0),
+                                    (m, oh, khlo, khhi, ih0),
                                     a,
                                     nb,
                                 );
@@ -396,7 +412,7 @@ impl QConv {
         &self,
         fb: &mut Fb,
         (row, bias, x0, w0, y0): (Value, Value, Value, Value, Value),
-        (oh, khlo, khhi, ih0): (Value, Value, Value, Value),
+        (m, oh, khlo, khhi, ih0): (Value, Value, Value, Value, Value),
         a: usize,
         nb: usize,
     ) {
@@ -413,9 +429,44 @@ impl QConv {
             let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
             let bv = fb.b.ins().splat(types::I32X4, bias);
             let acc = (fb.var(types::I32X4, bv), fb.var(types::I32X4, bv));
-            fb.for_n(cg, |fb, ci| {
-                let xc = fb.index(x0, ci, ih_n * iw_n * xsz);
-                let wc = fb.index(w0, ci, kh_n * kw_n * 4);
+            let plane = ih_n * iw_n * xsz;
+            let wpb = fb.base(self.wpairs);
+            let wp0 = fb.index(wpb, m, (cg / 2) * kh_n * kw_n * 4);
+            fb.for_n(cg / 2, |fb, cp| {
+                let xc0 = fb.index(x0, cp, 2 * plane);
+                let xc1 = fb.b.ins().iadd_imm_s(xc0, plane as i64);
+                let wc = fb.index(wp0, cp, kh_n * kw_n * 4);
+                fb.for_range(khlo, khhi, |fb, kh| {
+                    let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
+                    let ih = fb.b.ins().iadd(ih, ih0);
+                    let rowoff = fb.b.ins().imul_imm_s(ih, (iw_n * xsz) as i64);
+                    let colo = fb.b.ins().imul_imm_s(iw0, xsz as i64);
+                    let o = fb.b.ins().iadd(rowoff, colo);
+                    let xr0 = fb.b.ins().iadd(xc0, o);
+                    let xr1 = fb.b.ins().iadd(xc1, o);
+                    let wr = fb.index(wc, kh, kw_n * 4);
+                    for kw in 0..kw_n {
+                        let w =
+                            fb.b.ins()
+                                .load(types::I32, super::flags(), wr, (kw * 4) as i32);
+                        let off = (kw * self.w.dil * xsz) as i32;
+                        super::simd::mac8_pair(
+                            fb,
+                            self.x_dt,
+                            (xr0, xr1),
+                            off,
+                            self.w.stride,
+                            zx16,
+                            w,
+                            acc,
+                        );
+                    }
+                });
+            });
+            // An odd last input channel: broadcast weight, i32 multiplies.
+            for ci in (cg / 2 * 2)..cg {
+                let xc = fb.b.ins().iadd_imm_s(x0, (ci * plane) as i64);
+                let wc = fb.b.ins().iadd_imm_s(w0, (ci * kh_n * kw_n * 4) as i64);
                 fb.for_range(khlo, khhi, |fb, kh| {
                     let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
                     let ih = fb.b.ins().iadd(ih, ih0);
@@ -431,7 +482,7 @@ impl QConv {
                         super::simd::mac8(fb, self.x_dt, xr, off, self.w.stride, zx16, w, acc);
                     }
                 });
-            });
+            }
             let lo = fb.b.use_var(acc.0);
             let hi = fb.b.use_var(acc.1);
             let o = fb.b.ins().imul_imm_s(oh, ow_n as i64);

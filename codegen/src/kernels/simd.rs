@@ -172,3 +172,79 @@ pub fn mac8(
     let a = fb.b.ins().iadd(a, ph);
     fb.b.def_var(acc.1, a);
 }
+
+/// Interleaves the 16-bit lanes of `a` and `b`: (`[a0 b0 a1 b1 a2 b2 a3 b3]`,
+/// `[a4 b4 .. a7 b7]`), i.e. punpcklwd / punpckhwd.
+fn zip16(fb: &mut Fb, a: Value, b: Value) -> (Value, Value) {
+    use cranelift_codegen::ir::ConstantData;
+    let le = flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+    let a8 = fb.b.ins().bitcast(types::I8X16, le, a);
+    let b8 = fb.b.ins().bitcast(types::I8X16, le, b);
+    let mut out = [a; 2];
+    for (h, o) in out.iter_mut().enumerate() {
+        let mask: Vec<u8> = (0..4u8)
+            .flat_map(|j| {
+                let k = 2 * (j + 4 * h as u8);
+                [k, k + 1, 16 + k, 17 + k]
+            })
+            .collect();
+        let imm = fb.b.func.dfg.immediates.push(ConstantData::from(mask));
+        let s = fb.b.ins().shuffle(a8, b8, imm);
+        *o = fb.b.ins().bitcast(types::I16X8, le, s);
+    }
+    (out[0], out[1])
+}
+
+/// Loads eight u8/i8 inputs (`xa + off + j * stride`) widened to i16 with `zx` subtracted.
+fn load8(fb: &mut Fb, x_dt: DType, xa: Value, off: i32, stride: usize, zx16: Value) -> Value {
+    let v = if stride == 1 {
+        match x_dt {
+            DType::I8 => fb.b.ins().sload8x8(flags(), xa, off),
+            _ => fb.b.ins().uload8x8(flags(), xa, off),
+        }
+    } else {
+        let z = fb.b.ins().iconst(types::I16, 0);
+        let mut v = fb.b.ins().splat(types::I16X8, z);
+        for j in 0..8u8 {
+            let e = fb.load_int(x_dt, xa, off + (j as usize * stride) as i32);
+            let e = fb.b.ins().ireduce(types::I16, e);
+            v = fb.b.ins().insertlane(v, e, j);
+        }
+        v
+    };
+    fb.b.ins().isub(v, zx16)
+}
+
+/// Two input channels at once: eight positions of channel `c` (at `xa0`) and `c + 1` (at
+/// `xa1`) interleaved and multiplied-added in pairs against the packed weight pair `wpair`
+/// (`w_c` in the low i16, `w_{c+1}` in the high i16): the pmaddwd shape, 16 MACs.
+#[allow(clippy::too_many_arguments)]
+pub fn mac8_pair(
+    fb: &mut Fb,
+    x_dt: DType,
+    (xa0, xa1): (Value, Value),
+    off: i32,
+    stride: usize,
+    zx16: Value,
+    wpair: Value,
+    acc: (cranelift_frontend::Variable, cranelift_frontend::Variable),
+) {
+    let v0 = load8(fb, x_dt, xa0, off, stride, zx16);
+    let v1 = load8(fb, x_dt, xa1, off, stride, zx16);
+    let (lo, hi) = zip16(fb, v0, v1);
+    let le = flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+    let w32 = fb.b.ins().splat(types::I32X4, wpair);
+    let w = fb.b.ins().bitcast(types::I16X8, le, w32);
+    let wl = fb.b.ins().swiden_low(w);
+    let wh = fb.b.ins().swiden_high(w);
+    for (v, var) in [(lo, acc.0), (hi, acc.1)] {
+        let l = fb.b.ins().swiden_low(v);
+        let h = fb.b.ins().swiden_high(v);
+        let pl = fb.b.ins().imul(l, wl);
+        let ph = fb.b.ins().imul(h, wh);
+        let p = fb.b.ins().iadd_pairwise(pl, ph);
+        let a = fb.b.use_var(var);
+        let a = fb.b.ins().iadd(a, p);
+        fb.b.def_var(var, a);
+    }
+}

@@ -315,87 +315,65 @@ fn range(fb: &mut Fb, table: Addr, i: Value) -> (Value, Value) {
     (lo, hi)
 }
 
+/// Per-output-channel values of one block member: (m, table row, bias, weight base, y base).
+type Chan = (Value, Value, Value, Value, Value);
+
 impl Kernel for QConv {
     fn emit(&self, fb: &mut Fb) {
         let (cg, mg) = (self.c / self.group, self.m / self.group);
+        // Output channels computed together by the vector kernel (sharing input loads).
+        let mb = if self.vec.is_some() {
+            [4, 2, 1].into_iter().find(|b| mg % b == 0).unwrap_or(1)
+        } else {
+            1
+        };
         let (kh_n, kw_n) = (self.h.kernel, self.w.kernel);
         let (ih_n, iw_n) = (self.h.input, self.w.input);
         let (oh_n, ow_n) = (self.h.output, self.w.output);
+        let xsz = self.x_dt.size();
         fb.for_n(self.n, |fb, b| {
             fb.for_n(self.group, |fb, g| {
-                fb.for_n(mg, |fb, mo| {
-                    let gm = fb.b.ins().imul_imm_s(g, mg as i64);
-                    let m = fb.b.ins().iadd(gm, mo);
-                    let row = self.req.row(fb, m);
-                    let bias = self.req.bias(fb, row);
-                    // x plane of (b, g*cg): ((b*C + g*cg) * H) * W elements.
+                fb.for_n(mg / mb, |fb, mob| {
                     let bc = fb.b.ins().imul_imm_s(b, self.c as i64);
                     let gc = fb.b.ins().imul_imm_s(g, cg as i64);
                     let ch0 = fb.b.ins().iadd(bc, gc);
                     let xbase = fb.base(self.x);
-                    let x0 = fb.index(xbase, ch0, ih_n * iw_n * self.x_dt.size());
-                    let wbase = fb.base(self.wp);
-                    let w0 = fb.index(wbase, m, cg * kh_n * kw_n * 4);
-                    let bm = fb.b.ins().imul_imm_s(b, self.m as i64);
-                    let bm = fb.b.ins().iadd(bm, m);
-                    let ybase = fb.base(self.y);
-                    let y0 = fb.index(ybase, bm, oh_n * ow_n * self.y_dt.size());
+                    let x0 = fb.index(xbase, ch0, ih_n * iw_n * xsz);
+                    let mut chans: Vec<Chan> = Vec::with_capacity(mb);
+                    for j in 0..mb {
+                        let gm = fb.b.ins().imul_imm_s(g, mg as i64);
+                        let mo = fb.b.ins().imul_imm_s(mob, mb as i64);
+                        let mo = fb.b.ins().iadd_imm_s(mo, j as i64);
+                        let m = fb.b.ins().iadd(gm, mo);
+                        let row = self.req.row(fb, m);
+                        let bias = self.req.bias(fb, row);
+                        let wbase = fb.base(self.wp);
+                        let w0 = fb.index(wbase, m, cg * kh_n * kw_n * 4);
+                        let bm = fb.b.ins().imul_imm_s(b, self.m as i64);
+                        let bm = fb.b.ins().iadd(bm, m);
+                        let ybase = fb.base(self.y);
+                        let y0 = fb.index(ybase, bm, oh_n * ow_n * self.y_dt.size());
+                        chans.push((m, row, bias, w0, y0));
+                    }
                     fb.for_n(oh_n, |fb, oh| {
                         let (khlo, khhi) = range(fb, self.rows, oh);
                         let ih0 = fb.b.ins().imul_imm_s(oh, self.h.stride as i64);
                         let ih0 = fb.b.ins().iadd_imm_s(ih0, -(self.h.pad as i64));
-                        let scalar = |fb: &mut Fb, lo: usize, hi: usize| {
-                            let lo = fb.c64(lo as i64);
-                            let hi = fb.c64(hi as i64);
-                            fb.for_range(lo, hi, |fb, ow| {
-                                let (kwlo, kwhi) = range(fb, self.cols, ow);
-                                let iw0 = fb.b.ins().imul_imm_s(ow, self.w.stride as i64);
-                                let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
-                                let acc = fb.var(types::I32, bias);
-                                fb.for_n(cg, |fb, ci| {
-                                    let xc = fb.index(x0, ci, ih_n * iw_n * self.x_dt.size());
-                                    let wc = fb.index(w0, ci, kh_n * kw_n * 4);
-                                    fb.for_range(khlo, khhi, |fb, kh| {
-                                        let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
-                                        let ih = fb.b.ins().iadd(ih, ih0);
-                                        let xr = fb.index(xc, ih, iw_n * self.x_dt.size());
-                                        let wr = fb.index(wc, kh, kw_n * 4);
-                                        fb.for_range(kwlo, kwhi, |fb, kw| {
-                                            let iw = fb.b.ins().imul_imm_s(kw, self.w.dil as i64);
-                                            let iw = fb.b.ins().iadd(iw, iw0);
-                                            let xa = fb.index(xr, iw, self.x_dt.size());
-                                            let xv = fb.load_int(self.x_dt, xa, 0);
-                                            let xv = fb.b.ins().iadd_imm_s(xv, -(self.zx as i64));
-                                            let wa = fb.index(wr, kw, 4);
-                                            let wv =
-                                                fb.b.ins().load(types::I32, super::flags(), wa, 0);
-                                            let p = fb.b.ins().imul(xv, wv);
-                                            let a = fb.b.use_var(acc);
-                                            let a = fb.b.ins().iadd(a, p);
-                                            fb.b.def_var(acc, a);
-                                        });
-                                    });
-                                });
-                                let a = fb.b.use_var(acc);
-                                let q = self.req.apply(fb, row, a);
-                                let oh_ow = fb.b.ins().imul_imm_s(oh, ow_n as i64);
-                                let o = fb.b.ins().iadd(oh_ow, ow);
-                                let ya = fb.index(y0, o, self.y_dt.size());
-                                fb.store_int(self.y_dt, q, ya, 0);
-                            });
-                        };
+                        let rows = (oh, khlo, khhi, ih0);
                         match self.vec {
-                            None => scalar(fb, 0, ow_n),
+                            None => {
+                                for ch in &chans {
+                                    self.emit_scalar(fb, *ch, x0, rows, 0, ow_n);
+                                }
+                            }
                             Some((a, nb)) => {
-                                scalar(fb, 0, a);
-                                self.emit_vector(
-                                    fb,
-                                    (row, bias, x0, w0, y0),
-                                    (m, oh, khlo, khhi, ih0),
-                                    a,
-                                    nb,
-                                );
-                                scalar(fb, a + 8 * nb, ow_n);
+                                for ch in &chans {
+                                    self.emit_scalar(fb, *ch, x0, rows, 0, a);
+                                }
+                                self.emit_vector(fb, &chans, x0, rows, a, nb);
+                                for ch in &chans {
+                                    self.emit_scalar(fb, *ch, x0, rows, a + 8 * nb, ow_n);
+                                }
                             }
                         }
                     });
@@ -406,36 +384,108 @@ impl Kernel for QConv {
 }
 
 impl QConv {
-    /// Eight output columns at a time: `nb` blocks from column `a` of row `oh`, all taps
-    /// inside the input, weights broadcast, inputs widened to i32x4.
-    fn emit_vector(
+    /// Output columns `lo..hi` of row `oh` for one channel, one at a time, with the
+    /// per-column tap ranges (the borders of padded convolutions).
+    fn emit_scalar(
         &self,
         fb: &mut Fb,
-        (row, bias, x0, w0, y0): (Value, Value, Value, Value, Value),
-        (m, oh, khlo, khhi, ih0): (Value, Value, Value, Value, Value),
-        a: usize,
-        nb: usize,
+        (_, row, bias, w0, y0): Chan,
+        x0: Value,
+        (oh, khlo, khhi, ih0): (Value, Value, Value, Value),
+        lo: usize,
+        hi: usize,
     ) {
+        if lo >= hi {
+            return;
+        }
         let cg = self.c / self.group;
         let (kh_n, kw_n) = (self.h.kernel, self.w.kernel);
         let (ih_n, iw_n, ow_n) = (self.h.input, self.w.input, self.w.output);
         let xsz = self.x_dt.size();
+        let lo = fb.c64(lo as i64);
+        let hi = fb.c64(hi as i64);
+        fb.for_range(lo, hi, |fb, ow| {
+            let (kwlo, kwhi) = range(fb, self.cols, ow);
+            let iw0 = fb.b.ins().imul_imm_s(ow, self.w.stride as i64);
+            let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
+            let acc = fb.var(types::I32, bias);
+            fb.for_n(cg, |fb, ci| {
+                let xc = fb.index(x0, ci, ih_n * iw_n * xsz);
+                let wc = fb.index(w0, ci, kh_n * kw_n * 4);
+                fb.for_range(khlo, khhi, |fb, kh| {
+                    let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
+                    let ih = fb.b.ins().iadd(ih, ih0);
+                    let xr = fb.index(xc, ih, iw_n * xsz);
+                    let wr = fb.index(wc, kh, kw_n * 4);
+                    fb.for_range(kwlo, kwhi, |fb, kw| {
+                        let iw = fb.b.ins().imul_imm_s(kw, self.w.dil as i64);
+                        let iw = fb.b.ins().iadd(iw, iw0);
+                        let xa = fb.index(xr, iw, xsz);
+                        let xv = fb.load_int(self.x_dt, xa, 0);
+                        let xv = fb.b.ins().iadd_imm_s(xv, -(self.zx as i64));
+                        let wa = fb.index(wr, kw, 4);
+                        let wv = fb.b.ins().load(types::I32, super::flags(), wa, 0);
+                        let p = fb.b.ins().imul(xv, wv);
+                        let a = fb.b.use_var(acc);
+                        let a = fb.b.ins().iadd(a, p);
+                        fb.b.def_var(acc, a);
+                    });
+                });
+            });
+            let a = fb.b.use_var(acc);
+            let q = self.req.apply(fb, row, a);
+            let oh_ow = fb.b.ins().imul_imm_s(oh, ow_n as i64);
+            let o = fb.b.ins().iadd(oh_ow, ow);
+            let ya = fb.index(y0, o, self.y_dt.size());
+            fb.store_int(self.y_dt, q, ya, 0);
+        });
+    }
+
+    /// Eight output columns of every channel in `chans` at a time: `nb` blocks from column
+    /// `a` of row `oh`, all taps inside the input. Input channel pairs are loaded, widened
+    /// and interleaved once and multiplied-added (pmaddwd) against each output channel's
+    /// packed weight pair; an odd last input channel uses broadcast i32 multiplies.
+    fn emit_vector(
+        &self,
+        fb: &mut Fb,
+        chans: &[Chan],
+        x0: Value,
+        (oh, khlo, khhi, ih0): (Value, Value, Value, Value),
+        a: usize,
+        nb: usize,
+    ) {
+        use super::simd;
+        let cg = self.c / self.group;
+        let (kh_n, kw_n) = (self.h.kernel, self.w.kernel);
+        let (ih_n, iw_n, ow_n) = (self.h.input, self.w.input, self.w.output);
+        let xsz = self.x_dt.size();
+        let plane = ih_n * iw_n * xsz;
         let z16 = fb.b.ins().iconst(types::I16, self.zx as i64);
         let zx16 = fb.b.ins().splat(types::I16X8, z16);
+        let wpb = fb.base(self.wpairs);
+        let wp0: Vec<Value> = chans
+            .iter()
+            .map(|ch| fb.index(wpb, ch.0, (cg / 2) * kh_n * kw_n * 4))
+            .collect();
         fb.for_n(nb, |fb, blk| {
             let ow0 = fb.b.ins().imul_imm_s(blk, 8);
             let ow0 = fb.b.ins().iadd_imm_s(ow0, a as i64);
             let iw0 = fb.b.ins().imul_imm_s(ow0, self.w.stride as i64);
             let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
-            let bv = fb.b.ins().splat(types::I32X4, bias);
-            let acc = (fb.var(types::I32X4, bv), fb.var(types::I32X4, bv));
-            let plane = ih_n * iw_n * xsz;
-            let wpb = fb.base(self.wpairs);
-            let wp0 = fb.index(wpb, m, (cg / 2) * kh_n * kw_n * 4);
+            let accs: Vec<_> = chans
+                .iter()
+                .map(|ch| {
+                    let bv = fb.b.ins().splat(types::I32X4, ch.2);
+                    (fb.var(types::I32X4, bv), fb.var(types::I32X4, bv))
+                })
+                .collect();
             fb.for_n(cg / 2, |fb, cp| {
                 let xc0 = fb.index(x0, cp, 2 * plane);
                 let xc1 = fb.b.ins().iadd_imm_s(xc0, plane as i64);
-                let wc = fb.index(wp0, cp, kh_n * kw_n * 4);
+                let wcs: Vec<Value> = wp0
+                    .iter()
+                    .map(|&w| fb.index(w, cp, kh_n * kw_n * 4))
+                    .collect();
                 fb.for_range(khlo, khhi, |fb, kh| {
                     let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
                     let ih = fb.b.ins().iadd(ih, ih0);
@@ -444,51 +494,51 @@ impl QConv {
                     let o = fb.b.ins().iadd(rowoff, colo);
                     let xr0 = fb.b.ins().iadd(xc0, o);
                     let xr1 = fb.b.ins().iadd(xc1, o);
-                    let wr = fb.index(wc, kh, kw_n * 4);
+                    let khoff = fb.b.ins().imul_imm_s(kh, (kw_n * 4) as i64);
                     for kw in 0..kw_n {
-                        let w =
-                            fb.b.ins()
-                                .load(types::I32, super::flags(), wr, (kw * 4) as i32);
                         let off = (kw * self.w.dil * xsz) as i32;
-                        super::simd::mac8_pair(
-                            fb,
-                            self.x_dt,
-                            (xr0, xr1),
-                            off,
-                            self.w.stride,
-                            zx16,
-                            w,
-                            acc,
-                        );
+                        let x =
+                            simd::load_pair(fb, self.x_dt, (xr0, xr1), off, self.w.stride, zx16);
+                        for (wc, acc) in wcs.iter().zip(&accs) {
+                            let wr = fb.b.ins().iadd(*wc, khoff);
+                            let w =
+                                fb.b.ins()
+                                    .load(types::I32, super::flags(), wr, (kw * 4) as i32);
+                            simd::madd_pair(fb, x, w, *acc);
+                        }
                     }
                 });
             });
             // An odd last input channel: broadcast weight, i32 multiplies.
             for ci in (cg / 2 * 2)..cg {
                 let xc = fb.b.ins().iadd_imm_s(x0, (ci * plane) as i64);
-                let wc = fb.b.ins().iadd_imm_s(w0, (ci * kh_n * kw_n * 4) as i64);
                 fb.for_range(khlo, khhi, |fb, kh| {
                     let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
                     let ih = fb.b.ins().iadd(ih, ih0);
                     let xr = fb.index(xc, ih, iw_n * xsz);
                     let xr = fb.index(xr, iw0, xsz);
-                    let wr = fb.index(wc, kh, kw_n * 4);
                     for kw in 0..kw_n {
-                        let w =
-                            fb.b.ins()
-                                .load(types::I32, super::flags(), wr, (kw * 4) as i32);
-                        let w = fb.b.ins().splat(types::I32X4, w);
                         let off = (kw * self.w.dil * xsz) as i32;
-                        super::simd::mac8(fb, self.x_dt, xr, off, self.w.stride, zx16, w, acc);
+                        let x = simd::load_wide(fb, self.x_dt, xr, off, self.w.stride, zx16);
+                        for (ch, acc) in chans.iter().zip(&accs) {
+                            let wc = fb.b.ins().iadd_imm_s(ch.3, (ci * kh_n * kw_n * 4) as i64);
+                            let wr = fb.index(wc, kh, kw_n * 4);
+                            let w =
+                                fb.b.ins()
+                                    .load(types::I32, super::flags(), wr, (kw * 4) as i32);
+                            simd::mul_acc(fb, x, w, *acc);
+                        }
                     }
                 });
             }
-            let lo = fb.b.use_var(acc.0);
-            let hi = fb.b.use_var(acc.1);
-            let o = fb.b.ins().imul_imm_s(oh, ow_n as i64);
-            let o = fb.b.ins().iadd(o, ow0);
-            let ya = fb.index(y0, o, self.y_dt.size());
-            super::simd::requant_store8(fb, &self.req, row, lo, hi, self.y_dt, ya);
+            for (ch, acc) in chans.iter().zip(&accs) {
+                let lo = fb.b.use_var(acc.0);
+                let hi = fb.b.use_var(acc.1);
+                let o = fb.b.ins().imul_imm_s(oh, ow_n as i64);
+                let o = fb.b.ins().iadd(o, ow0);
+                let ya = fb.index(ch.4, o, self.y_dt.size());
+                simd::requant_store8(fb, &self.req, ch.1, lo, hi, self.y_dt, ya);
+            }
         });
     }
 }

@@ -132,47 +132,6 @@ pub fn requant_store8(
     fb.b.ins().store(f, word, ya, 0);
 }
 
-/// `acc_lo/hi += widen(x[xa + off + j * stride] - zx) * w` for eight u8/i8 inputs `j`.
-#[allow(clippy::too_many_arguments)]
-pub fn mac8(
-    fb: &mut Fb,
-    x_dt: DType,
-    xa: Value,
-    off: i32,
-    stride: usize,
-    zx16: Value,
-    w: Value,
-    acc: (cranelift_frontend::Variable, cranelift_frontend::Variable),
-) {
-    let v = if stride == 1 {
-        match x_dt {
-            DType::I8 => fb.b.ins().sload8x8(flags(), xa, off),
-            _ => fb.b.ins().uload8x8(flags(), xa, off),
-        }
-    } else {
-        // Strided columns: gather the eight bytes lane by lane.
-        let z = fb.b.ins().iconst(types::I16, 0);
-        let mut v = fb.b.ins().splat(types::I16X8, z);
-        for j in 0..8u8 {
-            let e = fb.load_int(x_dt, xa, off + (j as usize * stride) as i32);
-            let e = fb.b.ins().ireduce(types::I16, e);
-            v = fb.b.ins().insertlane(v, e, j);
-        }
-        v
-    };
-    let v = fb.b.ins().isub(v, zx16);
-    let l = fb.b.ins().swiden_low(v);
-    let h = fb.b.ins().swiden_high(v);
-    let pl = fb.b.ins().imul(l, w);
-    let ph = fb.b.ins().imul(h, w);
-    let a = fb.b.use_var(acc.0);
-    let a = fb.b.ins().iadd(a, pl);
-    fb.b.def_var(acc.0, a);
-    let a = fb.b.use_var(acc.1);
-    let a = fb.b.ins().iadd(a, ph);
-    fb.b.def_var(acc.1, a);
-}
-
 /// Interleaves the 16-bit lanes of `a` and `b`: (`[a0 b0 a1 b1 a2 b2 a3 b3]`,
 /// `[a4 b4 .. a7 b7]`), i.e. punpcklwd / punpckhwd.
 fn zip16(fb: &mut Fb, a: Value, b: Value) -> (Value, Value) {
@@ -215,23 +174,29 @@ fn load8(fb: &mut Fb, x_dt: DType, xa: Value, off: i32, stride: usize, zx16: Val
     fb.b.ins().isub(v, zx16)
 }
 
-/// Two input channels at once: eight positions of channel `c` (at `xa0`) and `c + 1` (at
-/// `xa1`) interleaved and multiplied-added in pairs against the packed weight pair `wpair`
-/// (`w_c` in the low i16, `w_{c+1}` in the high i16): the pmaddwd shape, 16 MACs.
-#[allow(clippy::too_many_arguments)]
-pub fn mac8_pair(
+/// Eight positions of input channel `c` (at `xa0`) and `c + 1` (at `xa1`), widened, zero
+/// point subtracted and interleaved: `([x0c x0c' .. x3c x3c'], [x4c x4c' .. x7c x7c'])`.
+pub fn load_pair(
     fb: &mut Fb,
     x_dt: DType,
     (xa0, xa1): (Value, Value),
     off: i32,
     stride: usize,
     zx16: Value,
+) -> (Value, Value) {
+    let v0 = load8(fb, x_dt, xa0, off, stride, zx16);
+    let v1 = load8(fb, x_dt, xa1, off, stride, zx16);
+    zip16(fb, v0, v1)
+}
+
+/// `acc += pmaddwd(x, splat(wpair))` on both halves: 16 MACs (`wpair` holds `w_c` in the
+/// low and `w_{c+1}` in the high i16).
+pub fn madd_pair(
+    fb: &mut Fb,
+    (lo, hi): (Value, Value),
     wpair: Value,
     acc: (cranelift_frontend::Variable, cranelift_frontend::Variable),
 ) {
-    let v0 = load8(fb, x_dt, xa0, off, stride, zx16);
-    let v1 = load8(fb, x_dt, xa1, off, stride, zx16);
-    let (lo, hi) = zip16(fb, v0, v1);
     let le = flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
     let w32 = fb.b.ins().splat(types::I32X4, wpair);
     let w = fb.b.ins().bitcast(types::I16X8, le, w32);
@@ -243,6 +208,37 @@ pub fn mac8_pair(
         let pl = fb.b.ins().imul(l, wl);
         let ph = fb.b.ins().imul(h, wh);
         let p = fb.b.ins().iadd_pairwise(pl, ph);
+        let a = fb.b.use_var(var);
+        let a = fb.b.ins().iadd(a, p);
+        fb.b.def_var(var, a);
+    }
+}
+
+/// Eight positions of one input channel as two i32x4 (zero point subtracted).
+pub fn load_wide(
+    fb: &mut Fb,
+    x_dt: DType,
+    xa: Value,
+    off: i32,
+    stride: usize,
+    zx16: Value,
+) -> (Value, Value) {
+    let v = load8(fb, x_dt, xa, off, stride, zx16);
+    let l = fb.b.ins().swiden_low(v);
+    let h = fb.b.ins().swiden_high(v);
+    (l, h)
+}
+
+/// `acc += x * splat(w)` on both halves (i32 multiplies).
+pub fn mul_acc(
+    fb: &mut Fb,
+    (l, h): (Value, Value),
+    w: Value,
+    acc: (cranelift_frontend::Variable, cranelift_frontend::Variable),
+) {
+    let w = fb.b.ins().splat(types::I32X4, w);
+    for (v, var) in [(l, acc.0), (h, acc.1)] {
+        let p = fb.b.ins().imul(v, w);
         let a = fb.b.use_var(var);
         let a = fb.b.ins().iadd(a, p);
         fb.b.def_var(var, a);

@@ -139,6 +139,9 @@ struct QConv {
     /// Weights of channel pairs for the vector kernel: `[M][cg/2][KH][KW]` i32 holding
     /// `w[c]` in the low and `w[c+1]` in the high 16 bits.
     wpairs: Addr,
+    /// For an odd last input channel (depthwise convs): tap pairs along W,
+    /// `[M][KH][KW/2]` i32 holding `w[kw=2p]` low and `w[kw=2p+1]` high.
+    tpairs: Addr,
 }
 
 /// Lowers a `qconv` node (rank 3 or 4, constant weights and bias).
@@ -285,7 +288,23 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
         }
     }
     let wpairs = l.pool.i32s(&pairs);
+    let (kh_n, kw_n) = (h.kernel, w.kernel);
+    let mut tp = Vec::new();
+    if cg % 2 == 1 {
+        for mi in 0..m {
+            for kh in 0..kh_n {
+                for p in 0..kw_n / 2 {
+                    let at = |kw: usize| (mi * cg + cg - 1) * taps + kh * kw_n + kw;
+                    let w0 = packed[at(2 * p)] as i16 as u16 as u32;
+                    let w1 = packed[at(2 * p + 1)] as i16 as u16 as u32;
+                    tp.push((w0 | (w1 << 16)) as i32);
+                }
+            }
+        }
+    }
+    let tpairs = l.pool.i32s(&tp);
     Ok(Some(Box::new(QConv {
+        tpairs,
         vec,
         wpairs,
         n,
@@ -509,7 +528,7 @@ impl QConv {
                     }
                 });
             });
-            // An odd last input channel: broadcast weight, i32 multiplies.
+            // An odd last input channel (all of a depthwise conv): pairs of taps.
             for ci in (cg / 2 * 2)..cg {
                 let xc = fb.b.ins().iadd_imm_s(x0, (ci * plane) as i64);
                 fb.for_range(khlo, khhi, |fb, kh| {
@@ -517,7 +536,29 @@ impl QConv {
                     let ih = fb.b.ins().iadd(ih, ih0);
                     let xr = fb.index(xc, ih, iw_n * xsz);
                     let xr = fb.index(xr, iw0, xsz);
-                    for kw in 0..kw_n {
+                    // Tap pairs along W: pmaddwd against packed (w[2p], w[2p+1]).
+                    let khp = fb.b.ins().imul_imm_s(kh, ((kw_n / 2) * 4) as i64);
+                    for p in 0..kw_n / 2 {
+                        let off = |kw: usize| (kw * self.w.dil * xsz) as i32;
+                        let x = simd::load_pair_at(
+                            fb,
+                            self.x_dt,
+                            (xr, off(2 * p)),
+                            (xr, off(2 * p + 1)),
+                            self.w.stride,
+                            zx16,
+                        );
+                        for (ch, acc) in chans.iter().zip(&accs) {
+                            let tb = fb.base(self.tpairs);
+                            let tr = fb.index(tb, ch.0, kh_n * (kw_n / 2) * 4);
+                            let tr = fb.b.ins().iadd(tr, khp);
+                            let w =
+                                fb.b.ins()
+                                    .load(types::I32, super::flags(), tr, (p * 4) as i32);
+                            simd::madd_pair(fb, x, w, *acc);
+                        }
+                    }
+                    for kw in (kw_n / 2 * 2)..kw_n {
                         let off = (kw * self.w.dil * xsz) as i32;
                         let x = simd::load_wide(fb, self.x_dt, xr, off, self.w.stride, zx16);
                         for (ch, acc) in chans.iter().zip(&accs) {

@@ -184,8 +184,20 @@ pub fn load_pair(
     stride: usize,
     zx16: Value,
 ) -> (Value, Value) {
-    let v0 = load8(fb, x_dt, xa0, off, stride, zx16);
-    let v1 = load8(fb, x_dt, xa1, off, stride, zx16);
+    load_pair_at(fb, x_dt, (xa0, off), (xa1, off), stride, zx16)
+}
+
+/// Like [`load_pair`] with a separate offset per operand (two taps of one channel).
+pub fn load_pair_at(
+    fb: &mut Fb,
+    x_dt: DType,
+    (xa0, off0): (Value, i32),
+    (xa1, off1): (Value, i32),
+    stride: usize,
+    zx16: Value,
+) -> (Value, Value) {
+    let v0 = load8(fb, x_dt, xa0, off0, stride, zx16);
+    let v1 = load8(fb, x_dt, xa1, off1, stride, zx16);
     zip16(fb, v0, v1)
 }
 

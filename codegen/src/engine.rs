@@ -23,8 +23,9 @@ pub struct JitEngine {
 type Binding = Vec<(String, usize)>;
 
 impl JitEngine {
-    /// Prepares `module` (the -O2 IR) for `target`. Models without symbolic dims are
-    /// compiled right away; others at the first run of each batch size.
+    /// Prepares `module` (the -O2 IR) for `target`. Models whose shapes are all fixed are
+    /// compiled right away; models with symbolic dims at the first run of each batch size;
+    /// models with data-dependent shapes (no static plan) run through the interpreter.
     pub fn new(module: &Module, target: Target) -> Result<JitEngine, Error> {
         Self::with_options(module, target, Options::default())
     }
@@ -42,7 +43,7 @@ impl JitEngine {
             opts,
             programs: HashMap::new(),
         };
-        if syms_of(module).is_empty() {
+        if syms_of(module).is_empty() && concrete(module, &[]) {
             e.program(Vec::new())?;
         }
         Ok(e)
@@ -65,6 +66,11 @@ impl JitEngine {
             .into_iter()
             .map(|s| (s, batch))
             .collect();
+        if !concrete(&self.module, &b) {
+            return Err(Error::Exec(
+                "the model has data-dependent shapes: no static memory plan, it runs through the interpreter".into(),
+            ));
+        }
         let p = self.program(b)?;
         Ok((p.listings.clone(), p.interpreted.clone(), p.arena_bytes()))
     }

@@ -603,3 +603,28 @@ fn unsupported_targets_are_errors() {
     assert!("riscv".parse::<Target>().is_err());
     assert_eq!("x86-avx2".parse::<Target>(), Ok(Target::X86Avx2));
 }
+
+#[test]
+fn data_dependent_shapes_run_through_the_interpreter() {
+    // A result whose dim is only known at run time: no static plan, no compile error.
+    let mut m = Module::default();
+    let x = m.graph.add_input("x", TensorType::new(DType::U8, &[2, 3]));
+    let ty = TensorType::with_dims(DType::U8, vec![Dim::Any, Dim::Fixed(3)]);
+    let y = m.graph.add_node(
+        "clip",
+        Op::Clip {
+            min: Some(4.0),
+            max: None,
+        },
+        vec![x],
+        vec![("y".into(), ty)],
+    )[0];
+    m.graph.outputs.push(y);
+    let input = Tensor::new(vec![2, 3], Data::U8(vec![1, 2, 3, 4, 5, 6]));
+    for t in targets() {
+        let mut jit = JitEngine::new(&m, t).unwrap();
+        let got = jit.run(std::slice::from_ref(&input)).unwrap();
+        assert_eq!(got[0].data, Data::U8(vec![4, 4, 4, 4, 5, 6]));
+        assert!(jit.listing(1).is_err());
+    }
+}

@@ -133,11 +133,6 @@ impl JitEngine {
                             syms.insert(s.clone(), got);
                         }
                     },
-                    Dim::Any => {
-                        return Err(Error::Exec(format!(
-                            "{who}: dim {d} has no static or symbolic size"
-                        )))
-                    }
                     _ => {}
                 }
             }

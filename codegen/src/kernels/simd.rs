@@ -156,11 +156,25 @@ fn zip16(fb: &mut Fb, a: Value, b: Value) -> (Value, Value) {
 
 /// Loads eight u8/i8 inputs (`xa + off + j * stride`) widened to i16 with `zx` subtracted.
 fn load8(fb: &mut Fb, x_dt: DType, xa: Value, off: i32, stride: usize, zx16: Value) -> Value {
+    let load = |fb: &mut Fb, off: i32| match x_dt {
+        DType::I8 => fb.b.ins().sload8x8(flags(), xa, off),
+        _ => fb.b.ins().uload8x8(flags(), xa, off),
+    };
     let v = if stride == 1 {
-        match x_dt {
-            DType::I8 => fb.b.ins().sload8x8(flags(), xa, off),
-            _ => fb.b.ins().uload8x8(flags(), xa, off),
-        }
+        load(fb, off)
+    } else if stride == 2 {
+        // Bytes off, off+2, .., off+14 from two overlapping loads (off..off+7 and
+        // off+7..off+14, never past the last element read), even / odd lanes picked.
+        use cranelift_codegen::ir::ConstantData;
+        let a = load(fb, off);
+        let b = load(fb, off + 7);
+        let le = flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+        let a8 = fb.b.ins().bitcast(types::I8X16, le, a);
+        let b8 = fb.b.ins().bitcast(types::I8X16, le, b);
+        let mask: Vec<u8> = vec![0, 1, 4, 5, 8, 9, 12, 13, 18, 19, 22, 23, 26, 27, 30, 31];
+        let imm = fb.b.func.dfg.immediates.push(ConstantData::from(mask));
+        let s = fb.b.ins().shuffle(a8, b8, imm);
+        fb.b.ins().bitcast(types::I16X8, le, s)
     } else {
         let z = fb.b.ins().iconst(types::I16, 0);
         let mut v = fb.b.ins().splat(types::I16X8, z);

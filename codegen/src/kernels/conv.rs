@@ -329,8 +329,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
 fn range(fb: &mut Fb, table: Addr, i: Value) -> (Value, Value) {
     let base = fb.base(table);
     let p = fb.index(base, i, 8);
-    let lo = fb.b.ins().sload32(super::flags(), p, 0);
-    let hi = fb.b.ins().sload32(super::flags(), p, 4);
+    let lo = fb.b.ins().sload32(super::const_flags(), p, 0);
+    let hi = fb.b.ins().sload32(super::const_flags(), p, 4);
     (lo, hi)
 }
 
@@ -443,7 +443,7 @@ impl QConv {
                         let xv = fb.load_int(self.x_dt, xa, 0);
                         let xv = fb.b.ins().iadd_imm_s(xv, -(self.zx as i64));
                         let wa = fb.index(wr, kw, 4);
-                        let wv = fb.b.ins().load(types::I32, super::flags(), wa, 0);
+                        let wv = fb.b.ins().load(types::I32, super::const_flags(), wa, 0);
                         let p = fb.b.ins().imul(xv, wv);
                         let a = fb.b.use_var(acc);
                         let a = fb.b.ins().iadd(a, p);
@@ -520,9 +520,12 @@ impl QConv {
                             simd::load_pair(fb, self.x_dt, (xr0, xr1), off, self.w.stride, zx16);
                         for (wc, acc) in wcs.iter().zip(&accs) {
                             let wr = fb.b.ins().iadd(*wc, khoff);
-                            let w =
-                                fb.b.ins()
-                                    .load(types::I32, super::flags(), wr, (kw * 4) as i32);
+                            let w = fb.b.ins().load(
+                                types::I32,
+                                super::const_flags(),
+                                wr,
+                                (kw * 4) as i32,
+                            );
                             simd::madd_pair(fb, x, w, *acc);
                         }
                     }
@@ -552,9 +555,12 @@ impl QConv {
                             let tb = fb.base(self.tpairs);
                             let tr = fb.index(tb, ch.0, kh_n * (kw_n / 2) * 4);
                             let tr = fb.b.ins().iadd(tr, khp);
-                            let w =
-                                fb.b.ins()
-                                    .load(types::I32, super::flags(), tr, (p * 4) as i32);
+                            let w = fb.b.ins().load(
+                                types::I32,
+                                super::const_flags(),
+                                tr,
+                                (p * 4) as i32,
+                            );
                             simd::madd_pair(fb, x, w, *acc);
                         }
                     }
@@ -564,9 +570,12 @@ impl QConv {
                         for (ch, acc) in chans.iter().zip(&accs) {
                             let wc = fb.b.ins().iadd_imm_s(ch.3, (ci * kh_n * kw_n * 4) as i64);
                             let wr = fb.index(wc, kh, kw_n * 4);
-                            let w =
-                                fb.b.ins()
-                                    .load(types::I32, super::flags(), wr, (kw * 4) as i32);
+                            let w = fb.b.ins().load(
+                                types::I32,
+                                super::const_flags(),
+                                wr,
+                                (kw * 4) as i32,
+                            );
                             simd::mul_acc(fb, x, w, *acc);
                         }
                     }

@@ -265,7 +265,7 @@ impl Kernel for QGemm {
                         let ij = fb.b.ins().imul_imm_s(i, n as i64);
                         let ij = fb.b.ins().iadd(ij, j);
                         let ca = fb.index(cb, ij, 4);
-                        fb.b.ins().load(types::I32, super::flags(), ca, 0)
+                        fb.b.ins().load(types::I32, super::const_flags(), ca, 0)
                     }
                     None => fb.c32(0),
                 };
@@ -282,7 +282,7 @@ impl Kernel for QGemm {
                             let av = fb.load_int(self.a_dt, aa, 0);
                             let av = fb.b.ins().iadd_imm_s(av, -(self.za as i64));
                             let ba = fb.index(brow, kk, 4);
-                            let bv = fb.b.ins().load(types::I32, super::flags(), ba, 0);
+                            let bv = fb.b.ins().load(types::I32, super::const_flags(), ba, 0);
                             let p = fb.b.ins().imul(av, bv);
                             let a = fb.b.use_var(acc);
                             let a = fb.b.ins().iadd(a, p);

@@ -211,6 +211,12 @@ pub fn flags() -> MemFlagsData {
     MemFlagsData::new().with_notrap()
 }
 
+/// Memory flags for reads of the program's constant tables (weights, requantization rows,
+/// tap ranges): never written while the code runs, so loads may be hoisted out of loops.
+pub fn const_flags() -> MemFlagsData {
+    flags().with_readonly().with_can_move()
+}
+
 impl Fb<'_> {
     /// An i64 constant.
     pub fn c64(&mut self, v: i64) -> Value {

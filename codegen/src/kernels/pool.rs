@@ -75,15 +75,15 @@ impl Kernel for MaxPool {
             fb.for_n(oh_n, |fb, oh| {
                 let rb = fb.base(self.rows);
                 let ra = fb.index(rb, oh, 8);
-                let khlo = fb.b.ins().sload32(super::flags(), ra, 0);
-                let khhi = fb.b.ins().sload32(super::flags(), ra, 4);
+                let khlo = fb.b.ins().sload32(super::const_flags(), ra, 0);
+                let khhi = fb.b.ins().sload32(super::const_flags(), ra, 4);
                 let ih0 = fb.b.ins().imul_imm_s(oh, self.h.stride as i64);
                 let ih0 = fb.b.ins().iadd_imm_s(ih0, -(self.h.pad as i64));
                 fb.for_n(ow_n, |fb, ow| {
                     let cb = fb.base(self.cols);
                     let ca = fb.index(cb, ow, 8);
-                    let kwlo = fb.b.ins().sload32(super::flags(), ca, 0);
-                    let kwhi = fb.b.ins().sload32(super::flags(), ca, 4);
+                    let kwlo = fb.b.ins().sload32(super::const_flags(), ca, 0);
+                    let kwhi = fb.b.ins().sload32(super::const_flags(), ca, 4);
                     let iw0 = fb.b.ins().imul_imm_s(ow, self.w.stride as i64);
                     let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
                     let lowest = fb.c32(if signed { i32::MIN } else { 0 });

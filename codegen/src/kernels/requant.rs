@@ -6,7 +6,7 @@
 //! round half to even (`nearest`), saturating conversion, `+ zp`, clamp. Fixed-point mode
 //! reproduces [`qcc_ir::quant::multiply_by_quantized_multiplier`] in i32/i64 arithmetic.
 
-use super::{flags, Addr, Fb, Pool};
+use super::{Addr, Fb, Pool};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::quant::Multiplier;
@@ -91,13 +91,13 @@ impl Requant {
 
     /// Loads the bias of a row.
     pub fn bias(&self, fb: &mut Fb, row: Value) -> Value {
-        fb.b.ins().load(types::I32, flags(), row, 0)
+        fb.b.ins().load(types::I32, super::const_flags(), row, 0)
     }
 
     /// The epilogue: `acc` (i32, bias already added) to the stored value (i32 for quantized
     /// outputs, f32 for [`OutMode::F32`]).
     pub fn apply(&self, fb: &mut Fb, row: Value, acc: Value) -> Value {
-        let f = flags();
+        let f = super::const_flags();
         if self.out == OutMode::F32 {
             let s = fb.b.ins().load(types::F32, f, row, 8);
             let a = fb.b.ins().fcvt_from_sint(types::F32, acc);

@@ -98,7 +98,7 @@ pub fn requant_store8(
         }
         return;
     }
-    let f = flags();
+    let f = super::const_flags();
     let m = fb.b.ins().load(types::F32, f, row, 8);
     let ms = fb.b.ins().splat(types::F32X4, m);
     let zp = fb.b.ins().load(types::I32, f, row, 4);

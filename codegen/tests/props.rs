@@ -628,3 +628,12 @@ fn data_dependent_shapes_run_through_the_interpreter() {
         assert!(jit.listing(1).is_err());
     }
 }
+
+#[test]
+fn fused_clamp_bounds_narrow_the_storage_range() {
+    use qcc_codegen::kernels::out_bounds;
+    assert_eq!(out_bounds((0, 255), None), Ok((0, 255)));
+    assert_eq!(out_bounds((0, 255), Some((10, 300))), Ok((10, 255)));
+    assert_eq!(out_bounds((-128, 127), Some((-200, 6))), Ok((-128, 6)));
+    assert!(out_bounds((0, 255), Some((300, 400))).is_err());
+}

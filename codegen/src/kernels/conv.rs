@@ -144,8 +144,9 @@ struct QConv {
     tpairs: Addr,
 }
 
-/// Lowers a `qconv` node (rank 3 or 4, constant weights and bias).
-pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
+/// Lowers a `qconv` node (rank 3 or 4, constant weights and bias); `clamp` is a fused
+/// output clamp `[lo, hi]` on the stored values.
+pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered {
     let xs = l.in_dims(0)?;
     let ws = l.in_dims(1)?;
     let ys = l.out_dims(0)?;
@@ -257,7 +258,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
         .map(|(i, &v)| (v - zw[i / per_m.max(1)] as i64) as i32)
         .collect();
     let chans = requant::channels(l.module.requant, 1.0, sx, &sw, &yq, bias.as_deref())?;
-    let (qmin, qmax) = yq.storage_range(y_ty.dtype);
+    let (qmin, qmax) = super::out_bounds(yq.storage_range(y_ty.dtype), clamp)?;
     let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax });
     let flat =
         |v: Vec<(i32, i32)>| -> Vec<i32> { v.into_iter().flat_map(|(a, b)| [a, b]).collect() };

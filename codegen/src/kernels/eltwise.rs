@@ -26,10 +26,14 @@ struct QAdd {
     ra: f32,
     rb: f32,
     k: f32,
+    /// `-offset` of the result's domain (added back after rounding).
     zy: i32,
     qmin: i64,
     qmax: i64,
     fold: Fold,
+    /// Domain offsets of the operands (see [`super::domain_offset`]).
+    oa: i64,
+    ob: i64,
 }
 
 /// Lowers `qadd` for equal shapes or one single-element operand.
@@ -73,6 +77,12 @@ pub fn lower_qadd(l: &mut Lower) -> Lowered {
         return Ok(None);
     };
     let (qmin, qmax) = q.storage_range(y_ty.dtype);
+    let (oa, ob, oy) = (
+        super::domain_offset(a_dt),
+        super::domain_offset(b_dt),
+        super::domain_offset(y_ty.dtype),
+    );
+    let (za, zb, zy) = (za as i64 + oa, zb as i64 + ob, zy as i64 + oy);
     let ra = sa / sy;
     let rb = sb / sy;
     let k = zy as f32 - (ra * za as f32 + rb * zb as f32);
@@ -87,10 +97,12 @@ pub fn lower_qadd(l: &mut Lower) -> Lowered {
         ra,
         rb,
         k,
-        zy: 0,
+        zy: -oy as i32,
         qmin,
         qmax,
         fold,
+        oa,
+        ob,
     })))
 }
 
@@ -106,12 +118,14 @@ impl Kernel for QAdd {
         match self.fold {
             Fold::A => {
                 let v = fb.load_int(self.a_dt, abase, 0);
+                let v = fb.b.ins().iadd_imm_s(v, self.oa);
                 let v = fb.b.ins().fcvt_from_sint(types::F32, v);
                 let p = fb.b.ins().fmul(v, ra);
                 k = fb.b.ins().fadd(k, p);
             }
             Fold::B => {
                 let v = fb.load_int(self.b_dt, bbase, 0);
+                let v = fb.b.ins().iadd_imm_s(v, self.ob);
                 let v = fb.b.ins().fcvt_from_sint(types::F32, v);
                 let p = fb.b.ins().fmul(v, rb);
                 k = fb.b.ins().fadd(k, p);
@@ -123,21 +137,25 @@ impl Kernel for QAdd {
                 Fold::A => {
                     let ba = fb.index(bbase, i, self.b_dt.size());
                     let bv = fb.load_int(self.b_dt, ba, 0);
+                    let bv = fb.b.ins().iadd_imm_s(bv, self.ob);
                     let bf = fb.b.ins().fcvt_from_sint(types::F32, bv);
                     fb.b.ins().fma(bf, rb, k)
                 }
                 Fold::B => {
                     let aa = fb.index(abase, i, self.a_dt.size());
                     let av = fb.load_int(self.a_dt, aa, 0);
+                    let av = fb.b.ins().iadd_imm_s(av, self.oa);
                     let af = fb.b.ins().fcvt_from_sint(types::F32, av);
                     fb.b.ins().fma(af, ra, k)
                 }
                 Fold::None => {
                     let aa = fb.index(abase, i, self.a_dt.size());
                     let av = fb.load_int(self.a_dt, aa, 0);
+                    let av = fb.b.ins().iadd_imm_s(av, self.oa);
                     let af = fb.b.ins().fcvt_from_sint(types::F32, av);
                     let ba = fb.index(bbase, i, self.b_dt.size());
                     let bv = fb.load_int(self.b_dt, ba, 0);
+                    let bv = fb.b.ins().iadd_imm_s(bv, self.ob);
                     let bf = fb.b.ins().fcvt_from_sint(types::F32, bv);
                     let inner = fb.b.ins().fma(bf, rb, k);
                     fb.b.ins().fma(af, ra, inner)

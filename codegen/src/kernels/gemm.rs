@@ -105,7 +105,8 @@ fn build(
 }
 
 /// Lowers `qgemm` with a constant B (and constant C, if present).
-pub fn lower_qgemm(l: &mut Lower, at: &GemmAttrs) -> Lowered {
+/// `clamp` is a fused output clamp `[lo, hi]` on the stored values.
+pub fn lower_qgemm(l: &mut Lower, at: &GemmAttrs, clamp: Option<(i64, i64)>) -> Lowered {
     let a_s = l.in_dims(0)?;
     let b_s = l.in_dims(1)?;
     let a_dt = l.in_ty(0)?.dtype;
@@ -168,7 +169,7 @@ pub fn lower_qgemm(l: &mut Lower, at: &GemmAttrs) -> Lowered {
             if q.axis.is_some() && (q.axis != Some(1) || q.scale.len() != n) {
                 return Ok(None);
             }
-            let (qmin, qmax) = q.storage_range(y_ty.dtype);
+            let (qmin, qmax) = super::out_bounds(q.storage_range(y_ty.dtype), clamp)?;
             (
                 requant::channels(l.module.requant, at.alpha, sa, &sb, q, None)?,
                 OutMode::Quant { qmin, qmax },

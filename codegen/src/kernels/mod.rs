@@ -184,8 +184,8 @@ pub type Lowered = Result<Option<Box<dyn Kernel>>, String>;
 pub fn lower(l: &mut Lower) -> Lowered {
     use qcc_ir::Op;
     match &l.node.op {
-        Op::QConv(a) => conv::lower(l, a),
-        Op::QGemm(a) => gemm::lower_qgemm(l, a),
+        Op::QConv(a) => conv::lower(l, a, None),
+        Op::QGemm(a) => gemm::lower_qgemm(l, a, None),
         Op::QMatMul => gemm::lower_qmatmul(l),
         Op::QAdd => eltwise::lower_qadd(l),
         Op::Clip { min, max } => eltwise::lower_clip(l, *min, *max),
@@ -326,6 +326,32 @@ impl Fb<'_> {
             }
         }
     }
+}
+
+/// Saturation bounds of a quantized result: its storage range narrowed by a fused output
+/// clamp `[lo, hi]` (an error when they do not meet, as in the interpreter).
+pub fn out_bounds(
+    (qmin, qmax): (i64, i64),
+    clamp: Option<(i64, i64)>,
+) -> Result<(i64, i64), String> {
+    let (lo, hi) = match clamp {
+        Some((lo, hi)) => (lo.max(qmin), hi.min(qmax)),
+        None => (qmin, qmax),
+    };
+    if lo > hi {
+        return Err(format!(
+            "output clamp {clamp:?} does not meet the storage range [{qmin}, {qmax}]"
+        ));
+    }
+    Ok((lo, hi))
+}
+
+/// Offset that moves a stored value into the domain ONNX Runtime's x86 kernels compute
+/// elementwise int8 ops in. 0 on this branch's interpreter; where the interpreter computes
+/// int8 `qadd` in the uint8 domain (`interp::quant_ops::ort_domain_offset`: 128 for i8),
+/// this must return the same.
+pub fn domain_offset(_dt: DType) -> i64 {
+    0
 }
 
 /// True for the integer dtypes the kernels load as i32 without loss.

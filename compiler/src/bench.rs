@@ -1,7 +1,7 @@
 //! `qcc bench`: latency of a compiled model on generated inputs.
 
 use crate::cli::BenchArgs;
-use crate::driver::{compile, make_engine};
+use crate::driver::compile;
 use anyhow::Result;
 use qcc_ir::{DType, Data, Dim, Module, Tensor};
 use std::time::Instant;
@@ -57,7 +57,8 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
     let opts = args.common.options()?;
     let t0 = Instant::now();
     let compiled = compile(&args.model, opts)?;
-    let mut engine = make_engine(&compiled.module, args.engine.into())?;
+    let target = crate::driver::jit_target(&args.common.target.into());
+    let mut engine = crate::driver::make_engine_for(&compiled.module, args.engine.into(), target)?;
     let compile_ms = t0.elapsed().as_secs_f64() * 1e3;
     let inputs = generate_inputs(&compiled.module, args.batch.max(1), 0x5eed);
     let warmup = (args.iters / 10).clamp(1, 5);

@@ -1,7 +1,7 @@
 //! The `qcc` command line (clap). Spellings here are a contract other tools call:
 //! `qcc MODEL`, `qcc run MODEL -i X.npy --output-dir D`, `qcc bench MODEL --json`.
 
-use crate::driver::{compile, make_engine, CompileOptions, EngineKind};
+use crate::driver::{compile, CompileOptions, EngineKind};
 use crate::{bench, npy};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -107,6 +107,10 @@ pub enum EmitArg {
     Ir,
     /// The graph as Graphviz dot (fused ops and their qparams visible).
     Dot,
+    /// The Cranelift IR of each JIT kernel (symbolic dims bound to 1).
+    Clif,
+    /// The machine code of each JIT kernel (Cranelift's VCode listing).
+    Asm,
 }
 
 fn parse_level(s: &str) -> Result<OptLevel, String> {
@@ -152,7 +156,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// Execution engine.
-    #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
+    #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
     pub engine: EngineArg,
     /// Input .npy files, in graph-input order.
     #[arg(short = 'i', long = "input", value_name = "INPUT.npy")]
@@ -174,7 +178,7 @@ pub struct BenchArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// Execution engine.
-    #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
+    #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
     pub engine: EngineArg,
     /// Batch size bound to symbolic batch dims.
     #[arg(long, default_value_t = 1)]
@@ -259,6 +263,32 @@ fn compile_only(args: CompileArgs) -> Result<()> {
     let text = match args.emit {
         Some(EmitArg::Ir) => qcc_ir::text::print_module(&compiled.module),
         Some(EmitArg::Dot) => crate::dot::to_dot(&compiled.module),
+        Some(e @ (EmitArg::Clif | EmitArg::Asm)) => {
+            let opts = qcc_codegen::Options {
+                clif: e == EmitArg::Clif,
+                asm: e == EmitArg::Asm,
+            };
+            let target = crate::driver::jit_target(&args.common.target.into());
+            let mut jit = qcc_codegen::JitEngine::with_options(&compiled.module, target, opts)
+                .map_err(|e| anyhow::anyhow!("{}: JIT: {e}", model.display()))?;
+            let (listings, interpreted, arena) = jit
+                .listing(1)
+                .map_err(|e| anyhow::anyhow!("{}: JIT: {e}", model.display()))?;
+            let mut t = format!(
+                "; {} kernel(s) for {target}, arena {arena} bytes; interpreted: {}\n",
+                listings.len(),
+                if interpreted.is_empty() {
+                    "none".to_string()
+                } else {
+                    interpreted.join(", ")
+                }
+            );
+            for l in listings {
+                t.push_str(&format!("\n; node '{}' ({})\n", l.node, l.op));
+                t.push_str(if e == EmitArg::Clif { &l.clif } else { &l.asm });
+            }
+            t
+        }
         None => {
             let hist = op_histogram(&compiled.module);
             let ops: Vec<String> = hist.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -305,7 +335,8 @@ fn run_model(args: RunArgs) -> Result<()> {
         .iter()
         .map(|p| npy::read_npy(p))
         .collect::<Result<Vec<_>>>()?;
-    let mut engine = make_engine(module, args.engine.into())?;
+    let target = crate::driver::jit_target(&args.common.target.into());
+    let mut engine = crate::driver::make_engine_for(module, args.engine.into(), target)?;
     let outputs = engine
         .run(&inputs)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;

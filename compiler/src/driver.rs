@@ -12,7 +12,7 @@ pub enum EngineKind {
     /// The reference interpreter (`qcc_ir::interp`).
     #[default]
     Interp,
-    /// The Cranelift JIT (not implemented yet).
+    /// The Cranelift JIT (`qcc_codegen::JitEngine`).
     Jit,
 }
 
@@ -123,10 +123,32 @@ pub fn compile(path: &Path, opts: CompileOptions) -> Result<Compiled> {
     })
 }
 
-/// Builds the engine that executes `module`.
+/// Builds the engine that executes `module` (the JIT compiles for the host, `native`).
 pub fn make_engine(module: &Module, kind: EngineKind) -> Result<Box<dyn Engine + '_>> {
+    make_engine_for(module, kind, qcc_codegen::Target::Native)
+}
+
+/// Builds the engine that executes `module`, the JIT generating code for `target` (an error
+/// when the host cannot run that target).
+pub fn make_engine_for(
+    module: &Module,
+    kind: EngineKind,
+    target: qcc_codegen::Target,
+) -> Result<Box<dyn Engine + '_>> {
     match kind {
         EngineKind::Interp => Ok(Box::new(qcc_ir::interp::Interpreter::new(module))),
-        EngineKind::Jit => bail!("{}", qcc_codegen::UNAVAILABLE),
+        EngineKind::Jit => Ok(Box::new(
+            qcc_codegen::JitEngine::new(module, target).map_err(|e| anyhow::anyhow!("JIT: {e}"))?,
+        )),
+    }
+}
+
+/// The JIT target for a `--target` choice (by its built-in name).
+pub fn jit_target(t: &Target) -> qcc_codegen::Target {
+    match t.name() {
+        "x86-avx2" => qcc_codegen::Target::X86Avx2,
+        "x86-64" => qcc_codegen::Target::X86_64,
+        "generic" => qcc_codegen::Target::Generic,
+        _ => qcc_codegen::Target::Native,
     }
 }

@@ -360,6 +360,32 @@ pub fn run(module: &Module, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
     Interpreter::new(module).run(inputs)
 }
 
+/// Executes one node of `module` on the given operand tensors and returns its results, with
+/// the same semantics (and error messages, prefixed with the node) as a full run.
+///
+/// For engines that compile most of a graph and hand the remaining nodes to the oracle. The
+/// results are not checked against the node's result types; the caller does that.
+pub fn run_node(module: &Module, node: &Node, ins: &[&Tensor]) -> Result<Vec<Tensor>> {
+    let node_err =
+        |m: String| Error::Exec(format!("node '{}' ({}): {m}", node.name, node.op.name()));
+    if let Op::Const(c) = &node.op {
+        return module
+            .consts
+            .get(c.0 as usize)
+            .map(|k| vec![(*k.data).clone()])
+            .ok_or_else(|| node_err(format!("constant #{} does not exist", c.0)));
+    }
+    let ctx = Ctx { module, node };
+    if let Some(shape) = layout::view_shape(&ctx, ins).map_err(node_err)? {
+        let data = ins
+            .first()
+            .map(|t| t.data.clone())
+            .unwrap_or(Data::F32(vec![]));
+        return Ok(vec![Tensor { shape, data }]);
+    }
+    exec(&ctx, ins).map_err(node_err)
+}
+
 /// What an op kernel can see: the module (types, constants, requant mode) and its node.
 pub(crate) struct Ctx<'a> {
     pub module: &'a Module,

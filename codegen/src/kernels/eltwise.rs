@@ -1,0 +1,251 @@
+//! Elementwise kernels: `qadd` (ONNX Runtime's QLinearAdd arithmetic, with `fma`) and
+//! `clip` on integers and f32.
+
+use super::requant::round_to_q;
+use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
+use cranelift_codegen::ir::condcodes::FloatCC;
+use cranelift_codegen::ir::{types, InstBuilder};
+use qcc_ir::{DType, Data};
+
+/// Which operand (if any) has a single element folded into the constant term.
+#[derive(Clone, Copy, PartialEq)]
+enum Fold {
+    None,
+    A,
+    B,
+}
+
+struct QAdd {
+    n: usize,
+    a: Addr,
+    b: Addr,
+    a_dt: DType,
+    b_dt: DType,
+    y: Addr,
+    y_dt: DType,
+    ra: f32,
+    rb: f32,
+    k: f32,
+    /// `-offset` of the result's domain (added back after rounding).
+    zy: i32,
+    qmin: i64,
+    qmax: i64,
+    fold: Fold,
+    /// Domain offsets of the operands (see [`super::domain_offset`]).
+    oa: i64,
+    ob: i64,
+}
+
+/// Lowers `qadd` for equal shapes or one single-element operand.
+pub fn lower_qadd(l: &mut Lower) -> Lowered {
+    if l.node.inputs.len() != 2 {
+        return Ok(None);
+    }
+    let (a_s, b_s, y_s) = (l.in_dims(0)?, l.in_dims(1)?, l.out_dims(0)?);
+    let (a_dt, b_dt) = (l.in_ty(0)?.dtype, l.in_ty(1)?.dtype);
+    let y_ty = l.out_ty(0)?.clone();
+    if !small_int(a_dt) || !small_int(b_dt) || !small_int(y_ty.dtype) {
+        return Ok(None);
+    }
+    let (na, nb, ny): (usize, usize, usize) = (
+        a_s.iter().product(),
+        b_s.iter().product(),
+        y_s.iter().product(),
+    );
+    let fold = if na == 1 && nb != 1 {
+        Fold::A
+    } else if nb == 1 && na != 1 {
+        Fold::B
+    } else if a_s == b_s && a_s == y_s || (na == 1 && nb == 1) {
+        Fold::None
+    } else {
+        return Ok(None);
+    };
+    if (fold == Fold::A && nb != ny)
+        || (fold == Fold::B && na != ny)
+        || (fold == Fold::None && na != ny)
+    {
+        return Ok(None);
+    }
+    let (Some((sa, za)), Some((sb, zb))) = (l.in_q_tensor(0), l.in_q_tensor(1)) else {
+        return Ok(None);
+    };
+    let Some(q) = y_ty.quant.as_ref() else {
+        return Ok(None);
+    };
+    let Some((sy, zy)) = super::per_tensor(q) else {
+        return Ok(None);
+    };
+    let (qmin, qmax) = q.storage_range(y_ty.dtype);
+    let (oa, ob, oy) = (
+        super::domain_offset(a_dt),
+        super::domain_offset(b_dt),
+        super::domain_offset(y_ty.dtype),
+    );
+    let (za, zb, zy) = (za as i64 + oa, zb as i64 + ob, zy as i64 + oy);
+    let ra = sa / sy;
+    let rb = sb / sy;
+    let k = zy as f32 - (ra * za as f32 + rb * zb as f32);
+    Ok(Some(Box::new(QAdd {
+        n: ny,
+        a: l.in_addr(0)?,
+        b: l.in_addr(1)?,
+        a_dt,
+        b_dt,
+        y: l.out_addr(0)?,
+        y_dt: y_ty.dtype,
+        ra,
+        rb,
+        k,
+        zy: -oy as i32,
+        qmin,
+        qmax,
+        fold,
+        oa,
+        ob,
+    })))
+}
+
+impl Kernel for QAdd {
+    fn emit(&self, fb: &mut Fb) {
+        let ra = fb.f32c(self.ra);
+        let rb = fb.f32c(self.rb);
+        let mut k = fb.f32c(self.k);
+        let abase = fb.base(self.a);
+        let bbase = fb.base(self.b);
+        let ybase = fb.base(self.y);
+        // `k += operand as f32 * r` (a separate multiply and add, as the interpreter does).
+        match self.fold {
+            Fold::A => {
+                let v = fb.load_int(self.a_dt, abase, 0);
+                let v = fb.b.ins().iadd_imm_s(v, self.oa);
+                let v = fb.b.ins().fcvt_from_sint(types::F32, v);
+                let p = fb.b.ins().fmul(v, ra);
+                k = fb.b.ins().fadd(k, p);
+            }
+            Fold::B => {
+                let v = fb.load_int(self.b_dt, bbase, 0);
+                let v = fb.b.ins().iadd_imm_s(v, self.ob);
+                let v = fb.b.ins().fcvt_from_sint(types::F32, v);
+                let p = fb.b.ins().fmul(v, rb);
+                k = fb.b.ins().fadd(k, p);
+            }
+            Fold::None => {}
+        }
+        fb.for_n(self.n, |fb, i| {
+            let val = match self.fold {
+                Fold::A => {
+                    let ba = fb.index(bbase, i, self.b_dt.size());
+                    let bv = fb.load_int(self.b_dt, ba, 0);
+                    let bv = fb.b.ins().iadd_imm_s(bv, self.ob);
+                    let bf = fb.b.ins().fcvt_from_sint(types::F32, bv);
+                    fb.b.ins().fma(bf, rb, k)
+                }
+                Fold::B => {
+                    let aa = fb.index(abase, i, self.a_dt.size());
+                    let av = fb.load_int(self.a_dt, aa, 0);
+                    let av = fb.b.ins().iadd_imm_s(av, self.oa);
+                    let af = fb.b.ins().fcvt_from_sint(types::F32, av);
+                    fb.b.ins().fma(af, ra, k)
+                }
+                Fold::None => {
+                    let aa = fb.index(abase, i, self.a_dt.size());
+                    let av = fb.load_int(self.a_dt, aa, 0);
+                    let av = fb.b.ins().iadd_imm_s(av, self.oa);
+                    let af = fb.b.ins().fcvt_from_sint(types::F32, av);
+                    let ba = fb.index(bbase, i, self.b_dt.size());
+                    let bv = fb.load_int(self.b_dt, ba, 0);
+                    let bv = fb.b.ins().iadd_imm_s(bv, self.ob);
+                    let bf = fb.b.ins().fcvt_from_sint(types::F32, bv);
+                    let inner = fb.b.ins().fma(bf, rb, k);
+                    fb.b.ins().fma(af, ra, inner)
+                }
+            };
+            let q = round_to_q(fb, val, self.zy, self.qmin, self.qmax);
+            let ya = fb.index(ybase, i, self.y_dt.size());
+            fb.store_int(self.y_dt, q, ya, 0);
+        });
+    }
+}
+
+struct Clip {
+    n: usize,
+    dt: DType,
+    x: Addr,
+    y: Addr,
+    lo: Option<f64>,
+    hi: Option<f64>,
+}
+
+/// Lowers the static form of `clip` on small integers and f32.
+pub fn lower_clip(l: &mut Lower, min: Option<f64>, max: Option<f64>) -> Lowered {
+    if l.node.inputs.len() != 1 {
+        return Ok(None);
+    }
+    let dt = l.in_ty(0)?.dtype;
+    if (!small_int(dt) && dt != DType::F32) || l.out_ty(0)?.dtype != dt {
+        return Ok(None);
+    }
+    let n: usize = l.in_dims(0)?.iter().product();
+    // Bounds converted to the element type exactly like the interpreter (`as` casts).
+    let conv = |v: Option<f64>| -> Option<f64> {
+        v.map(|v| match Data::from_f64(dt, &[v]) {
+            Data::F32(x) => x[0] as f64,
+            d => d.to_i64_vec()[0] as f64,
+        })
+    };
+    Ok(Some(Box::new(Clip {
+        n,
+        dt,
+        x: l.in_addr(0)?,
+        y: l.out_addr(0)?,
+        lo: conv(min),
+        hi: conv(max),
+    })))
+}
+
+impl Kernel for Clip {
+    fn emit(&self, fb: &mut Fb) {
+        let xb = fb.base(self.x);
+        let yb = fb.base(self.y);
+        let sz = self.dt.size();
+        let signed = matches!(self.dt, DType::I8 | DType::I16 | DType::I32);
+        fb.for_n(self.n, |fb, i| {
+            let xa = fb.index(xb, i, sz);
+            let ya = fb.index(yb, i, sz);
+            if self.dt == DType::F32 {
+                let mut v = fb.b.ins().load(types::F32, super::flags(), xa, 0);
+                if let Some(lo) = self.lo {
+                    let l = fb.f32c(lo as f32);
+                    let lt = fb.b.ins().fcmp(FloatCC::LessThan, v, l);
+                    v = fb.b.ins().select(lt, l, v);
+                }
+                if let Some(hi) = self.hi {
+                    let h = fb.f32c(hi as f32);
+                    let gt = fb.b.ins().fcmp(FloatCC::GreaterThan, v, h);
+                    v = fb.b.ins().select(gt, h, v);
+                }
+                fb.b.ins().store(super::flags(), v, ya, 0);
+            } else {
+                let mut v = fb.load_int(self.dt, xa, 0);
+                if let Some(lo) = self.lo {
+                    let l = fb.c32(lo as i64 as i32);
+                    v = if signed {
+                        fb.b.ins().smax(v, l)
+                    } else {
+                        fb.b.ins().umax(v, l)
+                    };
+                }
+                if let Some(hi) = self.hi {
+                    let h = fb.c32(hi as i64 as i32);
+                    v = if signed {
+                        fb.b.ins().smin(v, h)
+                    } else {
+                        fb.b.ins().umin(v, h)
+                    };
+                }
+                fb.store_int(self.dt, v, ya, 0);
+            }
+        });
+    }
+}

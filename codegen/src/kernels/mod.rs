@@ -1,0 +1,372 @@
+//! Kernel lowering: each supported node becomes one Cranelift function `fn(arena: *mut u8)`
+//! with every shape, stride, zero point and multiplier baked in as a constant.
+//!
+//! * [`Fb`]: a thin layer over `FunctionBuilder` (counted loops, typed loads and stores).
+//! * [`Requant`]: per-channel requantization tables and the exact epilogue.
+//! * `conv`, `gemm`, `pool`, `eltwise`, `quant`: the op kernels.
+
+pub mod conv;
+pub mod eltwise;
+pub mod gemm;
+pub mod pool;
+pub mod quant;
+pub mod requant;
+pub mod simd;
+
+use crate::plan::{Loc, Plan};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use qcc_ir::{DType, Module, Node, QParams, TensorType, ValueId};
+
+pub use requant::Requant;
+
+/// An address the generated code can form: an arena offset or an absolute host pointer
+/// (constant data owned by the compiled program).
+#[derive(Clone, Copy, Debug)]
+pub enum Addr {
+    /// Byte offset into the arena.
+    Arena(usize),
+    /// Absolute address of memory that outlives the compiled code.
+    Abs(usize),
+}
+
+/// Owned constant data referenced by generated code (stable addresses).
+#[derive(Default)]
+pub struct Pool {
+    bufs: Vec<Box<[u64]>>,
+    by_const: std::collections::HashMap<u32, usize>,
+}
+
+impl Pool {
+    /// Copies `bytes` into a new 8-byte aligned buffer and returns its address.
+    pub fn add(&mut self, bytes: &[u8]) -> Addr {
+        let mut b = vec![0u64; bytes.len().div_ceil(8).max(1)].into_boxed_slice();
+        // SAFETY-free copy through a byte view of the u64 buffer.
+        for (i, &x) in bytes.iter().enumerate() {
+            let w = &mut b[i / 8];
+            *w |= (x as u64) << (8 * (i % 8));
+        }
+        let a = b.as_ptr() as usize;
+        self.bufs.push(b);
+        Addr::Abs(a)
+    }
+
+    /// Adds i32 values.
+    pub fn i32s(&mut self, v: &[i32]) -> Addr {
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.add(&bytes)
+    }
+
+    /// Adds i16 values.
+    pub fn i16s(&mut self, v: &[i16]) -> Addr {
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.add(&bytes)
+    }
+
+    /// The address of module constant `c` as little-endian bytes (copied once).
+    pub fn constant(&mut self, m: &Module, c: u32) -> Result<Addr, String> {
+        if let Some(&i) = self.by_const.get(&c) {
+            return Ok(Addr::Abs(self.bufs[i].as_ptr() as usize));
+        }
+        let k = m
+            .consts
+            .get(c as usize)
+            .ok_or_else(|| format!("constant #{c} does not exist"))?;
+        let a = self.add(&k.data.data.to_le_bytes());
+        self.by_const.insert(c, self.bufs.len() - 1);
+        Ok(a)
+    }
+}
+
+/// What a kernel lowering sees: the concrete module, its node, the plan and the pool.
+pub struct Lower<'a> {
+    /// The module with every symbolic dim bound.
+    pub module: &'a Module,
+    /// The node being lowered.
+    pub node: &'a Node,
+    /// The memory plan.
+    pub plan: &'a Plan,
+    /// Constant data owned by the program.
+    pub pool: &'a mut Pool,
+    /// Vector kernels allowed.
+    pub simd: bool,
+}
+
+impl Lower<'_> {
+    /// Type of operand `i`.
+    pub fn in_ty(&self, i: usize) -> Result<&TensorType, String> {
+        let v = self
+            .node
+            .inputs
+            .get(i)
+            .ok_or_else(|| format!("missing operand {i}"))?;
+        Ok(self.module.graph.ty(*v))
+    }
+
+    /// Type of result `k`.
+    pub fn out_ty(&self, k: usize) -> Result<&TensorType, String> {
+        let v = self
+            .node
+            .outputs
+            .get(k)
+            .ok_or_else(|| format!("missing result {k}"))?;
+        Ok(self.module.graph.ty(*v))
+    }
+
+    /// Fixed dims of operand `i`.
+    pub fn in_dims(&self, i: usize) -> Result<Vec<usize>, String> {
+        self.in_ty(i)?
+            .fixed_dims()
+            .ok_or_else(|| format!("operand {i} has no fixed shape"))
+    }
+
+    /// Fixed dims of result `k`.
+    pub fn out_dims(&self, k: usize) -> Result<Vec<usize>, String> {
+        self.out_ty(k)?
+            .fixed_dims()
+            .ok_or_else(|| format!("result {k} has no fixed shape"))
+    }
+
+    /// Address of value `v`.
+    pub fn addr(&mut self, v: ValueId) -> Result<Addr, String> {
+        match self.plan.loc.get(v.0 as usize).copied().flatten() {
+            Some(Loc::Arena(o)) => Ok(Addr::Arena(o)),
+            Some(Loc::Const(c)) => self.pool.constant(self.module, c),
+            None => Err(format!("value %{} has no storage", v.0)),
+        }
+    }
+
+    /// Address of operand `i`.
+    pub fn in_addr(&mut self, i: usize) -> Result<Addr, String> {
+        let v = self.node.inputs[i];
+        self.addr(v)
+    }
+
+    /// Address of result `k`.
+    pub fn out_addr(&mut self, k: usize) -> Result<Addr, String> {
+        let v = self.node.outputs[k];
+        self.addr(v)
+    }
+
+    /// The constant data of operand `i`, when it is a module constant.
+    pub fn const_operand(&self, i: usize) -> Option<&qcc_ir::Tensor> {
+        let v = *self.node.inputs.get(i)?;
+        match self.plan.loc.get(v.0 as usize).copied().flatten() {
+            Some(Loc::Const(c)) => self.module.consts.get(c as usize).map(|k| &*k.data),
+            _ => None,
+        }
+    }
+
+    /// Per-tensor quantization parameters of operand `i`.
+    pub fn in_q_tensor(&self, i: usize) -> Option<(f32, i32)> {
+        let q = self.in_ty(i).ok()?.quant.as_ref()?;
+        per_tensor(q)
+    }
+}
+
+/// `(scale, zero point)` of per-tensor parameters.
+pub fn per_tensor(q: &QParams) -> Option<(f32, i32)> {
+    (q.axis.is_none() && !q.scale.is_empty() && !q.zero_point.is_empty())
+        .then(|| (q.scale[0], q.zero_point[0]))
+}
+
+/// A compiled-kernel body: emits its instructions into a function.
+pub trait Kernel {
+    /// Emits the body (everything between the entry block and the return).
+    fn emit(&self, fb: &mut Fb);
+}
+
+/// Kernel lowering result: a kernel, or `None` when the node is not compiled.
+pub type Lowered = Result<Option<Box<dyn Kernel>>, String>;
+
+/// Lowers one node to a kernel when a kernel exists for it.
+pub fn lower(l: &mut Lower) -> Lowered {
+    use qcc_ir::Op;
+    match &l.node.op {
+        Op::QConv(a, c) => conv::lower(l, a, c.0),
+        Op::QGemm(a, c) => gemm::lower_qgemm(l, a, c.0),
+        Op::QMatMul => gemm::lower_qmatmul(l),
+        Op::QAdd => eltwise::lower_qadd(l),
+        Op::Clip { min, max } => eltwise::lower_clip(l, *min, *max),
+        Op::MaxPool(a) => pool::lower_maxpool(l, a),
+        Op::QGlobalAvgPool => pool::lower_qglobal_avgpool(l),
+        Op::Quantize => quant::lower_quantize(l),
+        Op::Dequantize => quant::lower_dequantize(l),
+        Op::Requantize => quant::lower_requantize(l),
+        _ => Ok(None),
+    }
+}
+
+/// Function-building helpers over the arena pointer.
+pub struct Fb<'a> {
+    /// The underlying builder.
+    pub b: FunctionBuilder<'a>,
+    /// The arena base pointer (the function's only parameter).
+    pub arena: Value,
+}
+
+/// Memory flags for kernel accesses: in bounds by construction, never trapping.
+pub fn flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+/// Memory flags for reads of the program's constant tables (weights, requantization rows,
+/// tap ranges): never written while the code runs, so loads may be hoisted out of loops.
+pub fn const_flags() -> MemFlagsData {
+    flags().with_readonly().with_can_move()
+}
+
+impl Fb<'_> {
+    /// An i64 constant.
+    pub fn c64(&mut self, v: i64) -> Value {
+        self.b.ins().iconst(types::I64, v)
+    }
+
+    /// An i32 constant.
+    pub fn c32(&mut self, v: i32) -> Value {
+        self.b.ins().iconst(types::I32, v as i64)
+    }
+
+    /// An f32 constant.
+    pub fn f32c(&mut self, v: f32) -> Value {
+        self.b.ins().f32const(v)
+    }
+
+    /// Base address of a buffer.
+    pub fn base(&mut self, a: Addr) -> Value {
+        match a {
+            Addr::Arena(o) => {
+                if o == 0 {
+                    self.arena
+                } else {
+                    self.b.ins().iadd_imm_s(self.arena, o as i64)
+                }
+            }
+            Addr::Abs(p) => self.c64(p as i64),
+        }
+    }
+
+    /// `base + idx * scale` (idx an i64).
+    pub fn index(&mut self, base: Value, idx: Value, scale: usize) -> Value {
+        let off = if scale == 1 {
+            idx
+        } else {
+            self.b.ins().imul_imm_s(idx, scale as i64)
+        };
+        self.b.ins().iadd(base, off)
+    }
+
+    /// A new variable of type `ty` holding `init`.
+    pub fn var(&mut self, ty: Type, init: Value) -> Variable {
+        let v = self.b.declare_var(ty);
+        self.b.def_var(v, init);
+        v
+    }
+
+    /// `for i in lo..hi { body(i) }` with i64 bounds.
+    pub fn for_range(&mut self, lo: Value, hi: Value, body: impl FnOnce(&mut Self, Value)) {
+        let iv = self.var(types::I64, lo);
+        let header = self.b.create_block();
+        let body_blk = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(header);
+        let i = self.b.use_var(iv);
+        let c = self.b.ins().icmp(IntCC::SignedLessThan, i, hi);
+        self.b.ins().brif(c, body_blk, &[], exit, &[]);
+        self.b.switch_to_block(body_blk);
+        body(self, i);
+        let i = self.b.use_var(iv);
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        self.b.def_var(iv, next);
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(exit);
+    }
+
+    /// `for i in 0..n { body(i) }` with a compile-time trip count (no loop for n <= 1).
+    pub fn for_n(&mut self, n: usize, body: impl FnOnce(&mut Self, Value)) {
+        if n == 0 {
+            return;
+        }
+        if n == 1 {
+            let z = self.c64(0);
+            body(self, z);
+            return;
+        }
+        let lo = self.c64(0);
+        let hi = self.c64(n as i64);
+        self.for_range(lo, hi, body);
+    }
+
+    /// Loads an integer element of `dt` widened to i32 (u8/i8/u16/i16/i32).
+    pub fn load_int(&mut self, dt: DType, addr: Value, off: i32) -> Value {
+        let f = flags();
+        match dt {
+            DType::U8 | DType::Bool => self.b.ins().uload8(types::I32, f, addr, off),
+            DType::I8 => self.b.ins().sload8(types::I32, f, addr, off),
+            DType::U16 => self.b.ins().uload16(types::I32, f, addr, off),
+            DType::I16 => self.b.ins().sload16(types::I32, f, addr, off),
+            _ => self.b.ins().load(types::I32, f, addr, off),
+        }
+    }
+
+    /// Stores an i32 into an integer element of `dt` (truncating).
+    pub fn store_int(&mut self, dt: DType, v: Value, addr: Value, off: i32) {
+        let f = flags();
+        match dt {
+            DType::U8 | DType::I8 | DType::Bool => {
+                self.b.ins().istore8(f, v, addr, off);
+            }
+            DType::U16 | DType::I16 => {
+                self.b.ins().istore16(f, v, addr, off);
+            }
+            _ => {
+                self.b.ins().store(f, v, addr, off);
+            }
+        }
+    }
+}
+
+/// Saturation bounds of a quantized result: its storage range narrowed by a fused output
+/// clamp `[lo, hi]` (an error when they do not meet, as in the interpreter).
+pub fn out_bounds(
+    (qmin, qmax): (i64, i64),
+    clamp: Option<(i64, i64)>,
+) -> Result<(i64, i64), String> {
+    let (lo, hi) = match clamp {
+        Some((lo, hi)) => (lo.max(qmin), hi.min(qmax)),
+        None => (qmin, qmax),
+    };
+    if lo > hi {
+        return Err(format!(
+            "output clamp {clamp:?} does not meet the storage range [{qmin}, {qmax}]"
+        ));
+    }
+    Ok((lo, hi))
+}
+
+/// Offset that moves a stored value into the domain ONNX Runtime's x86 kernels compute
+/// elementwise int8 ops in: 128 for i8 (the uint8 domain), as the interpreter's
+/// `ort_domain_offset`.
+pub fn domain_offset(dt: DType) -> i64 {
+    if dt == DType::I8 {
+        128
+    } else {
+        0
+    }
+}
+
+/// True for the integer dtypes the kernels load as i32 without loss.
+pub fn small_int(dt: DType) -> bool {
+    matches!(
+        dt,
+        DType::U8 | DType::I8 | DType::U16 | DType::I16 | DType::I32
+    )
+}
+
+/// Storage range of a quantized result.
+pub fn qrange(ty: &TensorType) -> Option<(i64, i64)> {
+    let q = ty.quant.as_ref()?;
+    small_int(ty.dtype).then(|| q.storage_range(ty.dtype))
+}

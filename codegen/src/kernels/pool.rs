@@ -1,0 +1,217 @@
+//! Integer max pooling (1-d/2-d, padded, strided, dilated, ceil mode) and
+//! `qglobal_avgpool`.
+
+use super::conv::{axes, Axis};
+use super::requant::{Channel, OutMode, Requant};
+use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
+use cranelift_codegen::ir::{types, InstBuilder};
+use qcc_ir::quant::{quantize_multiplier, Multiplier};
+use qcc_ir::{DType, PoolAttrs, RequantMode};
+
+struct MaxPool {
+    planes: usize,
+    h: Axis,
+    w: Axis,
+    dt: DType,
+    x: Addr,
+    y: Addr,
+    rows: Addr,
+    cols: Addr,
+}
+
+/// Lowers an integer `maxpool` with one result.
+pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
+    let xs = l.in_dims(0)?;
+    let ys = l.out_dims(0)?;
+    let dt = l.in_ty(0)?.dtype;
+    if l.node.outputs.len() != 1
+        || !matches!(
+            dt,
+            DType::U8 | DType::I8 | DType::I16 | DType::U16 | DType::I32
+        )
+        || l.out_ty(0)?.dtype != dt
+        || xs.len() < 3
+        || ys.len() != xs.len()
+        || ys[..2] != xs[..2]
+    {
+        return Ok(None);
+    }
+    let Some((h, w, _)) = axes(
+        &xs[2..],
+        &ys[2..],
+        &a.kernel,
+        &a.strides,
+        &a.pads,
+        &a.dilations,
+    ) else {
+        return Ok(None);
+    };
+    let flat =
+        |v: Vec<(i32, i32)>| -> Vec<i32> { v.into_iter().flat_map(|(a, b)| [a, b]).collect() };
+    let rows = l.pool.i32s(&flat(h.tap_ranges()));
+    let cols = l.pool.i32s(&flat(w.tap_ranges()));
+    Ok(Some(Box::new(MaxPool {
+        planes: xs[0] * xs[1],
+        h,
+        w,
+        dt,
+        x: l.in_addr(0)?,
+        y: l.out_addr(0)?,
+        rows,
+        cols,
+    })))
+}
+
+impl Kernel for MaxPool {
+    fn emit(&self, fb: &mut Fb) {
+        let sz = self.dt.size();
+        let (ih_n, iw_n, oh_n, ow_n) = (self.h.input, self.w.input, self.h.output, self.w.output);
+        let signed = matches!(self.dt, DType::I8 | DType::I16 | DType::I32);
+        fb.for_n(self.planes, |fb, p| {
+            let xb = fb.base(self.x);
+            let x0 = fb.index(xb, p, ih_n * iw_n * sz);
+            let yb = fb.base(self.y);
+            let y0 = fb.index(yb, p, oh_n * ow_n * sz);
+            fb.for_n(oh_n, |fb, oh| {
+                let rb = fb.base(self.rows);
+                let ra = fb.index(rb, oh, 8);
+                let khlo = fb.b.ins().sload32(super::const_flags(), ra, 0);
+                let khhi = fb.b.ins().sload32(super::const_flags(), ra, 4);
+                let ih0 = fb.b.ins().imul_imm_s(oh, self.h.stride as i64);
+                let ih0 = fb.b.ins().iadd_imm_s(ih0, -(self.h.pad as i64));
+                fb.for_n(ow_n, |fb, ow| {
+                    let cb = fb.base(self.cols);
+                    let ca = fb.index(cb, ow, 8);
+                    let kwlo = fb.b.ins().sload32(super::const_flags(), ca, 0);
+                    let kwhi = fb.b.ins().sload32(super::const_flags(), ca, 4);
+                    let iw0 = fb.b.ins().imul_imm_s(ow, self.w.stride as i64);
+                    let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
+                    let lowest = fb.c32(if signed { i32::MIN } else { 0 });
+                    let best = fb.var(types::I32, lowest);
+                    fb.for_range(khlo, khhi, |fb, kh| {
+                        let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
+                        let ih = fb.b.ins().iadd(ih, ih0);
+                        let xr = fb.index(x0, ih, iw_n * sz);
+                        fb.for_range(kwlo, kwhi, |fb, kw| {
+                            let iw = fb.b.ins().imul_imm_s(kw, self.w.dil as i64);
+                            let iw = fb.b.ins().iadd(iw, iw0);
+                            let xa = fb.index(xr, iw, sz);
+                            let v = fb.load_int(self.dt, xa, 0);
+                            let b = fb.b.use_var(best);
+                            let m = if signed {
+                                fb.b.ins().smax(b, v)
+                            } else {
+                                fb.b.ins().umax(b, v)
+                            };
+                            fb.b.def_var(best, m);
+                        });
+                    });
+                    // No tap inside the input: the interpreter writes 0.
+                    let b = fb.b.use_var(best);
+                    let hempty = fb.b.ins().icmp(
+                        cranelift_codegen::ir::condcodes::IntCC::SignedGreaterThanOrEqual,
+                        khlo,
+                        khhi,
+                    );
+                    let wempty = fb.b.ins().icmp(
+                        cranelift_codegen::ir::condcodes::IntCC::SignedGreaterThanOrEqual,
+                        kwlo,
+                        kwhi,
+                    );
+                    let empty = fb.b.ins().bor(hempty, wempty);
+                    let z = fb.c32(0);
+                    let out = fb.b.ins().select(empty, z, b);
+                    let o = fb.b.ins().imul_imm_s(oh, ow_n as i64);
+                    let o = fb.b.ins().iadd(o, ow);
+                    let ya = fb.index(y0, o, sz);
+                    fb.store_int(self.dt, out, ya, 0);
+                });
+            });
+        });
+    }
+}
+
+struct GlobalAvg {
+    rows: usize,
+    n: usize,
+    dt: DType,
+    zx: i32,
+    x: Addr,
+    y: Addr,
+    y_dt: DType,
+    req: Requant,
+}
+
+/// Lowers `qglobal_avgpool` (per-tensor parameters).
+pub fn lower_qglobal_avgpool(l: &mut Lower) -> Lowered {
+    let xs = l.in_dims(0)?;
+    let dt = l.in_ty(0)?.dtype;
+    let y_ty = l.out_ty(0)?.clone();
+    if xs.len() < 3 || !small_int(dt) || !small_int(y_ty.dtype) {
+        return Ok(None);
+    }
+    let Some((sx, zx)) = l.in_q_tensor(0) else {
+        return Ok(None);
+    };
+    let Some(q) = y_ty.quant.as_ref() else {
+        return Ok(None);
+    };
+    let Some((sy, zy)) = super::per_tensor(q) else {
+        return Ok(None);
+    };
+    let n: usize = xs[2..].iter().product();
+    let mult = match l.module.requant {
+        RequantMode::Float => Multiplier::Float(sx / (sy * n as f32)),
+        RequantMode::FixedPoint => {
+            let (m0, shift) = quantize_multiplier(sx as f64 / (sy as f64 * n as f64));
+            Multiplier::Fixed { m0, shift }
+        }
+    };
+    let (qmin, qmax) = q.storage_range(y_ty.dtype);
+    let req = Requant::new(
+        l.pool,
+        &[Channel {
+            bias: 0,
+            zp: zy,
+            mult,
+        }],
+        OutMode::Quant { qmin, qmax },
+    );
+    Ok(Some(Box::new(GlobalAvg {
+        rows: xs[0] * xs[1],
+        n,
+        dt,
+        zx,
+        x: l.in_addr(0)?,
+        y: l.out_addr(0)?,
+        y_dt: y_ty.dtype,
+        req,
+    })))
+}
+
+impl Kernel for GlobalAvg {
+    fn emit(&self, fb: &mut Fb) {
+        let zero = fb.c64(0);
+        let row = self.req.row(fb, zero);
+        let sz = self.dt.size();
+        fb.for_n(self.rows, |fb, r| {
+            let xb = fb.base(self.x);
+            let x0 = fb.index(xb, r, self.n * sz);
+            let z = fb.c32(0);
+            let acc = fb.var(types::I32, z);
+            fb.for_n(self.n, |fb, i| {
+                let xa = fb.index(x0, i, sz);
+                let v = fb.load_int(self.dt, xa, 0);
+                let v = fb.b.ins().iadd_imm_s(v, -(self.zx as i64));
+                let a = fb.b.use_var(acc);
+                let a = fb.b.ins().iadd(a, v);
+                fb.b.def_var(acc, a);
+            });
+            let a = fb.b.use_var(acc);
+            let q = self.req.apply(fb, row, a);
+            let yb = fb.base(self.y);
+            let ya = fb.index(yb, r, self.y_dt.size());
+            fb.store_int(self.y_dt, q, ya, 0);
+        });
+    }
+}

@@ -1,0 +1,198 @@
+//! `quantize` (f32 -> q), `dequantize` (q -> f32) and `requantize` (q -> q'), per-tensor or
+//! per-axis, with the interpreter's arithmetic: f32 division (never a reciprocal multiply),
+//! round half to even, saturating conversion, `+ zp`, clamp.
+
+use super::requant::add_zp_clamp;
+use super::{flags, small_int, Addr, Fb, Kernel, Lower, Lowered};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use qcc_ir::{DType, QParams};
+
+/// Element order split around the quantized axis: `outer x dim x inner`.
+#[derive(Clone, Copy, Debug)]
+struct Split {
+    outer: usize,
+    dim: usize,
+    inner: usize,
+}
+
+/// The common split of one or two parameter sets over `shape` (`None` if incompatible).
+fn split(shape: &[usize], qs: &[&QParams]) -> Option<Split> {
+    let n: usize = shape.iter().product();
+    let mut axis = None;
+    for q in qs {
+        if q.scale.is_empty() || q.zero_point.len() != q.scale.len() {
+            return None;
+        }
+        if let Some(a) = q.axis {
+            if a >= shape.len() || q.scale.len() != shape[a] || axis.is_some_and(|x| x != a) {
+                return None;
+            }
+            axis = Some(a);
+        }
+    }
+    Some(match axis {
+        None => Split {
+            outer: 1,
+            dim: 1,
+            inner: n,
+        },
+        Some(a) => Split {
+            outer: shape[..a].iter().product(),
+            dim: shape[a],
+            inner: shape[a + 1..].iter().product(),
+        },
+    })
+}
+
+/// `(scale, zp)` of slice `i` for a split of `dim` slices.
+fn param(q: &QParams, i: usize) -> (f32, i32) {
+    q.get(if q.axis.is_some() { i } else { 0 })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Quantize,
+    Dequantize,
+    Requantize,
+}
+
+struct QuantOp {
+    kind: Kind,
+    split: Split,
+    x: Addr,
+    x_dt: DType,
+    y: Addr,
+    y_dt: DType,
+    /// Per slice: `[s_in, z_in, s_out, z_out]` (f32 bits / i32).
+    table: Addr,
+    qmin: i64,
+    qmax: i64,
+}
+
+fn build(l: &mut Lower, kind: Kind) -> Lowered {
+    if l.node.inputs.len() != 1 {
+        return Ok(None);
+    }
+    let shape = l.in_dims(0)?;
+    let (x_ty, y_ty) = (l.in_ty(0)?.clone(), l.out_ty(0)?.clone());
+    let ok = match kind {
+        Kind::Quantize => x_ty.dtype == DType::F32 && small_int(y_ty.dtype),
+        Kind::Dequantize => small_int(x_ty.dtype) && y_ty.dtype == DType::F32,
+        Kind::Requantize => small_int(x_ty.dtype) && small_int(y_ty.dtype),
+    };
+    if !ok {
+        return Ok(None);
+    }
+    let one = QParams::per_tensor(1.0, 0);
+    let qin = if kind == Kind::Quantize {
+        one.clone()
+    } else {
+        match &x_ty.quant {
+            Some(q) => q.clone(),
+            None => return Ok(None),
+        }
+    };
+    let qout = if kind == Kind::Dequantize {
+        one
+    } else {
+        match &y_ty.quant {
+            Some(q) => q.clone(),
+            None => return Ok(None),
+        }
+    };
+    let Some(sp) = split(&shape, &[&qin, &qout]) else {
+        return Ok(None);
+    };
+    let mut t: Vec<i32> = Vec::with_capacity(sp.dim * 4);
+    for i in 0..sp.dim {
+        let (si, zi) = param(&qin, i);
+        let (so, zo) = param(&qout, i);
+        t.extend([si.to_bits() as i32, zi, so.to_bits() as i32, zo]);
+    }
+    let (qmin, qmax) = if kind == Kind::Dequantize {
+        (0, 0)
+    } else {
+        qout.storage_range(y_ty.dtype)
+    };
+    Ok(Some(Box::new(QuantOp {
+        kind,
+        split: sp,
+        x: l.in_addr(0)?,
+        x_dt: x_ty.dtype,
+        y: l.out_addr(0)?,
+        y_dt: y_ty.dtype,
+        table: l.pool.i32s(&t),
+        qmin,
+        qmax,
+    })))
+}
+
+/// Lowers `quantize` (f32 input).
+pub fn lower_quantize(l: &mut Lower) -> Lowered {
+    build(l, Kind::Quantize)
+}
+
+/// Lowers `dequantize` (f32 result).
+pub fn lower_dequantize(l: &mut Lower) -> Lowered {
+    build(l, Kind::Dequantize)
+}
+
+/// Lowers `requantize`.
+pub fn lower_requantize(l: &mut Lower) -> Lowered {
+    build(l, Kind::Requantize)
+}
+
+impl QuantOp {
+    fn element(&self, fb: &mut Fb, row: Value, xa: Value, ya: Value) {
+        let f = flags();
+        let deq = |fb: &mut Fb| {
+            let q = fb.load_int(self.x_dt, xa, 0);
+            let zi = fb.b.ins().load(types::I32, f, row, 4);
+            let q = fb.b.ins().sextend(types::I64, q);
+            let zi = fb.b.ins().sextend(types::I64, zi);
+            let d = fb.b.ins().isub(q, zi);
+            let d = fb.b.ins().fcvt_from_sint(types::F32, d);
+            let si = fb.b.ins().load(types::F32, f, row, 0);
+            fb.b.ins().fmul(d, si)
+        };
+        let x = match self.kind {
+            Kind::Quantize => fb.b.ins().load(types::F32, f, xa, 0),
+            _ => deq(fb),
+        };
+        if self.kind == Kind::Dequantize {
+            fb.b.ins().store(f, x, ya, 0);
+            return;
+        }
+        let so = fb.b.ins().load(types::F32, f, row, 8);
+        let v = fb.b.ins().fdiv(x, so);
+        let r = fb.b.ins().nearest(v);
+        let r = fb.b.ins().fcvt_to_sint_sat(types::I32, r);
+        let zo = fb.b.ins().load(types::I32, f, row, 12);
+        let q = add_zp_clamp(fb, r, zo, self.qmin, self.qmax);
+        fb.store_int(self.y_dt, q, ya, 0);
+    }
+}
+
+impl Kernel for QuantOp {
+    fn emit(&self, fb: &mut Fb) {
+        let Split { outer, dim, inner } = self.split;
+        let (xs, ys) = (self.x_dt.size(), self.y_dt.size());
+        let xb = fb.base(self.x);
+        let yb = fb.base(self.y);
+        let tb = fb.base(self.table);
+        fb.for_n(outer, |fb, o| {
+            fb.for_n(dim, |fb, d| {
+                let row = fb.index(tb, d, 16);
+                let od = fb.b.ins().imul_imm_s(o, dim as i64);
+                let od = fb.b.ins().iadd(od, d);
+                let x0 = fb.index(xb, od, inner * xs);
+                let y0 = fb.index(yb, od, inner * ys);
+                fb.for_n(inner, |fb, i| {
+                    let xa = fb.index(x0, i, xs);
+                    let ya = fb.index(y0, i, ys);
+                    self.element(fb, row, xa, ya);
+                });
+            });
+        });
+    }
+}

@@ -1,0 +1,225 @@
+//! Per-channel requantization tables and the exact epilogue (int32 accumulator -> quantized).
+//!
+//! A table row is 8 x i32 (32 bytes) per output channel:
+//! `[bias, zero_point, float multiplier bits, m0, 2^left (0 when left >= 32), right, mask, 0]`.
+//! Float mode reproduces [`qcc_ir::quant::requantize_float`]: `acc as f32 * M` in f32,
+//! round half to even (`nearest`), saturating conversion, `+ zp`, clamp. Fixed-point mode
+//! reproduces [`qcc_ir::quant::multiply_by_quantized_multiplier`] in i32/i64 arithmetic.
+
+use super::{Addr, Fb, Pool};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use qcc_ir::quant::Multiplier;
+
+/// Bytes per channel row.
+pub const ROW: usize = 32;
+
+/// How accumulators leave a kernel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OutMode {
+    /// Quantized output in `[qmin, qmax]`.
+    Quant {
+        /// Smallest stored value.
+        qmin: i64,
+        /// Largest stored value.
+        qmax: i64,
+    },
+    /// Plain f32 output `acc as f32 * scale` (scale in the multiplier slot).
+    F32,
+}
+
+/// Requantization of one kernel: the table address and the output mode.
+#[derive(Clone, Copy, Debug)]
+pub struct Requant {
+    /// Address of the per-channel table.
+    pub table: Addr,
+    /// Float or fixed-point multipliers.
+    pub fixed: bool,
+    /// Output mode.
+    pub out: OutMode,
+    /// Number of channels (rows).
+    pub channels: usize,
+}
+
+/// One channel's parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct Channel {
+    /// Added to the accumulator first (wrapping).
+    pub bias: i32,
+    /// Output zero point.
+    pub zp: i32,
+    /// Multiplier.
+    pub mult: Multiplier,
+}
+
+impl Requant {
+    /// Builds the table for `chans` in `pool`.
+    pub fn new(pool: &mut Pool, chans: &[Channel], out: OutMode) -> Requant {
+        let mut rows: Vec<i32> = Vec::with_capacity(chans.len() * 8);
+        let mut fixed = false;
+        for c in chans {
+            let (mbits, m0, factor, right, mask) = match c.mult {
+                Multiplier::Float(m) => (m.to_bits() as i32, 0, 0, 0, 0),
+                Multiplier::Fixed { m0, shift } => {
+                    fixed = true;
+                    let left = shift.max(0);
+                    let right = (-shift).max(0).clamp(0, 31);
+                    let factor = if left >= 32 {
+                        0
+                    } else {
+                        1i32.wrapping_shl(left as u32)
+                    };
+                    let mask = ((1i64 << right) - 1) as i32;
+                    (0, m0, factor, right, mask)
+                }
+            };
+            rows.extend([c.bias, c.zp, mbits, m0, factor, right, mask, 0]);
+        }
+        Requant {
+            table: pool.i32s(&rows),
+            fixed,
+            out,
+            channels: chans.len(),
+        }
+    }
+
+    /// Address of channel `ch`'s row (`ch` an i64 value).
+    pub fn row(&self, fb: &mut Fb, ch: Value) -> Value {
+        let base = fb.base(self.table);
+        fb.index(base, ch, ROW)
+    }
+
+    /// Loads the bias of a row.
+    pub fn bias(&self, fb: &mut Fb, row: Value) -> Value {
+        fb.b.ins().load(types::I32, super::const_flags(), row, 0)
+    }
+
+    /// The epilogue: `acc` (i32, bias already added) to the stored value (i32 for quantized
+    /// outputs, f32 for [`OutMode::F32`]).
+    pub fn apply(&self, fb: &mut Fb, row: Value, acc: Value) -> Value {
+        let f = super::const_flags();
+        if self.out == OutMode::F32 {
+            let s = fb.b.ins().load(types::F32, f, row, 8);
+            let a = fb.b.ins().fcvt_from_sint(types::F32, acc);
+            return fb.b.ins().fmul(a, s);
+        }
+        let r = if self.fixed {
+            let m0 = fb.b.ins().load(types::I32, f, row, 12);
+            let factor = fb.b.ins().load(types::I32, f, row, 16);
+            let right = fb.b.ins().load(types::I32, f, row, 20);
+            let mask = fb.b.ins().load(types::I32, f, row, 24);
+            fixed_point(fb, acc, m0, factor, right, mask)
+        } else {
+            let m = fb.b.ins().load(types::F32, f, row, 8);
+            let a = fb.b.ins().fcvt_from_sint(types::F32, acc);
+            let p = fb.b.ins().fmul(a, m);
+            let r = fb.b.ins().nearest(p);
+            fb.b.ins().fcvt_to_sint_sat(types::I32, r)
+        };
+        let zp = fb.b.ins().load(types::I32, f, row, 4);
+        self.add_zp_clamp(fb, r, zp)
+    }
+
+    /// `clamp(r + zp, qmin, qmax)` without overflow (i64 arithmetic).
+    pub fn add_zp_clamp(&self, fb: &mut Fb, r: Value, zp: Value) -> Value {
+        let (qmin, qmax) = match self.out {
+            OutMode::Quant { qmin, qmax } => (qmin, qmax),
+            OutMode::F32 => (i32::MIN as i64, i32::MAX as i64),
+        };
+        add_zp_clamp(fb, r, zp, qmin, qmax)
+    }
+}
+
+/// `clamp(r + zp, qmin, qmax)` for i32 `r` and `zp`, computed in i64.
+pub fn add_zp_clamp(fb: &mut Fb, r: Value, zp: Value, qmin: i64, qmax: i64) -> Value {
+    let r64 = fb.b.ins().sextend(types::I64, r);
+    let z64 = fb.b.ins().sextend(types::I64, zp);
+    let s = fb.b.ins().iadd(r64, z64);
+    let lo = fb.c64(qmin);
+    let hi = fb.c64(qmax);
+    let s = fb.b.ins().smax(s, lo);
+    let s = fb.b.ins().smin(s, hi);
+    fb.b.ins().ireduce(types::I32, s)
+}
+
+/// Float requantization of a rounded f32 `r` already multiplied: saturating convert then
+/// `clamp(r + zp)`.
+pub fn round_to_q(fb: &mut Fb, v: Value, zp: i32, qmin: i64, qmax: i64) -> Value {
+    let r = fb.b.ins().nearest(v);
+    let r = fb.b.ins().fcvt_to_sint_sat(types::I32, r);
+    let z = fb.c32(zp);
+    add_zp_clamp(fb, r, z, qmin, qmax)
+}
+
+/// TFLite's `MultiplyByQuantizedMultiplier` on i32 values (see [`qcc_ir::quant`]).
+fn fixed_point(
+    fb: &mut Fb,
+    x: Value,
+    m0: Value,
+    factor: Value,
+    right: Value,
+    mask: Value,
+) -> Value {
+    let a = fb.b.ins().imul(x, factor);
+    // SaturatingRoundingDoublingHighMul(a, m0).
+    let min = fb.c32(i32::MIN);
+    let a_min = fb.b.ins().icmp(IntCC::Equal, a, min);
+    let b_min = fb.b.ins().icmp(IntCC::Equal, m0, min);
+    let ovf = fb.b.ins().band(a_min, b_min);
+    let a64 = fb.b.ins().sextend(types::I64, a);
+    let b64 = fb.b.ins().sextend(types::I64, m0);
+    let ab = fb.b.ins().imul(a64, b64);
+    let zero = fb.c64(0);
+    let nonneg = fb.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, ab, zero);
+    let pos = fb.c64(1 << 30);
+    let neg = fb.c64(1 - (1 << 30));
+    let nudge = fb.b.ins().select(nonneg, pos, neg);
+    let s = fb.b.ins().iadd(ab, nudge);
+    // Truncating division by 2^31.
+    let sign = fb.b.ins().sshr_imm_s(s, 63);
+    let bias = fb.b.ins().band_imm_s(sign, (1i64 << 31) - 1);
+    let s = fb.b.ins().iadd(s, bias);
+    let q = fb.b.ins().sshr_imm_s(s, 31);
+    let q = fb.b.ins().ireduce(types::I32, q);
+    let max = fb.c32(i32::MAX);
+    let h = fb.b.ins().select(ovf, max, q);
+    // RoundingDivideByPOT(h, right).
+    let rem = fb.b.ins().band(h, mask);
+    let half = fb.b.ins().sshr_imm_s(mask, 1);
+    let z32 = fb.c32(0);
+    let isneg = fb.b.ins().icmp(IntCC::SignedLessThan, h, z32);
+    let isneg = fb.b.ins().uextend(types::I32, isneg);
+    let threshold = fb.b.ins().iadd(half, isneg);
+    let shifted = fb.b.ins().sshr(h, right);
+    let up = fb.b.ins().icmp(IntCC::SignedGreaterThan, rem, threshold);
+    let up = fb.b.ins().uextend(types::I32, up);
+    fb.b.ins().iadd(shifted, up)
+}
+
+/// The channel parameters for `s_in * s_w[c] * alpha / s_out[c]` with bias and output zp.
+pub fn channels(
+    mode: qcc_ir::RequantMode,
+    alpha: f32,
+    s_in: f32,
+    s_w: &[f32],
+    out: &qcc_ir::QParams,
+    bias: Option<&[i32]>,
+) -> Result<Vec<Channel>, String> {
+    let c = s_w.len();
+    if out.axis.is_some() && out.scale.len() != c {
+        return Err("result parameters do not match the channel count".into());
+    }
+    if out.scale.is_empty() || out.zero_point.len() != out.scale.len() {
+        return Err("result parameters are empty or inconsistent".into());
+    }
+    Ok((0..c)
+        .map(|i| {
+            let (sy, zy) = out.get(i);
+            Channel {
+                bias: bias.map_or(0, |b| b[i]),
+                zp: zy,
+                mult: Multiplier::with_alpha(mode, alpha, s_in, s_w[i], sy),
+            }
+        })
+        .collect())
+}

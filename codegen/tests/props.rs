@@ -1,0 +1,651 @@
+//! Property tests: every kernel against the reference interpreter on random one-node
+//! modules (shapes, strides, pads, dilations, groups, zero points, scales, per-axis
+//! parameters, both requantization modes, symbolic batch sizes), bit for bit. The number of
+//! cases per kernel is `QCC_PROPTEST_CASES` (default 300); the target rotates over the
+//! targets the host can run. Failures print the seed and the module.
+
+use qcc_codegen::{JitEngine, Target};
+use qcc_ir::{
+    Clamp, ConvAttrs, DType, Data, Dim, Engine, GemmAttrs, Module, Op, PoolAttrs, QParams,
+    RequantMode, Tensor, TensorType, ValueId,
+};
+
+fn cases() -> usize {
+    std::env::var("QCC_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300)
+}
+
+fn targets() -> Vec<Target> {
+    Target::ALL
+        .into_iter()
+        .filter(|t| t.check_host().is_ok())
+        .collect()
+}
+
+/// A one-node module under construction.
+struct Build {
+    m: Module,
+}
+
+impl Build {
+    fn new(mode: RequantMode) -> Build {
+        let mut m = Module {
+            name: "prop".into(),
+            requant: mode,
+            ..Default::default()
+        };
+        m.graph = Default::default();
+        Build { m }
+    }
+
+    fn input(&mut self, name: &str, ty: TensorType) -> ValueId {
+        self.m.graph.add_input(name, ty)
+    }
+
+    fn constant(&mut self, name: &str, ty: TensorType, data: Data) -> ValueId {
+        let dims = ty.fixed_dims().unwrap();
+        let c = self.m.add_const(name, ty.clone(), Tensor::new(dims, data));
+        self.m
+            .graph
+            .add_node(name, Op::Const(c), vec![], vec![(name.to_string(), ty)])[0]
+    }
+
+    /// Adds the node with its inferred result shape and returns the module.
+    fn finish(mut self, op: Op, ins: Vec<ValueId>, dt: DType, q: Option<QParams>) -> Module {
+        let tys: Vec<&TensorType> = ins.iter().map(|&v| self.m.graph.ty(v)).collect();
+        let shape = qcc_ir::infer::infer_shapes(&op, &tys, 1, &self.m)
+            .unwrap()
+            .remove(0);
+        let ty = TensorType {
+            dtype: dt,
+            shape,
+            quant: q,
+        };
+        let out = self
+            .m
+            .graph
+            .add_node("node", op, ins, vec![("y".into(), ty)])[0];
+        self.m.graph.outputs.push(out);
+        self.m
+    }
+}
+
+fn int_data(rng: &mut fastrand::Rng, dt: DType, n: usize) -> Data {
+    let (lo, hi) = dt.int_range().unwrap();
+    let v: Vec<i64> = (0..n).map(|_| rng.i64(lo..=hi)).collect();
+    Data::from_i64(dt, &v)
+}
+
+fn q8(rng: &mut fastrand::Rng) -> DType {
+    if rng.bool() {
+        DType::U8
+    } else {
+        DType::I8
+    }
+}
+
+fn zp(rng: &mut fastrand::Rng, dt: DType) -> i32 {
+    let (lo, hi) = dt.int_range().unwrap();
+    if rng.u8(..4) == 0 {
+        0
+    } else {
+        rng.i64(lo..=hi) as i32
+    }
+}
+
+fn scale(rng: &mut fastrand::Rng, lo: f32, hi: f32) -> f32 {
+    (lo.ln() + rng.f32() * (hi.ln() - lo.ln())).exp()
+}
+
+fn mode(rng: &mut fastrand::Rng) -> RequantMode {
+    if rng.bool() {
+        RequantMode::Float
+    } else {
+        RequantMode::FixedPoint
+    }
+}
+
+/// Batch dim: fixed or symbolic (`N`), and the run-time size.
+fn batch(rng: &mut fastrand::Rng) -> (Dim, usize) {
+    let n = rng.usize(1..=3);
+    if rng.bool() {
+        (Dim::Sym("N".into()), n)
+    } else {
+        (Dim::Fixed(n), n)
+    }
+}
+
+fn dims(b: &Dim, rest: &[usize]) -> Vec<Dim> {
+    std::iter::once(b.clone())
+        .chain(rest.iter().map(|&d| Dim::Fixed(d)))
+        .collect()
+}
+
+/// Runs the JIT and the interpreter and compares every byte.
+fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
+    qcc_ir::verify::verify_module(m).unwrap_or_else(|e| panic!("{what}: invalid module: {e}"));
+    let want = qcc_ir::interp::run(m, inputs);
+    let mut jit = JitEngine::new(m, target).unwrap_or_else(|e| {
+        panic!(
+            "{what} [{target}]: compile failed: {e}\n{}",
+            qcc_ir::text::print_module(m)
+        )
+    });
+    let got = jit.run(inputs);
+    // The node must really be compiled, not handed to the interpreter.
+    let batch = inputs.first().map_or(1, |t| t.shape[0]);
+    let (_, interpreted, _) = jit.listing(batch).unwrap();
+    assert!(
+        interpreted.is_empty(),
+        "{what}: not compiled: {interpreted:?}"
+    );
+    match (got, want) {
+        (Ok(g), Ok(w)) => {
+            for (a, b) in g.iter().zip(&w) {
+                assert_eq!(a.shape, b.shape, "{what} [{target}]: shape");
+                let (x, y) = (a.data.to_le_bytes(), b.data.to_le_bytes());
+                if x != y {
+                    let i = x.iter().zip(&y).position(|(p, q)| p != q).unwrap() / a.dtype().size();
+                    panic!(
+                        "{what} [{target}]: element {i}: jit {} vs interp {}\n{}",
+                        a.data.to_f64_vec()[i],
+                        b.data.to_f64_vec()[i],
+                        qcc_ir::text::print_module(m)
+                    );
+                }
+            }
+        }
+        (Err(_), Err(_)) => {}
+        (g, w) => panic!("{what} [{target}]: jit {g:?} vs interp {w:?}"),
+    }
+}
+
+/// Runs `case(rng) -> (module, inputs)` for every seed.
+fn run_cases(name: &str, case: impl Fn(&mut fastrand::Rng) -> (Module, Vec<Tensor>)) {
+    let ts = targets();
+    for seed in 0..cases() as u64 {
+        let mut rng = fastrand::Rng::with_seed(seed ^ 0x9e37_79b9);
+        let (m, ins) = case(&mut rng);
+        check(
+            &m,
+            &ins,
+            ts[seed as usize % ts.len()],
+            &format!("{name} seed {seed}"),
+        );
+    }
+}
+
+#[test]
+fn qconv_matches_interpreter() {
+    run_cases("qconv", |rng| {
+        let md = mode(rng);
+        let mut b = Build::new(md);
+        let (bd, n) = batch(rng);
+        let depthwise = rng.u8(..4) == 0;
+        let group = if depthwise {
+            rng.usize(1..=6)
+        } else {
+            rng.usize(1..=3)
+        };
+        let cg = if depthwise { 1 } else { rng.usize(1..=5) };
+        let mg = if depthwise { 1 } else { rng.usize(1..=5) };
+        let (c, m) = (group * cg, group * mg);
+        let rank2 = rng.u8(..5) != 0;
+        let nsp = if rank2 { 2 } else { 1 };
+        let kernel: Vec<usize> = (0..nsp).map(|_| rng.usize(1..=3)).collect();
+        let strides: Vec<usize> = (0..nsp).map(|_| rng.usize(1..=3)).collect();
+        let dil: Vec<usize> = (0..nsp).map(|_| rng.usize(1..=2)).collect();
+        let pads: Vec<usize> = (0..2 * nsp).map(|_| rng.usize(0..=2)).collect();
+        let sp: Vec<usize> = (0..nsp)
+            .map(|d| {
+                let keff = dil[d] * (kernel[d] - 1) + 1;
+                let min = keff.saturating_sub(pads[d] + pads[nsp + d]).max(1);
+                // Sometimes wide enough for the 8-column vector blocks.
+                let extra = if rng.bool() { 7 } else { 26 };
+                rng.usize(min..=min + extra)
+            })
+            .collect();
+        let xdt = q8(rng);
+        let wdt = if rng.u8(..4) == 0 {
+            DType::U8
+        } else {
+            DType::I8
+        };
+        let ydt = q8(rng);
+        let xq = QParams::per_tensor(scale(rng, 0.002, 0.05), zp(rng, xdt));
+        let mut xs = vec![n, c];
+        xs.extend(&sp);
+        let x = b.input(
+            "x",
+            TensorType::with_dims(xdt, dims(&bd, &xs[1..])).quantized(xq.clone()),
+        );
+        let mut ws = vec![m, cg];
+        ws.extend(&kernel);
+        let per_channel = rng.bool();
+        let wq = if per_channel {
+            QParams::per_axis(
+                (0..m).map(|_| scale(rng, 0.001, 0.05)).collect(),
+                (0..m).map(|_| zp(rng, wdt)).collect(),
+                0,
+            )
+        } else {
+            QParams::per_tensor(scale(rng, 0.001, 0.05), zp(rng, wdt))
+        };
+        let wn: usize = ws.iter().product();
+        let w = b.constant(
+            "w",
+            TensorType::new(wdt, &ws).quantized(wq),
+            int_data(rng, wdt, wn),
+        );
+        let mut ins = vec![x, w];
+        if rng.bool() {
+            let big = rng.u8(..8) == 0;
+            let bv: Vec<i32> = (0..m)
+                .map(|_| {
+                    if big {
+                        rng.i32(..)
+                    } else {
+                        rng.i32(-20000..20000)
+                    }
+                })
+                .collect();
+            ins.push(b.constant("bias", TensorType::new(DType::I32, &[m]), Data::I32(bv)));
+        }
+        let yq = QParams::per_tensor(scale(rng, 0.005, 0.5), zp(rng, ydt));
+        let a = ConvAttrs {
+            strides,
+            pads,
+            dilations: dil,
+            group,
+        };
+        let module = b.finish(Op::QConv(a, random_clamp(rng, ydt)), ins, ydt, Some(yq));
+        let xn: usize = xs.iter().product();
+        (module, vec![Tensor::new(xs, int_data(rng, xdt, xn))])
+    });
+}
+
+#[test]
+fn qgemm_and_qmatmul_match_interpreter() {
+    run_cases("qgemm", |rng| {
+        let mut b = Build::new(mode(rng));
+        let (bd, mrows) = batch(rng);
+        let k = rng.usize(1..=40);
+        let n = rng.usize(1..=12);
+        let adt = q8(rng);
+        let bdt = if rng.u8(..4) == 0 {
+            DType::U8
+        } else {
+            DType::I8
+        };
+        let aq = QParams::per_tensor(scale(rng, 0.002, 0.05), zp(rng, adt));
+        let matmul = rng.u8(..3) == 0;
+        let trans_a = !matmul && rng.u8(..4) == 0;
+        let trans_b = !matmul && rng.bool();
+        // With trans_a the batch dim is A's second dim.
+        let a_ty = if trans_a {
+            TensorType::new(adt, &[k, mrows])
+        } else {
+            TensorType::with_dims(adt, dims(&bd, &[k]))
+        };
+        let a = b.input("a", a_ty.quantized(aq));
+        let b_shape = if trans_b { [n, k] } else { [k, n] };
+        let b_axis = if trans_b { 0 } else { 1 };
+        let bq = if rng.bool() {
+            QParams::per_axis(
+                (0..n).map(|_| scale(rng, 0.001, 0.05)).collect(),
+                (0..n).map(|_| zp(rng, bdt)).collect(),
+                b_axis,
+            )
+        } else {
+            QParams::per_tensor(scale(rng, 0.001, 0.05), zp(rng, bdt))
+        };
+        let bv = b.constant(
+            "b",
+            TensorType::new(bdt, &b_shape).quantized(bq),
+            int_data(rng, bdt, k * n),
+        );
+        let ydt = q8(rng);
+        let yq = QParams::per_tensor(scale(rng, 0.01, 1.0), zp(rng, ydt));
+        let a_shape = if trans_a {
+            vec![k, mrows]
+        } else {
+            vec![mrows, k]
+        };
+        let input = Tensor::new(a_shape, int_data(rng, adt, mrows * k));
+        if matmul {
+            return (
+                b.finish(Op::QMatMul, vec![a, bv], ydt, Some(yq)),
+                vec![input],
+            );
+        }
+        let mut ins = vec![a, bv];
+        if rng.bool() {
+            let (cs, cn): (Vec<usize>, usize) = match rng.u8(..3) {
+                0 => (vec![n], n),
+                1 => (vec![1, n], n),
+                _ => (vec![], 1),
+            };
+            ins.push(b.constant(
+                "c",
+                TensorType::new(DType::I32, &cs),
+                Data::I32((0..cn).map(|_| rng.i32(-30000..30000)).collect()),
+            ));
+        }
+        let alpha = if rng.bool() {
+            1.0
+        } else {
+            rng.f32() * 2.0 + 0.1
+        };
+        let at = GemmAttrs {
+            alpha,
+            beta: 1.0,
+            trans_a,
+            trans_b,
+        };
+        let f32_out = rng.u8(..4) == 0;
+        let module = if f32_out {
+            b.finish(Op::QGemm(at, Clamp::default()), ins, DType::F32, None)
+        } else {
+            b.finish(Op::QGemm(at, random_clamp(rng, ydt)), ins, ydt, Some(yq))
+        };
+        (module, vec![input])
+    });
+}
+
+#[test]
+fn qadd_matches_interpreter() {
+    run_cases("qadd", |rng| {
+        let mut b = Build::new(mode(rng));
+        let (bd, n) = batch(rng);
+        let rest: Vec<usize> = (0..rng.usize(1..=3)).map(|_| rng.usize(1..=6)).collect();
+        let (adt, bdt, ydt) = (q8(rng), q8(rng), q8(rng));
+        let aq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, adt));
+        let bq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, bdt));
+        let yq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, ydt));
+        let mut shape = vec![n];
+        shape.extend(&rest);
+        let numel: usize = shape.iter().product();
+        let a = b.input(
+            "a",
+            TensorType::with_dims(adt, dims(&bd, &rest)).quantized(aq),
+        );
+        let which = rng.u8(..3);
+        let (bv, inputs) = if which == 0 {
+            // Single-element second operand (a constant).
+            let c = b.constant(
+                "b",
+                TensorType::new(bdt, &[1]).quantized(bq),
+                int_data(rng, bdt, 1),
+            );
+            (
+                c,
+                vec![Tensor::new(shape.clone(), int_data(rng, adt, numel))],
+            )
+        } else {
+            let v = b.input(
+                "b",
+                TensorType::with_dims(bdt, dims(&bd, &rest)).quantized(bq),
+            );
+            (
+                v,
+                vec![
+                    Tensor::new(shape.clone(), int_data(rng, adt, numel)),
+                    Tensor::new(shape.clone(), int_data(rng, bdt, numel)),
+                ],
+            )
+        };
+        // which == 2: operands swapped (graph inputs stay in (a, b) order).
+        let ins = if which == 2 { vec![bv, a] } else { vec![a, bv] };
+        (b.finish(Op::QAdd, ins, ydt, Some(yq)), inputs)
+    });
+}
+
+#[test]
+fn pools_match_interpreter() {
+    run_cases("pool", |rng| {
+        let mut b = Build::new(mode(rng));
+        let (bd, n) = batch(rng);
+        let c = rng.usize(1..=4);
+        let dt = q8(rng);
+        let q = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, dt));
+        if rng.u8(..3) == 0 {
+            let sp: Vec<usize> = (0..rng.usize(1..=2)).map(|_| rng.usize(1..=9)).collect();
+            let mut rest = vec![c];
+            rest.extend(&sp);
+            let x = b.input(
+                "x",
+                TensorType::with_dims(dt, dims(&bd, &rest)).quantized(q),
+            );
+            let ydt = q8(rng);
+            let yq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, ydt));
+            let mut shape = vec![n];
+            shape.extend(&rest);
+            let numel = shape.iter().product();
+            let m = b.finish(Op::QGlobalAvgPool, vec![x], ydt, Some(yq));
+            return (m, vec![Tensor::new(shape, int_data(rng, dt, numel))]);
+        }
+        let nsp = rng.usize(1..=2);
+        let kernel: Vec<usize> = (0..nsp).map(|_| rng.usize(1..=3)).collect();
+        let strides: Vec<usize> = (0..nsp).map(|_| rng.usize(1..=3)).collect();
+        let dil: Vec<usize> = (0..nsp).map(|_| rng.usize(1..=2)).collect();
+        let pads: Vec<usize> = (0..2 * nsp)
+            .map(|i| rng.usize(0..=(kernel[i % nsp] - 1).min(2)))
+            .collect();
+        let sp: Vec<usize> = (0..nsp)
+            .map(|d| {
+                let keff = dil[d] * (kernel[d] - 1) + 1;
+                let min = keff.saturating_sub(pads[d] + pads[nsp + d]).max(1);
+                rng.usize(min..=min + 7)
+            })
+            .collect();
+        let mut rest = vec![c];
+        rest.extend(&sp);
+        let x = b.input(
+            "x",
+            TensorType::with_dims(dt, dims(&bd, &rest)).quantized(q.clone()),
+        );
+        let a = PoolAttrs {
+            kernel,
+            strides,
+            pads,
+            dilations: dil,
+            ceil_mode: rng.bool(),
+            count_include_pad: false,
+        };
+        let mut shape = vec![n];
+        shape.extend(&rest);
+        let numel = shape.iter().product();
+        let m = b.finish(Op::MaxPool(a), vec![x], dt, Some(q));
+        (m, vec![Tensor::new(shape, int_data(rng, dt, numel))])
+    });
+}
+
+fn special_floats(rng: &mut fastrand::Rng, n: usize, s: f32) -> Vec<f32> {
+    (0..n)
+        .map(|_| match rng.u8(..20) {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            3 => -0.0,
+            4 => (rng.i32(-300..300) as f32 + 0.5) * s,
+            5 => rng.f32() * 1e12 - 5e11,
+            _ => (rng.f32() * 2.0 - 1.0) * 300.0 * s,
+        })
+        .collect()
+}
+
+#[test]
+fn quant_ops_and_clip_match_interpreter() {
+    run_cases("quant", |rng| {
+        let mut b = Build::new(mode(rng));
+        let (bd, n) = batch(rng);
+        let rest: Vec<usize> = (0..rng.usize(1..=3)).map(|_| rng.usize(1..=5)).collect();
+        let mut shape = vec![n];
+        shape.extend(&rest);
+        let numel: usize = shape.iter().product();
+        let params = |rng: &mut fastrand::Rng, dt: DType| {
+            if rng.bool() {
+                QParams::per_tensor(scale(rng, 0.001, 0.5), zp(rng, dt))
+            } else {
+                // Per-axis along dim 1 (a fixed dim).
+                let d = rest[0];
+                QParams::per_axis(
+                    (0..d).map(|_| scale(rng, 0.001, 0.5)).collect(),
+                    (0..d).map(|_| zp(rng, dt)).collect(),
+                    1,
+                )
+            }
+        };
+        match rng.u8(..4) {
+            0 => {
+                let ydt = q8(rng);
+                let q = params(rng, ydt);
+                let x = b.input("x", TensorType::with_dims(DType::F32, dims(&bd, &rest)));
+                let data = special_floats(rng, numel, q.scale[0]);
+                let m = b.finish(Op::Quantize, vec![x], ydt, Some(q));
+                (m, vec![Tensor::new(shape, Data::F32(data))])
+            }
+            1 => {
+                let xdt = q8(rng);
+                let q = params(rng, xdt);
+                let x = b.input(
+                    "x",
+                    TensorType::with_dims(xdt, dims(&bd, &rest)).quantized(q),
+                );
+                let m = b.finish(Op::Dequantize, vec![x], DType::F32, None);
+                (m, vec![Tensor::new(shape, int_data(rng, xdt, numel))])
+            }
+            2 => {
+                let (xdt, ydt) = (q8(rng), q8(rng));
+                let qi = params(rng, xdt);
+                let qo = params(rng, ydt);
+                let x = b.input(
+                    "x",
+                    TensorType::with_dims(xdt, dims(&bd, &rest)).quantized(qi),
+                );
+                let m = b.finish(Op::Requantize, vec![x], ydt, Some(qo));
+                (m, vec![Tensor::new(shape, int_data(rng, xdt, numel))])
+            }
+            _ => {
+                let dt = [DType::U8, DType::I8, DType::I32, DType::F32][rng.usize(..4)];
+                let x = b.input("x", TensorType::with_dims(dt, dims(&bd, &rest)));
+                let bound = |rng: &mut fastrand::Rng| {
+                    rng.bool().then(|| {
+                        (rng.f64() * 400.0 - 200.0).round() + if rng.bool() { 0.5 } else { 0.0 }
+                    })
+                };
+                let (lo, hi) = (bound(rng), bound(rng));
+                let data = if dt == DType::F32 {
+                    Data::F32(special_floats(rng, numel, 1.0))
+                } else {
+                    int_data(rng, dt, numel)
+                };
+                let m = b.finish(Op::Clip { min: lo, max: hi }, vec![x], dt, None);
+                (m, vec![Tensor::new(shape, data)])
+            }
+        }
+    });
+}
+
+#[test]
+fn bad_inputs_are_errors_not_crashes() {
+    let mut b = Build::new(RequantMode::Float);
+    let q = QParams::per_tensor(0.1, 3);
+    let x = b.input(
+        "x",
+        TensorType::with_dims(
+            DType::U8,
+            vec![Dim::Sym("N".into()), Dim::Fixed(2), Dim::Fixed(5)],
+        )
+        .quantized(q.clone()),
+    );
+    let m = b.finish(Op::Dequantize, vec![x], DType::F32, None);
+    for t in targets() {
+        let mut jit = JitEngine::new(&m, t).unwrap();
+        let good = Tensor::new(vec![2, 2, 5], Data::U8(vec![7; 20]));
+        assert_eq!(
+            jit.run(std::slice::from_ref(&good)).unwrap()[0].shape,
+            vec![2, 2, 5]
+        );
+        let bad = [
+            vec![Tensor::new(vec![2, 3, 5], Data::U8(vec![7; 30]))],
+            vec![Tensor::new(vec![2, 2, 5], Data::I8(vec![7; 20]))],
+            vec![Tensor::new(vec![2, 10], Data::U8(vec![7; 20]))],
+            vec![Tensor {
+                shape: vec![4, 2, 5],
+                data: Data::U8(vec![7; 20]),
+            }],
+            vec![],
+            vec![good.clone(), good.clone()],
+        ];
+        for (i, ins) in bad.iter().enumerate() {
+            let e = jit
+                .run(ins)
+                .expect_err(&format!("bad input {i} was accepted"));
+            assert!(
+                e.to_string().contains("input") || e.to_string().contains("expected"),
+                "{e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unsupported_targets_are_errors() {
+    for t in Target::ALL {
+        if t.check_host().is_err() {
+            let m = Build::new(RequantMode::Float).m;
+            assert!(JitEngine::new(&m, t).is_err());
+        }
+    }
+    assert!("riscv".parse::<Target>().is_err());
+    assert_eq!("x86-avx2".parse::<Target>(), Ok(Target::X86Avx2));
+}
+
+#[test]
+fn data_dependent_shapes_run_through_the_interpreter() {
+    // A result whose dim is only known at run time: no static plan, no compile error.
+    let mut m = Module::default();
+    let x = m.graph.add_input("x", TensorType::new(DType::U8, &[2, 3]));
+    let ty = TensorType::with_dims(DType::U8, vec![Dim::Any, Dim::Fixed(3)]);
+    let y = m.graph.add_node(
+        "clip",
+        Op::Clip {
+            min: Some(4.0),
+            max: None,
+        },
+        vec![x],
+        vec![("y".into(), ty)],
+    )[0];
+    m.graph.outputs.push(y);
+    let input = Tensor::new(vec![2, 3], Data::U8(vec![1, 2, 3, 4, 5, 6]));
+    for t in targets() {
+        let mut jit = JitEngine::new(&m, t).unwrap();
+        let got = jit.run(std::slice::from_ref(&input)).unwrap();
+        assert_eq!(got[0].data, Data::U8(vec![4, 4, 4, 4, 5, 6]));
+        assert!(jit.listing(1).is_err());
+    }
+}
+
+#[test]
+fn fused_clamp_bounds_narrow_the_storage_range() {
+    use qcc_codegen::kernels::out_bounds;
+    assert_eq!(out_bounds((0, 255), None), Ok((0, 255)));
+    assert_eq!(out_bounds((0, 255), Some((10, 300))), Ok((10, 255)));
+    assert_eq!(out_bounds((-128, 127), Some((-200, 6))), Ok((-128, 6)));
+    assert!(out_bounds((0, 255), Some((300, 400))).is_err());
+}
+
+/// A fused output clamp half of the time: random bounds inside (or overlapping) the storage
+/// range of `dt`, so the narrowed saturation is exercised on the scalar and vector paths.
+fn random_clamp(rng: &mut fastrand::Rng, dt: DType) -> Clamp {
+    let (lo, hi) = dt.int_range().unwrap_or((0, 255));
+    if rng.bool() {
+        return Clamp::default();
+    }
+    let a = rng.i64(lo..=hi);
+    let b = rng.i64(a..=hi);
+    Clamp(Some((a, b)))
+}

@@ -19,6 +19,7 @@ mod elementwise;
 mod layout;
 mod linalg;
 mod mlas;
+mod mlas_pool;
 mod qpool;
 mod quant_ops;
 mod reduce;

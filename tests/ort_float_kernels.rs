@@ -71,3 +71,13 @@ fn check(prefixes: &[&str]) {
 fn pooling_matches_onnx_runtime_exactly() {
     check(&["avgpool", "globalavgpool", "maxpool"]);
 }
+
+#[test]
+fn activations_match_onnx_runtime_exactly() {
+    check(&["sigmoid", "tanh", "erf", "exp"]);
+}
+
+#[test]
+fn softmax_matches_onnx_runtime_exactly() {
+    check(&["softmax"]);
+}

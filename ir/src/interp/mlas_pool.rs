@@ -145,7 +145,11 @@ fn clamp_window(o: usize, stride: usize, pad: usize, k: usize, size: usize) -> (
 fn vector_rows(o: usize, stride: usize, pad: usize, k: usize, size: usize) -> (usize, usize) {
     let s = o as i64 * stride as i64 - pad as i64;
     let e = s + k as i64;
-    let start = if s < 0 || s >= size as i64 { 0 } else { s as usize };
+    let start = if s < 0 || s >= size as i64 {
+        0
+    } else {
+        s as usize
+    };
     let end = if e < 0 || e > size as i64 {
         size
     } else {

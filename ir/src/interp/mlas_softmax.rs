@@ -62,7 +62,10 @@ pub(crate) fn softmax_row(row: &mut [f32]) {
     if row.is_empty() {
         return;
     }
-    let max = row.iter().copied().fold(f32::MIN, |a, b| if b > a { b } else { a });
+    let max = row
+        .iter()
+        .copied()
+        .fold(f32::MIN, |a, b| if b > a { b } else { a });
     let neg_max = -max;
     let mut acc = [0f32; 16];
     for (i, v) in row.iter_mut().enumerate() {

@@ -159,10 +159,9 @@ pub(crate) fn global_pool(ins: &[&Tensor], max: bool) -> R<Tensor> {
             return Err("pooling is not defined on bool".into()))
     } else {
         match x.dtype() {
-            DType::F32 if s > 0 => Data::F32(super::mlas_pool::global_average(
-                typed::<f32>(x, "x")?,
-                s,
-            )),
+            DType::F32 if s > 0 => {
+                Data::F32(super::mlas_pool::global_average(typed::<f32>(x, "x")?, s))
+            }
             DType::F32 | DType::F64 => {
                 num_dispatch!(x.dtype(), T => reduce_into(typed::<T>(x, "x")?, &map, planes, s, ReduceOp::Mean),
                     return Err("pooling is not defined on bool".into()))

@@ -18,6 +18,10 @@
 //!   two-step ln 2 reduction, degree-6 polynomial, `2^i` built from the exponent bits); the
 //!   two branches merged by bitwise or, then the sign or-ed in.
 
+// The coefficients are written as in ONNX Runtime's sources; Rust rounds each literal to f32
+// exactly as the C compiler does.
+#![allow(clippy::excessive_precision)]
+
 /// `MlasLogisticConstants`: lower / upper clamp, numerator and denominator coefficients.
 const LOGISTIC_RANGE: f32 = 18.0;
 const LOGISTIC_ALPHA: [f32; 5] = [

@@ -12,6 +12,10 @@
 //!    folded as `s_j = acc_j + acc_{j+8}`, then `((s0+s1)+(s2+s3)) + ((s4+s5)+(s6+s7))`;
 //! 3. `MlasComputeSoftmaxOutputF32KernelAvx`: every `e_i` multiplied by `1.0f / sum`.
 
+// The coefficients are written as in ONNX Runtime's sources; Rust rounds each literal to f32
+// exactly as the C compiler does.
+#![allow(clippy::excessive_precision)]
+
 /// `MlasExpConstants` (compute.cpp) as the AVX512F kernels use them.
 const LOWER_RANGE: f32 = -103.972_084_045_4;
 const ROUNDING_BIAS: f32 = 12_582_912.0; // MLAS_ROUNDING_BIAS_MAGIC, 1.5 * 2^23

@@ -108,6 +108,19 @@ def main():
     build("softmax_last_long", wide([4, 1037], -2, 1.7), op("Softmax", axis=-1))
     build("softmax_axis1", wide([4, 33, 5, 6], -2, 1.5), op("Softmax", axis=1))
 
+    # Special values: NaN (both signs), infinities, signed zeros, subnormals, the clamp and
+    # branch boundaries of the kernels.
+    edges = np.array([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 3.4e38, -3.4e38, 1e-45, -1e-45,
+                      1e-38, -1e-38, 88.72, 88.73, 89.0, -87.3, -103.9, -103.98, -104.0, -150.0,
+                      18.0, -18.0, 18.5, 9.0, -9.0, 9.5, 3.925, 3.93, 0.921875, -0.921875,
+                      0.92187494, 5.0, -5.0], np.float32).reshape(1, -1)
+    for t in ["Sigmoid", "Tanh", "Erf", "Exp"]:
+        build(f"{t.lower()}_edges", edges, op(t))
+    rows = np.array([[-np.inf, 0, 1, 2], [np.inf, 1, 2, 3], [np.nan, 1, 2, 3], [-np.inf] * 4,
+                     [3e38, -3e38, 0, 1], [1e-45, 0, -0.0, 5], [88, 89, 90, -200],
+                     [-0.0, 0.0, -0.0, 0.0]], np.float32)
+    build("softmax_edges", rows, op("Softmax", axis=-1))
+
 
 if __name__ == "__main__":
     main()

@@ -132,8 +132,8 @@ const ERF_EXP_C: f32 = 1.258_291_20e+7;
 pub(crate) fn erf(x: f32) -> f32 {
     let sign = x.to_bits() & 0x8000_0000;
     let a = f32::from_bits(x.to_bits() & 0x7fff_ffff);
-    // vminps(a, upper): a NaN |x| becomes the upper bound.
-    let a = min_ps(a, ERF_UPPER_ABS);
+    // Clamp to the upper bound; a NaN stays NaN (measured: ORT 1.32 returns NaN, sign kept).
+    let a = min_ps(ERF_UPPER_ABS, a);
     // Small branch: a + a * S(a²).
     let s = a * a;
     let mut p = ERF_SMALL[0].mul_add(s, ERF_SMALL[1]);

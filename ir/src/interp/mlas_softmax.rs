@@ -18,6 +18,7 @@
 
 /// `MlasExpConstants` (compute.cpp) as the AVX512F kernels use them.
 const LOWER_RANGE: f32 = -103.972_084_045_4;
+const UPPER_RANGE: f32 = 88.776_262_664_795_0;
 const ROUNDING_BIAS: f32 = 12_582_912.0; // MLAS_ROUNDING_BIAS_MAGIC, 1.5 * 2^23
 const LOG2_RECIPROCAL: f32 = std::f32::consts::LOG2_E;
 const LOG2_HIGH: f32 = -6.931_457_52e-1;
@@ -32,9 +33,12 @@ const POLY: [u32; 6] = [
     0x3f80_0000,
 ];
 
-/// `exp(x)` as one lane of the AVX512F exp kernels (`x` already biased by `-max`).
+/// `exp(x)` as one lane of the AVX512F exp kernels (`x` already biased by `-max` in
+/// softmax). Besides the lower clamp the input is clamped above at `88.776263` (so `+inf`
+/// gives `+inf`, as ORT 1.32 does); a NaN passes through with its sign.
 pub(crate) fn exp_avx512(x: f32) -> f32 {
     let x = if LOWER_RANGE > x { LOWER_RANGE } else { x };
+    let x = if UPPER_RANGE < x { UPPER_RANGE } else { x };
     let biased = x.mul_add(LOG2_RECIPROCAL, ROUNDING_BIAS);
     let m = biased - ROUNDING_BIAS;
     let x = m.mul_add(LOG2_HIGH, x);
@@ -51,8 +55,12 @@ pub(crate) fn exp_avx512(x: f32) -> f32 {
 
 /// `vscalefps p, m` for an integral `m`: `p * 2^m` rounded once to f32.
 fn scalef(p: f32, m: f32) -> f32 {
-    if p.is_nan() || m.is_nan() {
-        return f32::NAN;
+    // A NaN operand is returned (quieted), the first one first.
+    if p.is_nan() {
+        return p;
+    }
+    if m.is_nan() {
+        return m;
     }
     let e = m.clamp(-2000.0, 2000.0) as i32;
     // p * 2^e is exact in f64 while 2^e is a normal f64; split the scale to stay there.

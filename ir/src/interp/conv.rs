@@ -715,9 +715,8 @@ pub(crate) fn maxpool(ctx: &Ctx, ins: &[&Tensor], a: &PoolAttrs) -> R<Vec<Tensor
 /// Average pooling. The divisor is the number of taps inside the input
 /// (`count_include_pad = false`) or inside the explicitly padded input (`true`; taps in the
 /// ceil-mode overhang are never counted), as PyTorch does. f32 pooling (up to 3 spatial
-/// dims, no dilation) follows ONNX Runtime's MLAS kernels bit for bit
-/// ([`super::mlas_pool`]: its include-pad divisor is the full kernel size); other float
-/// sums are accumulated in f64. Integer (quantized) inputs average the stored values with TFLite's
+/// dims) follows ONNX Runtime bit for bit instead ([`super::mlas_pool`]: MLAS's kernels, or
+/// ORT's own loop for dilated or ceil-mode include-pad pooling); f64 sums in f64. Integer (quantized) inputs average the stored values with TFLite's
 /// rounding (half away from zero).
 pub(crate) fn avgpool(ins: &[&Tensor], a: &PoolAttrs) -> R<Tensor> {
     arity(ins, 1, 1)?;

@@ -30,7 +30,8 @@
 //! (3-D: `pads[1]`, `pads[3]`, `pads[5]`) — the flat `pads` indices exactly as that code reads
 //! them, so for 2-D / 3-D the height end is clipped by a begin pad.
 //!
-//! Each quotient is one f32 division. Dilated average pooling (opset 19) is not handled here.
+//! Dilated average pooling (opset 19) takes the same loop (measured against ORT 1.32). Each
+//! quotient is one f32 division.
 
 use crate::PoolAttrs;
 
@@ -52,7 +53,7 @@ struct Work<'a> {
 
 /// Average pooling of an NC... f32 tensor as ONNX Runtime's `MlasPool` computes it.
 /// `shape` is the input shape, `out_sp` the output's spatial shape. `None` when MLAS does
-/// not run the op (more than 3 spatial dims, dilations other than 1).
+/// cannot run the op (more than 3 spatial dims).
 pub(crate) fn average_pool(
     x: &[f32],
     shape: &[usize],
@@ -61,9 +62,6 @@ pub(crate) fn average_pool(
 ) -> Option<Vec<f32>> {
     let n = shape.len().checked_sub(2)?;
     if n == 0 || n > 3 || out_sp.len() != n || a.kernel.len() != n {
-        return None;
-    }
-    if a.dilations.iter().any(|&d| d != 1) {
         return None;
     }
     let pick = |v: &[usize], len: usize, default: usize| -> Option<Vec<usize>> {
@@ -96,9 +94,10 @@ pub(crate) fn average_pool(
         left >= w.in_sp[n - 1]
     };
     let mut out = Vec::with_capacity(planes * out_n);
-    if a.ceil_mode && a.count_include_pad {
+    let dilated = a.dilations.iter().any(|&d| d != 1);
+    if dilated || (a.ceil_mode && a.count_include_pad) {
         for p in 0..planes {
-            functor(&w, &x[p * in_n..(p + 1) * in_n], &mut out);
+            functor(&w, &a.dilations, &x[p * in_n..(p + 1) * in_n], &mut out);
         }
         return Some(out);
     }
@@ -284,52 +283,63 @@ pub(crate) fn global_average(x: &[f32], size: usize) -> Vec<f32> {
     x.chunks_exact(size).map(global_plane).collect()
 }
 
-/// ONNX Runtime's `AveragePool{1,2,3}DTask` (pool_functors.h) with `count_include_pad` on
-/// one plane; see the module doc for the divisor and its `pads` indexing.
-fn functor(w: &Work, xp: &[f32], out: &mut Vec<f32>) {
+/// ONNX Runtime's `AveragePool{1,2,3}DTask` (pool_functors.h) on one plane: taps at
+/// `start + j * dilation` below the window end, those inside the input summed row-major from
+/// `0.0`; divided by the tap count including padding (`1 + (end - start - 1) / dilation` per
+/// dim) or by the number of taps inside the input. See the module doc for the `pads` indexing.
+fn functor(w: &Work, dil: &[usize], xp: &[f32], out: &mut Vec<f32>) {
     let n = w.in_sp.len();
     let p = |i: usize| w.pads.get(i).copied().unwrap_or(0) as i64;
-    // (begin pad, pad bounding the window end) per dim, as the task reads them.
+    // The pad bounding each window end, as the task reads it.
     let ends: [i64; 3] = match n {
         1 => [p(1), 0, 0],
         2 => [p(1), p(3), 0],
         _ => [p(1), p(3), p(5)],
     };
-    let mut size = [1i64; 3];
-    let mut osz = [1usize; 3];
-    let mut k = [1i64; 3];
-    let mut st = [1i64; 3];
-    let mut pb = [0i64; 3];
-    for d in 0..n {
-        size[d] = w.in_sp[d] as i64;
-        osz[d] = w.out_sp[d];
-        k[d] = w.kernel[d] as i64;
-        st[d] = w.strides[d] as i64;
-        pb[d] = w.pads[d] as i64;
-    }
-    let win = |d: usize, o: usize| -> (i64, i64) {
-        let s = o as i64 * st[d] - pb[d];
-        (s, (s + k[d]).min(size[d] + ends[d]))
+    // Geometry padded to three dims with trailing unit dims.
+    let get = |v: &[usize], d: usize, fill: usize| v.get(d).copied().unwrap_or(fill) as i64;
+    let size: [i64; 3] = std::array::from_fn(|d| get(w.in_sp, d, 1));
+    let osz: [i64; 3] = std::array::from_fn(|d| get(w.out_sp, d, 1));
+    let k: [i64; 3] = std::array::from_fn(|d| get(&w.kernel, d, 1));
+    let st: [i64; 3] = std::array::from_fn(|d| get(&w.strides, d, 1));
+    let dl: [i64; 3] = std::array::from_fn(|d| get(dil, d, 1).max(1));
+    let pb: [i64; 3] = std::array::from_fn(|d| if d < n { p(d) } else { 0 });
+    let win = |d: usize, o: i64| -> (i64, i64) {
+        let s = o * st[d] - pb[d];
+        (s, (s + k[d] * dl[d]).min(size[d] + ends[d]))
+    };
+    let taps = |d: usize, (s, e): (i64, i64)| -> Vec<i64> {
+        (0..)
+            .map(|j| s + j * dl[d])
+            .take_while(|&i| i < e)
+            .filter(|&i| (0..size[d]).contains(&i))
+            .collect()
     };
     for o0 in 0..osz[0] {
-        let (s0, e0) = win(0, o0);
+        let w0 = win(0, o0);
+        let t0 = taps(0, w0);
         for o1 in 0..osz[1] {
-            let (s1, e1) = win(1, o1);
+            let w1 = win(1, o1);
+            let t1 = taps(1, w1);
             for o2 in 0..osz[2] {
-                let (s2, e2) = win(2, o2);
+                let w2 = win(2, o2);
+                let t2 = taps(2, w2);
                 let mut y = 0f32;
-                let mut count = 0i64;
-                for i0 in s0.max(0)..e0.min(size[0]) {
-                    for i1 in s1.max(0)..e1.min(size[1]) {
-                        for i2 in s2.max(0)..e2.min(size[2]) {
-                            let at = ((i0 * size[1] + i1) * size[2] + i2) as usize;
-                            y += xp[at];
-                            count += 1;
+                for &i0 in &t0 {
+                    for &i1 in &t1 {
+                        for &i2 in &t2 {
+                            y += xp[((i0 * size[1] + i1) * size[2] + i2) as usize];
                         }
                     }
                 }
+                let count = t0.len() * t1.len() * t2.len();
                 if count > 0 {
-                    y /= ((e0 - s0) * (e1 - s1) * (e2 - s2)) as f32;
+                    let span = |d: usize, (s, e): (i64, i64)| 1 + (e - s - 1) / dl[d];
+                    y /= if w.include_pad {
+                        (span(0, w0) * span(1, w1) * span(2, w2)) as f32
+                    } else {
+                        count as f32
+                    };
                 }
                 out.push(y);
             }

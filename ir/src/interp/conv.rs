@@ -714,13 +714,23 @@ pub(crate) fn maxpool(ctx: &Ctx, ins: &[&Tensor], a: &PoolAttrs) -> R<Vec<Tensor
 
 /// Average pooling. The divisor is the number of taps inside the input
 /// (`count_include_pad = false`) or inside the explicitly padded input (`true`; taps in the
-/// ceil-mode overhang are never counted), as PyTorch and ONNX Runtime do. Float sums are
-/// accumulated in f64. Integer (quantized) inputs average the stored values with TFLite's
+/// ceil-mode overhang are never counted), as PyTorch does. f32 pooling (up to 3 spatial
+/// dims) follows ONNX Runtime bit for bit instead ([`super::mlas_pool`]: MLAS's kernels, or
+/// ORT's own loop for dilated or ceil-mode include-pad pooling); f64 sums in f64. Integer (quantized) inputs average the stored values with TFLite's
 /// rounding (half away from zero).
 pub(crate) fn avgpool(ins: &[&Tensor], a: &PoolAttrs) -> R<Tensor> {
     arity(ins, 1, 1)?;
     let x = ins[0];
     let sp = pool_geometry(x, a)?;
+    if x.dtype() == DType::F32 {
+        let mut shape = x.shape[..2].to_vec();
+        shape.extend(sp.out_shape());
+        numel(&shape)?;
+        let xv = typed::<f32>(x, "x")?;
+        if let Some(v) = super::mlas_pool::average_pool(xv, &x.shape, sp.out_shape(), a) {
+            return Ok(Tensor::new(shape, Data::F32(v)));
+        }
+    }
     let table = sp.table()?;
     let counts = sp.counts(a.count_include_pad);
     let (o_n, k_n, in_n) = (sp.out_n(), sp.taps(), sp.in_n());

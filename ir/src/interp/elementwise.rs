@@ -3,6 +3,7 @@
 
 use super::broadcast::{broadcast_index, broadcast_shapes, zip2};
 use super::{arity, norm_axis, numel, typed, R};
+use super::{mlas_activations, mlas_softmax};
 use crate::{BinaryOp, DType, Data, Element, Tensor, UnaryOp};
 
 /// Binds a type alias `$T` to the element type of a numeric dtype and evaluates `$body`;
@@ -418,12 +419,20 @@ fn unary_int<T: Element + PartialOrd>(v: &[T], op: UnaryOp) -> R<Vec<T>> {
     })
 }
 
-/// Unary op.
+/// Unary op. f32 Sigmoid, Tanh, Erf and Exp follow ONNX Runtime's MLAS kernels bit for bit
+/// ([`super::mlas_activations`], [`super::mlas_softmax::exp_avx512`]).
 pub(crate) fn unary(ins: &[&Tensor], op: UnaryOp) -> R<Tensor> {
     arity(ins, 1, 1)?;
     let t = ins[0];
     let data = match &t.data {
-        Data::F32(v) => Data::F32(unary_float(v, op)?),
+        Data::F32(v) => Data::F32(match op {
+            // ONNX Runtime's MLAS kernels, bit for bit (see the modules).
+            UnaryOp::Sigmoid => v.iter().map(|&x| mlas_activations::logistic(x)).collect(),
+            UnaryOp::Tanh => v.iter().map(|&x| mlas_activations::tanh(x)).collect(),
+            UnaryOp::Erf => v.iter().map(|&x| mlas_activations::erf(x)).collect(),
+            UnaryOp::Exp => v.iter().map(|&x| mlas_softmax::exp_avx512(x)).collect(),
+            _ => unary_float(v, op)?,
+        }),
         Data::F64(v) => Data::F64(unary_float(v, op)?),
         Data::Bool(v) => match op {
             UnaryOp::Not => Data::Bool(v.iter().map(|&b| !b).collect()),
@@ -727,7 +736,8 @@ fn softmax_impl<T: Fl>(v: &[T], outer: usize, d: usize, inner: usize) -> Vec<T> 
     out
 }
 
-/// Softmax along one axis (opset >= 13): `exp(x - max) / sum(exp(x - max))`.
+/// Softmax along one axis (opset >= 13): `exp(x - max) / sum(exp(x - max))`; f32 as ONNX
+/// Runtime's MLAS computes it ([`super::mlas_softmax`]).
 pub(crate) fn softmax(ins: &[&Tensor], axis: i64) -> R<Tensor> {
     arity(ins, 1, 1)?;
     let x = ins[0];
@@ -742,6 +752,24 @@ pub(crate) fn softmax(ins: &[&Tensor], axis: i64) -> R<Tensor> {
     let outer = super::prod(&x.shape[..ax]);
     let d = x.shape[ax];
     let inner = super::prod(&x.shape[ax + 1..]);
+    if let Data::F32(v) = &x.data {
+        // ONNX Runtime's MlasComputeSoftmax on each row along the axis.
+        let mut out = vec![0f32; v.len()];
+        let mut row = vec![0f32; d];
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |k: usize| (o * d + k) * inner + i;
+                for (k, r) in row.iter_mut().enumerate() {
+                    *r = v[at(k)];
+                }
+                mlas_softmax::softmax_row(&mut row);
+                for (k, &r) in row.iter().enumerate() {
+                    out[at(k)] = r;
+                }
+            }
+        }
+        return Ok(Tensor::new(x.shape.clone(), Data::F32(out)));
+    }
     let data = float_dispatch!(x.dtype(), T => T::wrap(softmax_impl(typed::<T>(x, "operand")?, outer, d, inner)),
         return Err(format!("softmax needs a float operand, got {}", x.dtype())));
     Ok(Tensor::new(x.shape.clone(), data))

@@ -137,8 +137,8 @@ pub(crate) fn reduce(
     Ok(Tensor::new(shape, data))
 }
 
-/// GlobalAveragePool / GlobalMaxPool over all spatial dims (kept as size 1). Float averages
-/// sum in f64; integer averages round half away from zero (TFLite), like [`super::conv`]'s
+/// GlobalAveragePool / GlobalMaxPool over all spatial dims (kept as size 1). f32 averages
+/// follow ONNX Runtime's MLAS global kernel ([`super::mlas_pool`]), f64 ones sum in f64; integer averages round half away from zero (TFLite), like [`super::conv`]'s
 /// average pooling.
 pub(crate) fn global_pool(ins: &[&Tensor], max: bool) -> R<Tensor> {
     arity(ins, 1, 1)?;
@@ -159,6 +159,9 @@ pub(crate) fn global_pool(ins: &[&Tensor], max: bool) -> R<Tensor> {
             return Err("pooling is not defined on bool".into()))
     } else {
         match x.dtype() {
+            DType::F32 if s > 0 => {
+                Data::F32(super::mlas_pool::global_average(typed::<f32>(x, "x")?, s))
+            }
             DType::F32 | DType::F64 => {
                 num_dispatch!(x.dtype(), T => reduce_into(typed::<T>(x, "x")?, &map, planes, s, ReduceOp::Mean),
                     return Err("pooling is not defined on bool".into()))

@@ -1,0 +1,134 @@
+"""Builds single-op float models and records ONNX Runtime's outputs bit for bit.
+
+Each fixture folder in tests/fixtures/ort-float/<name>/ holds model.onnx, input_K.npy and
+expected_ort_noopt.npy: ONNX Runtime's CPU provider with ORT_DISABLE_ALL and one thread.
+The interpreter's float kernels for these ops mirror ORT's MLAS kernels and must match
+every element exactly (tests/ort_float_kernels.rs). Inputs stress rounding: many elements,
+magnitudes from 1e-6 to saturation, exact and negative zeros.
+
+Run: pip install onnx onnxruntime numpy; python3 scripts/make_ort_float_fixtures.py
+"""
+
+import os
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+import onnxruntime as ort
+
+OUT = os.environ.get("QCC_ORT_FLOAT_OUT") or os.path.join(
+    os.path.dirname(__file__), "..", "tests", "fixtures", "ort-float")
+RNG = np.random.default_rng(11)
+
+
+def wide(shape, lo=-3.0, hi=2.0):
+    """Normal values times 10^U(lo, hi), with some exact / negative zeros and tiny values."""
+    n = int(np.prod(shape))
+    x = RNG.standard_normal(n) * 10.0 ** RNG.uniform(lo, hi, n)
+    x[RNG.integers(0, n, n // 64)] = 0.0
+    x[RNG.integers(0, n, n // 64)] = -0.0
+    return x.astype(np.float32).reshape(shape)
+
+
+def ramp(lo, hi, n, shape):
+    """A dense sweep of [lo, hi] (with its endpoints and zero), then random values."""
+    sweep = np.linspace(lo, hi, n // 2, dtype=np.float32)
+    rest = RNG.uniform(lo, hi, n - n // 2).astype(np.float32)
+    x = np.concatenate([sweep, rest])
+    x[:8] = [0.0, -0.0, 1e-7, -1e-7, 1e-30, -1e-30, lo, hi]
+    return x.astype(np.float32).reshape(shape)
+
+
+def build(name, x, node, opset=17):
+    g = helper.make_graph(
+        [node],
+        name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    onnx.save(m, os.path.join(d, "model.onnx"))
+    np.save(os.path.join(d, "input_0.npy"), x)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    np.save(os.path.join(d, "expected_ort_noopt.npy"), sess.run(None, {"x": x})[0])
+
+
+def op(t, **attrs):
+    return helper.make_node(t, ["x"], ["y"], name=t.lower(), **attrs)
+
+
+def main():
+    # Pooling: the vector kernel (stride <= 2), the generic kernels (stride 3, big kernels,
+    # 1-D), the 3-D vector kernel, and the global kernel (GlobalAveragePool and a kernel that
+    # covers the input).
+    img = wide([2, 8, 16, 16])
+    odd = wide([2, 5, 13, 11])
+    build("avgpool_2x2", img, op("AveragePool", kernel_shape=[2, 2]))
+    build("avgpool_3x3_s2_p1", img, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
+    build("avgpool_3x3_s2_p1_incpad", odd, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1))
+    build("avgpool_3x2_asym_incpad", odd, op("AveragePool", kernel_shape=[3, 2], strides=[1, 2], pads=[1, 0, 2, 1], count_include_pad=1))
+    build("avgpool_5x4_asym", odd, op("AveragePool", kernel_shape=[5, 4], strides=[2, 1], pads=[2, 3, 1, 2]))
+    build("avgpool_ceil", odd, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1))
+    build("avgpool_ceil_pad_incpad", odd, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1, count_include_pad=1))
+    # ceil_mode with count_include_pad leaves MLAS for ORT's own loop (pool_functors.h).
+    even = wide([2, 5, 12, 10])
+    build("avgpool_ceil_overhang", even, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1))
+    build("avgpool_ceil_overhang_incpad", even, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1, count_include_pad=1))
+    build("avgpool_ceil_overhang_pad_incpad", even, op("AveragePool", kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 0, 1], ceil_mode=1, count_include_pad=1))
+    build("avgpool_1d_ceil_incpad", wide([2, 6, 50]), op("AveragePool", kernel_shape=[4], strides=[3], pads=[1, 1], ceil_mode=1, count_include_pad=1))
+    build("avgpool_s3", odd, op("AveragePool", kernel_shape=[3, 3], strides=[3, 3], pads=[1, 1, 1, 1]))
+    build("avgpool_k7x9_whole", wide([2, 6, 7, 9]), op("AveragePool", kernel_shape=[7, 9]))
+    build("avgpool_1d", wide([2, 6, 50]), op("AveragePool", kernel_shape=[4], strides=[2], pads=[1, 2]))
+    build("avgpool_3d", wide([1, 3, 6, 7, 9]), op("AveragePool", kernel_shape=[2, 3, 3], strides=[1, 2, 1], pads=[0, 1, 1, 1, 1, 1]))
+    build("avgpool_3d_incpad", wide([1, 3, 6, 7, 9]), op("AveragePool", kernel_shape=[3, 2, 3], strides=[2, 1, 2], pads=[1, 0, 1, 1, 1, 1], count_include_pad=1))
+    build("globalavgpool_7x7", wide([2, 16, 7, 7]), op("GlobalAveragePool"))
+    build("globalavgpool_13x11", wide([2, 8, 13, 11]), op("GlobalAveragePool"))
+    build("globalavgpool_32x32", wide([1, 4, 32, 32]), op("GlobalAveragePool"))
+    build("maxpool_3x3_s2_p1", img, op("MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
+
+    # Activations: dense sweeps over the polynomial's domain plus the saturated tails.
+    n = 16384
+    build("sigmoid", ramp(-30.0, 30.0, n, [4, 4096]), op("Sigmoid"))
+    build("sigmoid_wide", wide([4, 1000], -6, 2.5), op("Sigmoid"))
+    build("tanh", ramp(-12.0, 12.0, n, [4, 4096]), op("Tanh"))
+    build("tanh_wide", wide([4, 1000], -6, 2.5), op("Tanh"))
+    build("erf", ramp(-5.0, 5.0, n, [4, 4096]), op("Erf"))
+    build("erf_wide", wide([4, 1000], -6, 2.5), op("Erf"))
+    build("exp", ramp(-104.0, 89.0, n, [4, 4096]), op("Exp"))
+    build("exp_wide", wide([4, 1000], -6, 1.9), op("Exp"))
+    # Softmax: last axis (rows of many lengths, incl. < 16 and not a multiple of 16) and a
+    # non-last axis; logits from tiny to large.
+    build("softmax_last", wide([64, 100], -2, 1.5), op("Softmax", axis=-1))
+    build("softmax_last_short", wide([300, 7], -2, 1.5), op("Softmax", axis=-1))
+    build("softmax_last_long", wide([4, 1037], -2, 1.7), op("Softmax", axis=-1))
+    build("softmax_axis1", wide([4, 33, 5, 6], -2, 1.5), op("Softmax", axis=1))
+
+    # Special values: NaN (both signs), infinities, signed zeros, subnormals, the clamp and
+    # branch boundaries of the kernels.
+    edges = np.array([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 3.4e38, -3.4e38, 1e-45, -1e-45,
+                      1e-38, -1e-38, 88.72, 88.73, 89.0, -87.3, -103.9, -103.98, -104.0, -150.0,
+                      18.0, -18.0, 18.5, 9.0, -9.0, 9.5, 3.925, 3.93, 0.921875, -0.921875,
+                      0.92187494, 5.0, -5.0], np.float32).reshape(1, -1)
+    for t in ["Sigmoid", "Tanh", "Erf", "Exp"]:
+        build(f"{t.lower()}_edges", edges, op(t))
+    rows = np.array([[-np.inf, 0, 1, 2], [np.inf, 1, 2, 3], [np.nan, 1, 2, 3], [-np.inf] * 4,
+                     [3e38, -3e38, 0, 1], [1e-45, 0, -0.0, 5], [88, 89, 90, -200],
+                     [-0.0, 0.0, -0.0, 0.0]], np.float32)
+    build("softmax_edges", rows, op("Softmax", axis=-1))
+
+    # Dilated AveragePool-19 runs ORT's own loop (pool_functors.h). (ORT 1.32 runs every
+    # AveragePool-19 that way, undilated too; the IR does not record the opset, so the
+    # interpreter cannot tell an undilated AveragePool-19 from an AveragePool-11: not covered.)
+    dimg = wide([2, 4, 13, 11])
+    build("avgpool19_dil2", dimg, op("AveragePool", kernel_shape=[3, 3], dilations=[2, 2], pads=[2, 2, 2, 2]), opset=19)
+    build("avgpool19_dil_incpad", dimg, op("AveragePool", kernel_shape=[2, 3], strides=[2, 1], dilations=[2, 1], pads=[1, 1, 1, 1], count_include_pad=1), opset=19)
+    build("avgpool19_dil_ceil", dimg, op("AveragePool", kernel_shape=[2, 2], strides=[2, 2], dilations=[3, 2], ceil_mode=1), opset=19)
+
+
+if __name__ == "__main__":
+    main()

@@ -223,6 +223,15 @@ pub enum Op {
     /// `[a: q, b: q, c: i32?] -> q`: `alpha * A' B' + C` requantized (C at scale sa*sb, zp 0).
     /// `alpha`, `trans_a` and `trans_b` apply; `beta` is ignored (C is already an int32 bias).
     QGemm(GemmAttrs),
+    /// `[x: q] -> q`: softmax of a quantized tensor along its last axis with input scaling
+    /// `beta`. In [`crate::RequantMode::FixedPoint`] modules: TFLite's reference kernel
+    /// (gemmlowp fixed point: Q5.26 scaled differences, `exp_on_negative_values`, Q12.19 sum,
+    /// Newton-Raphson reciprocal, see docs/numerics.md); in float modules:
+    /// `quantize(softmax(beta * dequantize(x)))`.
+    QSoftmax {
+        /// Input scaling (`softmax(beta * x)`).
+        beta: f32,
+    },
 
     // ---- elementwise ----
     /// Broadcasting binary op.
@@ -369,6 +378,7 @@ impl Op {
             Op::QGemm(_) => "qgemm",
             Op::QAdd => "qadd",
             Op::QGlobalAvgPool => "qglobal_avgpool",
+            Op::QSoftmax { .. } => "qsoftmax",
             Op::Binary(b) => match b {
                 BinaryOp::Add => "add",
                 BinaryOp::Sub => "sub",

@@ -10,7 +10,9 @@
 //! * each op has a legal operand count and the quantized ops see quantized operands;
 //! * declared result types agree with [`crate::infer`] (shapes, element types, inherited qparams).
 
-use crate::{infer, DType, Dim, Error, Module, Node, Op, QParams, Result, TensorType, ValueId};
+use crate::{
+    infer, DType, Dim, Error, Module, Node, Op, QParams, RequantMode, Result, TensorType, ValueId,
+};
 use petgraph::graph::DiGraph;
 
 fn fail<T>(msg: String) -> Result<T> {
@@ -211,7 +213,7 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
         Op::Requantize if !quantized(ins[0]) || !quantized(outs[0]) => {
             return Err("requantize needs quantized operand and result types".into())
         }
-        Op::QAdd | Op::QGlobalAvgPool
+        Op::QAdd | Op::QGlobalAvgPool | Op::QSoftmax { .. }
             if !ins.iter().all(|t| quantized(t)) || !quantized(outs[0]) =>
         {
             return Err("quantized operands and result are required".into());
@@ -221,8 +223,12 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
                 return Err("integer op operands must carry quantization parameters".into());
             }
             if let Some(b) = ins.get(2) {
-                if b.dtype != DType::I32 {
-                    return Err(format!("bias must be i32, found {}", b.dtype));
+                let i64_ok = b.dtype == DType::I64 && module.requant == RequantMode::FixedPoint;
+                if b.dtype != DType::I32 && !i64_ok {
+                    return Err(format!(
+                        "bias must be i32 (or i64 in fixed-point modules), found {}",
+                        b.dtype
+                    ));
                 }
             }
             let float_out = matches!(node.op, Op::QGemm(_)) && outs[0].dtype.is_float();

@@ -125,6 +125,7 @@ pub fn has_type_slot(op: &Op) -> bool {
             | Op::QGemm(_)
             | Op::QAdd
             | Op::QGlobalAvgPool
+            | Op::QSoftmax { .. }
             | Op::Cast { .. }
     )
 }

@@ -144,6 +144,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         | Op::AvgPool(_)
         | Op::GlobalAvgPool
         | Op::QGlobalAvgPool
+        | Op::QSoftmax { .. }
         | Op::GlobalMaxPool
         | Op::Flatten { .. }
         | Op::Transpose { .. } => (1, 1),
@@ -223,7 +224,8 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::QMatMul
         | Op::QGemm(_)
         | Op::QAdd
-        | Op::QGlobalAvgPool => all(None),
+        | Op::QGlobalAvgPool
+        | Op::QSoftmax { .. } => all(None),
         Op::Dequantize | Op::DequantizeLinear { .. } => all(Some(DType::F32)),
         Op::QuantizeLinear { .. } => all(ins.get(2).map(|z| z.dtype)),
         Op::DynamicQuantizeLinear => vec![Some(DType::U8), Some(DType::F32), Some(DType::U8)],

@@ -36,6 +36,12 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
             clip_bounds(ins)?;
             single(ins[0].shape.clone())
         }
+        Op::QSoftmax { .. } => {
+            if ins[0].rank() == 0 {
+                return Err("operand must have rank >= 1".into());
+            }
+            single(ins[0].shape.clone())
+        }
         Op::Softmax { axis } => {
             norm_axis(*axis, ins[0].rank(), "axis")?;
             single(ins[0].shape.clone())

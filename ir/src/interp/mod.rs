@@ -23,6 +23,7 @@ mod quant_ops;
 mod reduce;
 #[cfg(test)]
 mod tests;
+mod tflite_ops;
 
 use crate::{
     Data, Dim, Element, Engine, Error, Module, Node, Op, QParams, Result, Tensor, TensorType,
@@ -418,6 +419,7 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         QGemm(a) => one(linalg::qgemm(ctx, ins, a)?),
         QAdd => one(quant_ops::qadd(ctx, ins)?),
         QGlobalAvgPool => one(quant_ops::qglobal_avgpool(ctx, ins)?),
+        QSoftmax { beta } => one(tflite_ops::qsoftmax(ctx, ins, *beta)?),
         BatchNorm {
             epsilon,
             momentum,

@@ -118,6 +118,14 @@ pub(crate) fn quantize(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
     let (qmin, qmax) = q.storage_range(dt);
     let p = Static::new(q, &x.shape, "result parameters")?;
     let vals: Vec<i64> = match &x.data {
+        Data::F32(v) if ctx.module.requant == crate::RequantMode::FixedPoint => v
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| {
+                let (s, z) = p.at(i);
+                crate::quant::quantize_f32_tflite(r, s, z, qmin, qmax)
+            })
+            .collect(),
         Data::F32(v) => v
             .iter()
             .enumerate()

@@ -155,6 +155,7 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             f("training", Slot::Bool(training));
         }
         Op::LeakyRelu { alpha } => f("alpha", Slot::F32(alpha)),
+        Op::QSoftmax { beta } => f("beta", Slot::F32(beta)),
         Op::HardSigmoid { alpha, beta } => {
             f("alpha", Slot::F32(alpha));
             f("beta", Slot::F32(beta));
@@ -262,6 +263,7 @@ fn build_templates() -> Vec<Op> {
         Op::QMatMul,
         Op::QAdd,
         Op::QGlobalAvgPool,
+        Op::QSoftmax { beta: 1.0 },
         Op::QGemm(gemm),
     ];
     use BinaryOp as B;

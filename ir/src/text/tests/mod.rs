@@ -323,6 +323,7 @@ fn all_ops() -> Module {
     node(g, "qmm", Op::QMatMul, &[xq, wi8], &[("qmm", q4)]);
     node(g, "qadd", Op::QAdd, &[xq, xq], &[("qadd", q4)]);
     node(g, "qgap", Op::QGlobalAvgPool, &[xq], &[("qgap", q4)]);
+    node(g, "qsm", Op::QSoftmax { beta: 0.5 }, &[xq], &[("qsm", q4)]);
     node(
         g,
         "qgemm",

@@ -148,7 +148,11 @@ fn deprecated_builtin_code_fallback_is_used() {
         "tflite_malformed/ok_deprecated_builtin_code_fallback.tflite",
     ))
     .unwrap();
-    assert!(m.graph.nodes.iter().any(|n| n.op.name() == "qgemm"));
+    assert!(m
+        .graph
+        .nodes
+        .iter()
+        .any(|n| n.op.name() == "qfully_connected"));
 }
 
 #[test]

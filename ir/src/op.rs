@@ -232,6 +232,12 @@ pub enum Op {
         /// Input scaling (`softmax(beta * x)`).
         beta: f32,
     },
+    /// `[x: q (M x K), w: q (N x K, per-tensor or per-axis 0), bias: i32 / i64?] -> q (M x N)`:
+    /// TFLite's reference FULLY_CONNECTED. Accumulates `(x - z_x) * (w - z_w[n])` plus the bias
+    /// in the bias type (int32 wrapping, or int64), then requantizes in double precision:
+    /// `round_half_away(acc * (s_x * s_w[n] / s_y)) + z_y` (scales widened to f64), saturated.
+    /// The same in both requantization modes.
+    QFullyConnected,
 
     // ---- elementwise ----
     /// Broadcasting binary op.
@@ -379,6 +385,7 @@ impl Op {
             Op::QAdd => "qadd",
             Op::QGlobalAvgPool => "qglobal_avgpool",
             Op::QSoftmax { .. } => "qsoftmax",
+            Op::QFullyConnected => "qfully_connected",
             Op::Binary(b) => match b {
                 BinaryOp::Add => "add",
                 BinaryOp::Sub => "sub",

@@ -218,7 +218,7 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
         {
             return Err("quantized operands and result are required".into());
         }
-        Op::QConv(_) | Op::QMatMul | Op::QGemm(_) => {
+        Op::QConv(_) | Op::QMatMul | Op::QGemm(_) | Op::QFullyConnected => {
             if !quantized(ins[0]) || !quantized(ins[1]) {
                 return Err("integer op operands must carry quantization parameters".into());
             }

@@ -126,6 +126,7 @@ pub fn has_type_slot(op: &Op) -> bool {
             | Op::QAdd
             | Op::QGlobalAvgPool
             | Op::QSoftmax { .. }
+            | Op::QFullyConnected
             | Op::Cast { .. }
     )
 }
@@ -145,6 +146,7 @@ pub fn has_attrs_slot(op: &Op) -> bool {
             | Op::QMatMul
             | Op::QAdd
             | Op::QGlobalAvgPool
+            | Op::QFullyConnected
             | Op::Binary(_)
             | Op::Unary(_)
             | Op::Where

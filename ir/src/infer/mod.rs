@@ -116,7 +116,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
     match op {
         Op::Const(_) => (0, 0),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (2, 3),
-        Op::Conv(_) | Op::QConv(_) | Op::Gemm(_) | Op::QGemm(_) => (2, 3),
+        Op::Conv(_) | Op::QConv(_) | Op::Gemm(_) | Op::QGemm(_) | Op::QFullyConnected => (2, 3),
         Op::ConvInteger(_) | Op::MatMulInteger => (2, 4),
         Op::MatMul | Op::QMatMul | Op::QAdd | Op::Binary(_) => (2, 2),
         Op::BatchNorm { .. } => (5, 5),
@@ -225,7 +225,8 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::QGemm(_)
         | Op::QAdd
         | Op::QGlobalAvgPool
-        | Op::QSoftmax { .. } => all(None),
+        | Op::QSoftmax { .. }
+        | Op::QFullyConnected => all(None),
         Op::Dequantize | Op::DequantizeLinear { .. } => all(Some(DType::F32)),
         Op::QuantizeLinear { .. } => all(ins.get(2).map(|z| z.dtype)),
         Op::DynamicQuantizeLinear => vec![Some(DType::U8), Some(DType::F32), Some(DType::U8)],

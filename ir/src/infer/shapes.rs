@@ -36,6 +36,15 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
             clip_bounds(ins)?;
             single(ins[0].shape.clone())
         }
+        Op::QFullyConnected => single(gemm(
+            &GemmAttrs {
+                alpha: 1.0,
+                beta: 1.0,
+                trans_a: false,
+                trans_b: true,
+            },
+            ins,
+        )?),
         Op::QSoftmax { .. } => {
             if ins[0].rank() == 0 {
                 return Err("operand must have rank >= 1".into());

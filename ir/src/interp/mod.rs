@@ -420,6 +420,7 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         QAdd => one(quant_ops::qadd(ctx, ins)?),
         QGlobalAvgPool => one(quant_ops::qglobal_avgpool(ctx, ins)?),
         QSoftmax { beta } => one(tflite_ops::qsoftmax(ctx, ins, *beta)?),
+        QFullyConnected => one(tflite_ops::qfully_connected(ctx, ins)?),
         BatchNorm {
             epsilon,
             momentum,

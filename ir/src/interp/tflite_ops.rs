@@ -1,10 +1,10 @@
 //! Kernels of the ops that exist for TFLite numerics (see docs/numerics.md).
 
-use super::conv::tensor_params;
+use super::conv::{tensor_params, weight_params};
 use super::{arity, Ctx, R};
 use crate::gemmlowp::{softmax_row, SoftmaxParams};
 use crate::quant::{dequantize_f32, quantize_f32};
-use crate::{Data, RequantMode, Tensor};
+use crate::{DType, Data, RequantMode, Tensor};
 
 /// `qsoftmax {beta}`: softmax along the last axis of a quantized tensor.
 ///
@@ -62,4 +62,77 @@ pub(crate) fn qsoftmax(ctx: &Ctx, ins: &[&Tensor], beta: f32) -> R<Tensor> {
         }
     }
     Ok(Tensor::new(x.shape.clone(), Data::from_i64(dt, &out)))
+}
+
+/// `qfully_connected`: TFLite's reference FULLY_CONNECTED (`reference_integer_ops::
+/// FullyConnected` / `FullyConnectedPerChannel` with float scales): the accumulator has the
+/// bias type (int32 wrapping without a bias or with an i32 bias, int64 with an i64 bias) and
+/// is requantized in f64, `round_half_away(acc * (s_x * s_w[n] / s_y)) + z_y`, saturated.
+pub(crate) fn qfully_connected(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    arity(ins, 2, 3)?;
+    let (x, w) = (ins[0], ins[1]);
+    if !x.dtype().is_int() || !w.dtype().is_int() {
+        return Err(format!(
+            "operands must be quantized integers, got {} and {}",
+            x.dtype(),
+            w.dtype()
+        ));
+    }
+    if x.shape.len() != 2 || w.shape.len() != 2 || x.shape[1] != w.shape[1] {
+        return Err(format!(
+            "expected x: M x K and w: N x K, got {:?} and {:?}",
+            x.shape, w.shape
+        ));
+    }
+    let (m, k, n) = (x.shape[0], x.shape[1], w.shape[0]);
+    let (sx, zx) = tensor_params(ctx, 0)?;
+    let (sw, zw) = weight_params(ctx, 1, 0, n)?;
+    let q = ctx.out_q(0)?;
+    let dt = ctx.out_ty(0).dtype;
+    if !q.is_per_tensor() || q.scale.is_empty() || q.zero_point.is_empty() {
+        return Err("result must have per-tensor quantization parameters".into());
+    }
+    let (sy, zy) = (q.scale[0] as f64, q.zero_point[0] as i64);
+    let (qmin, qmax) = q.storage_range(dt);
+    let wide = match ins.get(2) {
+        None => false,
+        Some(b) => {
+            if b.len() != n {
+                return Err(format!("bias has {} elements for {n} outputs", b.len()));
+            }
+            match b.dtype() {
+                DType::I32 => false,
+                DType::I64 => true,
+                d => return Err(format!("bias must be i32 or i64, got {d}")),
+            }
+        }
+    };
+    let bias: Vec<i64> = ins.get(2).map_or(vec![0; n], |b| b.data.to_i64_vec());
+    let xv: Vec<i64> = x.data.to_i64_vec().into_iter().map(|v| v - zx).collect();
+    let wv = w.data.to_i64_vec();
+    let scales: Vec<f64> = sw.iter().map(|&s| sx as f64 * s as f64 / sy).collect();
+    let mut out = Vec::with_capacity(m * n);
+    for i in 0..m {
+        let row = &xv[i * k..(i + 1) * k];
+        for j in 0..n {
+            let col = &wv[j * k..(j + 1) * k];
+            let acc: i64 = if wide {
+                row.iter()
+                    .zip(col)
+                    .fold(0i64, |a, (&xi, &wi)| a.wrapping_add(xi * (wi - zw[j])))
+                    .wrapping_add(bias[j])
+            } else {
+                row.iter()
+                    .zip(col)
+                    .fold(0i32, |a, (&xi, &wi)| {
+                        a.wrapping_add((xi * (wi - zw[j])) as i32)
+                    })
+                    .wrapping_add(bias[j] as i32) as i64
+            };
+            // static_cast<int32_t>(round(double)): `as` saturates where C++ is undefined.
+            let r = (acc as f64 * scales[j]).round() as i32 as i64;
+            out.push((r + zy).clamp(qmin, qmax));
+        }
+    }
+    Ok(Tensor::new(vec![m, n], Data::from_i64(dt, &out)))
 }

@@ -133,6 +133,7 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         | Op::QMatMul
         | Op::QAdd
         | Op::QGlobalAvgPool
+        | Op::QFullyConnected
         | Op::Binary(_)
         | Op::Unary(_)
         | Op::Where
@@ -264,6 +265,7 @@ fn build_templates() -> Vec<Op> {
         Op::QAdd,
         Op::QGlobalAvgPool,
         Op::QSoftmax { beta: 1.0 },
+        Op::QFullyConnected,
         Op::QGemm(gemm),
     ];
     use BinaryOp as B;

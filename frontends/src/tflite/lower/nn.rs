@@ -285,7 +285,7 @@ fn conv_common(
 }
 
 /// FULLY_CONNECTED: `[x: (..., I), w: O x I, bias?]` -> `(B, O)` (or `(..., O)` with
-/// keep_num_dims), as `qgemm` with `trans_b` after flattening `x` to `(-1, I)`.
+/// keep_num_dims), as `qfully_connected` after flattening `x` to `(-1, I)`.
 pub(crate) fn fully_connected(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     op.arity(2, 3, 1)?;
     let (x, w, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
@@ -358,7 +358,7 @@ pub(crate) fn fully_connected(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()
         if let Some(bv) = bias_operand(b, op.opt_input(2), xd, n_out)? {
             ins.push(bv);
         }
-        Op::QGemm(gemm)
+        Op::QFullyConnected
     };
     let v = if keep && xs.len() != 2 {
         let name = b.tensor(y).name.clone();

@@ -324,6 +324,7 @@ fn all_ops() -> Module {
     node(g, "qadd", Op::QAdd, &[xq, xq], &[("qadd", q4)]);
     node(g, "qgap", Op::QGlobalAvgPool, &[xq], &[("qgap", q4)]);
     node(g, "qsm", Op::QSoftmax { beta: 0.5 }, &[xq], &[("qsm", q4)]);
+    node(g, "qfc", Op::QFullyConnected, &[xq, wi8, b], &[("qfc", q4)]);
     node(
         g,
         "qgemm",

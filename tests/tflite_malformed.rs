@@ -6,7 +6,10 @@ use qcc_tests::fixture;
 
 /// (fixture name, substrings the error message must contain).
 const CASES: &[(&str, &[&str])] = &[
-    ("empty", &["not a valid TFLite flatbuffer"]),
+    (
+        "empty",
+        &["not a valid TFLite flatbuffer", "0 bytes, too short"],
+    ),
     ("truncated_8_bytes", &["not a valid TFLite flatbuffer"]),
     ("truncated_half", &["not a valid TFLite flatbuffer"]),
     ("truncated_tail", &["not a valid TFLite flatbuffer"]),

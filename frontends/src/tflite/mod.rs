@@ -56,9 +56,25 @@ pub fn load_tflite_bytes(bytes: &[u8], file_label: &str) -> Result<Module, Tflit
             ),
         });
     }
+    if bytes.len() < 8 {
+        return Err(TfliteError::Decode {
+            file: file.clone(),
+            msg: format!(
+                "file is {} bytes, too short for a flatbuffer header",
+                bytes.len()
+            ),
+        });
+    }
     let fb = tflite::root_as_model(bytes).map_err(|e| TfliteError::Decode {
         file: file.clone(),
-        msg: e.to_string(),
+        // The verifier's message spans lines (error, then the path to it): keep one line.
+        msg: e
+            .to_string()
+            .split(['\n', '\t'])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; "),
     })?;
     let info = model::read_model(&fb).map_err(&model_err)?;
     let name = Path::new(file_label)

@@ -239,9 +239,9 @@ mod tests {
         // 1 / (1 + 0.5) = 2/3.
         let r = one_over_one_plus_x_for_x_in_0_1(1 << 30) as f64 / 2f64.powi(31);
         assert!((r - 2.0 / 3.0).abs() < 1e-6, "{r}");
-        // sum = 3.0 in Q12.19: reciprocal 0.75 with 2 bits over unit (3 = 0.75 * 4).
+        // sum = 3.0 in Q12.19: 1/3 = (2/3) * 2^-1, i.e. 2/3 with one bit over unit.
         let (r, bits) = get_reciprocal(3 << 19, 12);
-        assert_eq!(bits, 2);
+        assert_eq!(bits, 1);
         assert!((r as f64 / 2f64.powi(31) - 2.0 / 3.0).abs() < 1e-6);
     }
 

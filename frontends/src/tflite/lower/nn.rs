@@ -165,7 +165,7 @@ pub(crate) fn conv2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         bail!("filter must be rank 4 (OHWI), got {:?}", ws);
     }
     let (h, wd, c) = (spatial(b, xv, 1)?, spatial(b, xv, 2)?, spatial(b, xv, 3)?);
-    if ws[3] == 0 || c % ws[3] != 0 {
+    if ws[3] == 0 || !c.is_multiple_of(ws[3]) {
         bail!(
             "input channels {c} are not a multiple of the filter's {}",
             ws[3]
@@ -217,7 +217,7 @@ pub(crate) fn depthwise_conv2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<(
         bail!("filter must be 1 x KH x KW x C_out, got {:?}", ws);
     }
     let (h, wd, c) = (spatial(b, xv, 1)?, spatial(b, xv, 2)?, spatial(b, xv, 3)?);
-    if c == 0 || ws[3] % c != 0 {
+    if c == 0 || !ws[3].is_multiple_of(c) {
         bail!(
             "filter channels {} are not a multiple of the input channels {c}",
             ws[3]

@@ -98,7 +98,7 @@ pub(crate) fn shape(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         Some(Slot::Value(v)) => b.ty(*v).shape.clone(),
         _ => b.tensor(x).shape.iter().map(|&d| Dim::Fixed(d)).collect(),
     };
-    if dims.iter().any(|d| *d == Dim::Any) {
+    if dims.contains(&Dim::Any) {
         unsupported!("SHAPE of a tensor with data-dependent dims");
     }
     b.bind(

@@ -34,6 +34,8 @@ pub(crate) struct Builder<'a> {
     slots: Vec<Option<Slot>>,
     const_values: HashMap<usize, ValueId>,
     names: HashSet<String>,
+    /// NHWC values made by transposing an NCHW value, mapped to that value.
+    nchw: HashMap<ValueId, ValueId>,
 }
 
 impl<'a> Builder<'a> {
@@ -49,6 +51,7 @@ impl<'a> Builder<'a> {
             slots: vec![None; info.tensors.len()],
             const_values: HashMap::new(),
             names: HashSet::new(),
+            nchw: HashMap::new(),
         }
     }
 
@@ -199,6 +202,16 @@ impl<'a> Builder<'a> {
         let v = self.new_const(&ti.name, data, q);
         self.const_values.insert(t, v);
         Ok(v)
+    }
+
+    /// The NCHW value an NHWC value was transposed from, if any.
+    pub(crate) fn nchw_of(&self, v: ValueId) -> Option<ValueId> {
+        self.nchw.get(&v).copied()
+    }
+
+    /// Records that NHWC value `nhwc` is `transpose(nchw, [0, 2, 3, 1])`.
+    pub(crate) fn set_nchw_of(&mut self, nhwc: ValueId, nchw: ValueId) {
+        self.nchw.insert(nhwc, nchw);
     }
 
     /// Type of a value.

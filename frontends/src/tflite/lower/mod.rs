@@ -145,28 +145,26 @@ pub(crate) fn permute(t: &Tensor, perm: &[usize]) -> LResult<Tensor> {
     Ok(Tensor::new(out_shape, data))
 }
 
-/// Transposes an NHWC value to NCHW.
+/// Transposes an NHWC value to NCHW, reusing the NCHW value it was made from when it is the
+/// result of [`nhwc_node`] (so `conv -> pool` chains carry no transpose pairs).
 pub(crate) fn to_nchw(b: &mut Builder<'_>, v: ValueId, hint: &str) -> LResult<ValueId> {
-    b.emit(
-        hint,
-        Op::Transpose {
-            perm: vec![0, 3, 1, 2],
-        },
-        vec![v],
-        None,
-        None,
-    )
+    if let Some(n) = b.nchw_of(v) {
+        return Ok(n);
+    }
+    b.emit(hint, Op::Transpose { perm: vec![0, 3, 1, 2] }, vec![v], None, None)
 }
 
-/// Emits `op` on NCHW data between two transposes, defining NHWC tensor `out` (before its
-/// fused activation): `transpose -> op -> transpose`.
+/// Emits `op` on NCHW data, then the fused activation `act` (elementwise, so it commutes
+/// with the layout change), then the transpose back that defines NHWC tensor `out`:
+/// `transpose -> op -> clip -> transpose`. Binds `out`.
 pub(crate) fn nhwc_node(
     b: &mut Builder<'_>,
     out: usize,
     op: Op,
     x_nhwc: ValueId,
     rest: Vec<ValueId>,
-) -> LResult<ValueId> {
+    act: tflite::ActivationFunctionType,
+) -> LResult<()> {
     let name = b.tensor(out).name.clone();
     let x = to_nchw(b, x_nhwc, &format!("{name}_nchw_in"))?;
     let mut ins = vec![x];
@@ -174,13 +172,11 @@ pub(crate) fn nhwc_node(
     let q = b.qparams(out);
     let dtype = b.tensor(out).dtype;
     let y = b.emit(&format!("{name}_nchw"), op, ins, Some(dtype), Some(q))?;
-    b.emit_tensor(
-        out,
-        Op::Transpose {
-            perm: vec![0, 2, 3, 1],
-        },
-        vec![y],
-    )
+    let y = act::fused_activation(b, out, y, act)?;
+    let v = b.emit_tensor(out, Op::Transpose { perm: vec![0, 2, 3, 1] }, vec![y])?;
+    b.set_nchw_of(v, y);
+    b.bind(out, Slot::Value(v));
+    Ok(())
 }
 
 /// Binds output tensor `t` to `v` after applying the fused activation `act`.

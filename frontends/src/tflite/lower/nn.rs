@@ -274,14 +274,12 @@ fn conv_common(
         if let Some(t) = op.opt_input(2) {
             rest.push(b.value(t)?);
         }
-        let v = nhwc_node(b, y, qcc_ir::Op::Conv(attrs), xv, rest)?;
-        return finish(b, y, v, act);
+        return nhwc_node(b, y, qcc_ir::Op::Conv(attrs), xv, rest, act);
     }
     if let Some(bv) = bias_operand(b, op.opt_input(2), xd, m)? {
         rest.push(bv);
     }
-    let v = nhwc_node(b, y, Op::QConv(attrs), xv, rest)?;
-    finish(b, y, v, act)
+    nhwc_node(b, y, Op::QConv(attrs), xv, rest, act)
 }
 
 /// FULLY_CONNECTED: `[x: (..., I), w: O x I, bias?]` -> `(B, O)` (or `(..., O)` with
@@ -432,6 +430,5 @@ pub(crate) fn max_pool2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         ceil_mode: false,
         count_include_pad: false,
     };
-    let v = nhwc_node(b, y, Op::MaxPool(attrs), xv, vec![])?;
-    finish(b, y, v, o.fused_activation_function())
+    nhwc_node(b, y, Op::MaxPool(attrs), xv, vec![], o.fused_activation_function())
 }

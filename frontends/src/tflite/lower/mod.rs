@@ -2,6 +2,7 @@
 //! to them.
 
 mod act;
+mod layout;
 mod nn;
 mod quant;
 mod shape;
@@ -38,6 +39,14 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::QUANTIZE => (quant::quantize, 3),
         B::DEQUANTIZE => (quant::dequantize, 6),
         B::SOFTMAX => (act::softmax, 3),
+        B::TRANSPOSE => (layout::transpose, 6),
+        B::SQUEEZE => (layout::squeeze, 2),
+        B::CONCATENATION => (layout::concatenation, 4),
+        B::PAD => (layout::pad, 4),
+        B::PADV2 => (layout::pad, 4),
+        B::RELU => (layout::relu, 3),
+        B::RELU6 => (layout::relu6, 3),
+        B::RELU_N1_TO_1 => (layout::relu_n1_to_1, 2),
         _ => return None,
     })
 }
@@ -151,7 +160,15 @@ pub(crate) fn to_nchw(b: &mut Builder<'_>, v: ValueId, hint: &str) -> LResult<Va
     if let Some(n) = b.nchw_of(v) {
         return Ok(n);
     }
-    b.emit(hint, Op::Transpose { perm: vec![0, 3, 1, 2] }, vec![v], None, None)
+    b.emit(
+        hint,
+        Op::Transpose {
+            perm: vec![0, 3, 1, 2],
+        },
+        vec![v],
+        None,
+        None,
+    )
 }
 
 /// Emits `op` on NCHW data, then the fused activation `act` (elementwise, so it commutes
@@ -173,7 +190,13 @@ pub(crate) fn nhwc_node(
     let dtype = b.tensor(out).dtype;
     let y = b.emit(&format!("{name}_nchw"), op, ins, Some(dtype), Some(q))?;
     let y = act::fused_activation(b, out, y, act)?;
-    let v = b.emit_tensor(out, Op::Transpose { perm: vec![0, 2, 3, 1] }, vec![y])?;
+    let v = b.emit_tensor(
+        out,
+        Op::Transpose {
+            perm: vec![0, 2, 3, 1],
+        },
+        vec![y],
+    )?;
     b.set_nchw_of(v, y);
     b.bind(out, Slot::Value(v));
     Ok(())

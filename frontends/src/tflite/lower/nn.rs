@@ -430,5 +430,12 @@ pub(crate) fn max_pool2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         ceil_mode: false,
         count_include_pad: false,
     };
-    nhwc_node(b, y, Op::MaxPool(attrs), xv, vec![], o.fused_activation_function())
+    nhwc_node(
+        b,
+        y,
+        Op::MaxPool(attrs),
+        xv,
+        vec![],
+        o.fused_activation_function(),
+    )
 }

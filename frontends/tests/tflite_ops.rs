@@ -37,6 +37,8 @@ enum Opts {
     None,
     Concat(i32, ActivationFunctionType),
     Squeeze(Vec<i32>),
+    /// padding, filter (h, w), stride (h, w)
+    Pool(Padding, (i32, i32), (i32, i32)),
 }
 
 /// A model with one operator `code` reading `ins` and writing `outs`.
@@ -96,6 +98,23 @@ fn model(
                     &ConcatenationOptionsArgs {
                         axis,
                         fused_activation_function: act,
+                    },
+                )
+                .as_union_value(),
+            ),
+        ),
+        Opts::Pool(padding, (fh, fw), (sh, sw)) => (
+            BuiltinOptions::Pool2DOptions,
+            Some(
+                Pool2DOptions::create(
+                    &mut fbb,
+                    &Pool2DOptionsArgs {
+                        padding,
+                        stride_w: sw,
+                        stride_h: sh,
+                        filter_width: fw,
+                        filter_height: fh,
+                        fused_activation_function: ActivationFunctionType::NONE,
                     },
                 )
                 .as_union_value(),
@@ -269,4 +288,22 @@ fn concatenation_and_squeeze() {
         &[0],
     );
     assert_eq!(run(&m, vec![i8t(&[1, 3, 1], &[1, 2, 3])]), vec![1, 2, 3]);
+}
+
+#[test]
+fn average_pool_rounds_half_away_over_valid_taps() {
+    // 1 x 2 x 3 x 1 input, 2x2 SAME pool with stride 2: windows {0,1,3,4} and {2,5}
+    // (the second one is cut by the right edge: only valid taps count).
+    let t = [act_i8(&[1, 2, 3, 1], 0.1, 0), act_i8(&[1, 1, 2, 1], 0.1, 0)];
+    let m = model(
+        &t,
+        BuiltinOperator::AVERAGE_POOL_2D,
+        &[0],
+        &[1],
+        Opts::Pool(Padding::SAME, (2, 2), (2, 2)),
+        &[0],
+    );
+    // (1 + 2 + 4 + 3) / 4 = 2.5 -> 3; (-3 + -4) / 2 = -3.5 -> -4.
+    let y = run(&m, vec![i8t(&[1, 2, 3, 1], &[1, 2, -3, 4, 3, -4])]);
+    assert_eq!(y, vec![3, -4]);
 }

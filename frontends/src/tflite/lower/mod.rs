@@ -32,6 +32,7 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::DEPTHWISE_CONV_2D => (nn::depthwise_conv2d, 7),
         B::FULLY_CONNECTED => (nn::fully_connected, 12),
         B::MAX_POOL_2D => (nn::max_pool2d, 3),
+        B::AVERAGE_POOL_2D => (nn::average_pool2d, 3),
         B::RESHAPE => (shape::reshape, 2),
         B::SHAPE => (shape::shape, 1),
         B::STRIDED_SLICE => (shape::strided_slice, 6),

@@ -386,6 +386,17 @@ pub(crate) fn fully_connected(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()
 
 /// MAX_POOL_2D on NHWC data (output parameters equal the input's).
 pub(crate) fn max_pool2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    pool2d(b, op, false)
+}
+
+/// AVERAGE_POOL_2D on NHWC data: TFLite's integer kernel sums the stored values of the
+/// window's valid (unpadded) taps and divides rounding half away from zero, which is the
+/// IR's integer `avgpool` with `count_include_pad = false`.
+pub(crate) fn average_pool2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    pool2d(b, op, true)
+}
+
+fn pool2d(b: &mut Builder<'_>, op: &OpRef<'_>, average: bool) -> LResult<()> {
     op.arity(1, 1, 1)?;
     let (x, y) = (op.input(0)?, op.output(0)?);
     let Some(o) = op.fb.builtin_options_as_pool_2_doptions() else {
@@ -430,12 +441,10 @@ pub(crate) fn max_pool2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         ceil_mode: false,
         count_include_pad: false,
     };
-    nhwc_node(
-        b,
-        y,
-        Op::MaxPool(attrs),
-        xv,
-        vec![],
-        o.fused_activation_function(),
-    )
+    let pool = if average {
+        Op::AvgPool(attrs)
+    } else {
+        Op::MaxPool(attrs)
+    };
+    nhwc_node(b, y, pool, xv, vec![], o.fused_activation_function())
 }

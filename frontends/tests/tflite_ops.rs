@@ -307,3 +307,17 @@ fn average_pool_rounds_half_away_over_valid_taps() {
     let y = run(&m, vec![i8t(&[1, 2, 3, 1], &[1, 2, -3, 4, 3, -4])]);
     assert_eq!(y, vec![3, -4]);
 }
+
+#[test]
+fn add_uses_tflite_fixed_point() {
+    // a: s 0.1 zp 0 -> 1.0, -0.5; b: s 0.2 zp 1 -> 3.8, 0.4; y: s 0.3 zp -2.
+    // 4.8 / 0.3 = 16 -> 14; -0.1 / 0.3 = -0.33 -> 0 -> -2.
+    let t = [
+        act_i8(&[2], 0.1, 0),
+        act_i8(&[2], 0.2, 1),
+        act_i8(&[2], 0.3, -2),
+    ];
+    let m = model(&t, BuiltinOperator::ADD, &[0, 1], &[2], Opts::None, &[0, 1]);
+    let y = run(&m, vec![i8t(&[2], &[10, -5]), i8t(&[2], &[20, 3])]);
+    assert_eq!(y, vec![14, -2]);
+}

@@ -400,6 +400,9 @@ fn operand_grid(ctx: &Ctx, i: usize, t: &Tensor) -> R<(f32, i64)> {
 
 /// `qadd`: ONNX Runtime's QLinearAdd arithmetic (see [`crate::Op::QAdd`]).
 pub(crate) fn qadd(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    if ctx.module.requant == crate::RequantMode::FixedPoint {
+        return super::tflite_ops::qadd_fixed(ctx, ins);
+    }
     arity(ins, 2, 2)?;
     let (a, b) = (ins[0], ins[1]);
     let (sa, za) = operand_grid(ctx, 0, a)?;

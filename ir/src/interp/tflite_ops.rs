@@ -3,7 +3,10 @@
 use super::conv::{tensor_params, weight_params};
 use super::{arity, Ctx, R};
 use crate::gemmlowp::{softmax_row, SoftmaxParams};
-use crate::quant::{dequantize_f32, quantize_f32};
+use crate::quant::{
+    dequantize_f32, quantize_f32, quantize_multiplier, rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul,
+};
 use crate::{DType, Data, RequantMode, Tensor};
 
 /// `qsoftmax {beta}`: softmax along the last axis of a quantized tensor.
@@ -135,4 +138,40 @@ pub(crate) fn qfully_connected(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
         }
     }
     Ok(Tensor::new(vec![m, n], Data::from_i64(dt, &out)))
+}
+
+/// `qadd` in fixed-point modules: TFLite's integer ADD (`reference_integer_ops::Add`). Each
+/// input, minus its zero point, is shifted left by 20 (15 for an int16 result) and scaled by
+/// `s_i / (2 max(s_a, s_b))`; the sum is scaled by `2 max(s_a, s_b) / (2^shift s_y)`; every
+/// scaling is `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x, m0), -shift)` with
+/// QuantizeMultiplier's `(m0, shift)`, then `+ z_y`, saturated. Numpy broadcasting.
+pub(crate) fn qadd_fixed(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    arity(ins, 2, 2)?;
+    let (a, b) = (ins[0], ins[1]);
+    let (sa, za) = tensor_params(ctx, 0)?;
+    let (sb, zb) = tensor_params(ctx, 1)?;
+    let q = ctx.out_q(0)?;
+    if !q.is_per_tensor() || q.scale.is_empty() || q.zero_point.is_empty() {
+        return Err("result must be quantized per tensor".into());
+    }
+    let (sy, zy) = (q.scale[0], q.zero_point[0] as i64);
+    let dt = ctx.out_ty(0).dtype;
+    let (qmin, qmax) = q.storage_range(dt);
+    let left_shift: u32 = if dt == DType::I16 { 15 } else { 20 };
+    let twice_max = 2.0 * sa.max(sb) as f64;
+    let (m1, s1) = quantize_multiplier(sa as f64 / twice_max);
+    let (m2, s2) = quantize_multiplier(sb as f64 / twice_max);
+    let (mo, so) = quantize_multiplier(twice_max / ((1i64 << left_shift) as f64 * sy as f64));
+    let scale = |x: i32, m: i32, s: i32| {
+        rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, m), -s)
+    };
+    let av = a.data.to_i64_vec();
+    let bv = b.data.to_i64_vec();
+    let (shape, vals) = super::broadcast::zip2(&av, &a.shape, &bv, &b.shape, |x, y| {
+        let x = ((x - za) as i32).wrapping_shl(left_shift);
+        let y = ((y - zb) as i32).wrapping_shl(left_shift);
+        let sum = scale(x, m1, s1).wrapping_add(scale(y, m2, s2));
+        (scale(sum, mo, so) as i64 + zy).clamp(qmin, qmax)
+    })?;
+    Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))
 }

@@ -185,3 +185,36 @@ pub(crate) fn relu6(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
 pub(crate) fn relu_n1_to_1(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     relu_like(b, op, A::RELU_N1_TO_1)
 }
+
+/// ADD: `qadd`, which in fixed-point modules is TFLite's integer ADD (left shift 20,
+/// per-input multipliers, see docs/numerics.md), for int8 / uint8; `add` for float. The fused
+/// activation becomes a `clip`.
+pub(crate) fn add(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x1, x2, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
+    let act = op
+        .fb
+        .builtin_options_as_add_options()
+        .map_or(A::NONE, |o| o.fused_activation_function());
+    let dt = b.tensor(y).dtype;
+    for t in [x1, x2] {
+        if b.tensor(t).dtype != dt {
+            bail!(
+                "input type {} differs from the output's {dt}",
+                b.tensor(t).dtype
+            );
+        }
+    }
+    let (v1, v2) = (b.value(x1)?, b.value(x2)?);
+    let v = match dt {
+        DType::F32 => b.emit_tensor(y, Op::Binary(qcc_ir::BinaryOp::Add), vec![v1, v2])?,
+        DType::I8 | DType::U8 => {
+            b.per_tensor(x1, "input 1")?;
+            b.per_tensor(x2, "input 2")?;
+            b.per_tensor(y, "the output")?;
+            b.emit_tensor(y, Op::QAdd, vec![v1, v2])?
+        }
+        d => unsupported!("ADD on {d}"),
+    };
+    finish(b, y, v, act)
+}

@@ -41,6 +41,7 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::DEQUANTIZE => (quant::dequantize, 6),
         B::SOFTMAX => (act::softmax, 3),
         B::TRANSPOSE => (layout::transpose, 6),
+        B::ADD => (layout::add, 4),
         B::SQUEEZE => (layout::squeeze, 2),
         B::CONCATENATION => (layout::concatenation, 4),
         B::PAD => (layout::pad, 4),

@@ -37,6 +37,8 @@ enum Opts {
     None,
     Concat(i32, ActivationFunctionType),
     Squeeze(Vec<i32>),
+    /// num_splits
+    Split(i32),
     /// padding, filter (h, w), stride (h, w)
     Pool(Padding, (i32, i32), (i32, i32)),
 }
@@ -118,6 +120,13 @@ fn model(
                     },
                 )
                 .as_union_value(),
+            ),
+        ),
+        Opts::Split(n) => (
+            BuiltinOptions::SplitOptions,
+            Some(
+                SplitOptions::create(&mut fbb, &SplitOptionsArgs { num_splits: n })
+                    .as_union_value(),
             ),
         ),
         Opts::Squeeze(dims) => {
@@ -320,4 +329,27 @@ fn add_uses_tflite_fixed_point() {
     let m = model(&t, BuiltinOperator::ADD, &[0, 1], &[2], Opts::None, &[0, 1]);
     let y = run(&m, vec![i8t(&[2], &[10, -5]), i8t(&[2], &[20, 3])]);
     assert_eq!(y, vec![14, -2]);
+}
+
+#[test]
+fn split_into_equal_parts() {
+    let t = [
+        const_i32(&[1]),
+        act_i8(&[1, 4], 0.1, 0),
+        act_i8(&[1, 2], 0.1, 0),
+        act_i8(&[1, 2], 0.1, 0),
+    ];
+    let bytes = model(
+        &t,
+        BuiltinOperator::SPLIT,
+        &[0, 1],
+        &[2, 3],
+        Opts::Split(2),
+        &[1],
+    );
+    let m = load_tflite_bytes(&bytes, "op.tflite").unwrap();
+    qcc_ir::verify::verify_module(&m).unwrap();
+    let out = qcc_ir::interp::run(&m, &[i8t(&[1, 4], &[1, 2, 3, 4])]).unwrap();
+    assert_eq!(out[0].data.to_i64_vec(), vec![1, 2]);
+    assert_eq!(out[1].data.to_i64_vec(), vec![3, 4]);
 }

@@ -276,6 +276,43 @@ impl<'a> Builder<'a> {
         Ok(v)
     }
 
+    /// Emits a node with one result per tensor of `outs` (split): shapes inferred and
+    /// checked, dtype and qparams from the tensors. Binds the tensors.
+    pub(crate) fn emit_tensors(
+        &mut self,
+        outs: &[usize],
+        op: Op,
+        inputs: Vec<ValueId>,
+    ) -> LResult<()> {
+        let n = outs.len();
+        let ins: Vec<&TensorType> = inputs.iter().map(|&v| self.module.graph.ty(v)).collect();
+        let shapes = infer_shapes(&op, &ins, n, &self.module)?;
+        if shapes.len() != n {
+            bail!(
+                "{} defines {} results, the operator has {n} outputs",
+                op.name(),
+                shapes.len()
+            );
+        }
+        let mut results = Vec::with_capacity(n);
+        for (&t, shape) in outs.iter().zip(shapes) {
+            let name = self.fresh_name(&self.tensor(t).name.clone());
+            let ty = TensorType {
+                dtype: self.tensor(t).dtype,
+                shape,
+                quant: self.qparams(t),
+            };
+            results.push((name, ty));
+        }
+        let node = results[0].0.clone();
+        let vs = self.module.graph.add_node(node, op, inputs, results);
+        for (&t, &v) in outs.iter().zip(&vs) {
+            self.check_shape(t, v)?;
+            self.bind(t, Slot::Value(v));
+        }
+        Ok(())
+    }
+
     /// Checks the inferred shape of `v` against tensor `t`'s stored shape.
     pub(crate) fn check_shape(&self, t: usize, v: ValueId) -> LResult<()> {
         let ti = self.tensor(t);

@@ -218,3 +218,77 @@ pub(crate) fn add(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     };
     finish(b, y, v, act)
 }
+
+/// Splits `x` along constant `axis` into parts of `sizes` defining `outs` (equal params).
+fn split_into(
+    b: &mut Builder<'_>,
+    x: usize,
+    outs: &[usize],
+    axis: i64,
+    sizes: Vec<usize>,
+) -> LResult<()> {
+    for &y in outs {
+        same_params(b, x, y)?;
+    }
+    let xv = b.value(x)?;
+    b.emit_tensors(outs, Op::Split { axis, sizes }, vec![xv])
+}
+
+/// The single integer of a constant axis operand.
+fn const_axis(b: &Builder<'_>, t: usize) -> LResult<i64> {
+    let v = const_ints(b, t, "axis")?;
+    if v.len() != 1 {
+        bail!("axis must have one element, got {}", v.len());
+    }
+    Ok(v[0])
+}
+
+/// SPLIT: `[axis, x]` into num_splits equal parts.
+pub(crate) fn split(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    let outs = op.info.outputs.clone();
+    op.arity(2, 2, outs.len().max(1))?;
+    let (a, x) = (op.input(0)?, op.input(1)?);
+    let axis = const_axis(b, a)?;
+    let rank = b.tensor(x).shape.len() as i64;
+    let ax = if axis < 0 { axis + rank } else { axis };
+    if ax < 0 || ax >= rank {
+        bail!("axis {axis} out of range for rank {rank}");
+    }
+    let d = b.tensor(x).shape[ax as usize];
+    let n = outs.len();
+    if n == 0 || d % n != 0 {
+        bail!("dim {d} does not split into {n} equal parts");
+    }
+    split_into(b, x, &outs, axis, vec![d / n; n])
+}
+
+/// SPLIT_V: `[x, size_splits, axis]` (one size may be -1).
+pub(crate) fn split_v(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    let outs = op.info.outputs.clone();
+    op.arity(3, 3, outs.len().max(1))?;
+    let x = op.input(0)?;
+    let sizes = const_ints(b, op.input(1)?, "size_splits")?;
+    let axis = const_axis(b, op.input(2)?)?;
+    let rank = b.tensor(x).shape.len() as i64;
+    let ax = if axis < 0 { axis + rank } else { axis };
+    if ax < 0 || ax >= rank {
+        bail!("axis {axis} out of range for rank {rank}");
+    }
+    let d = b.tensor(x).shape[ax as usize] as i64;
+    if sizes.len() != outs.len()
+        || sizes.iter().filter(|&&v| v == -1).count() > 1
+        || sizes.iter().any(|&v| v < -1)
+    {
+        bail!("invalid size_splits {sizes:?} for {} outputs", outs.len());
+    }
+    let known: i64 = sizes.iter().filter(|&&v| v >= 0).sum();
+    let sizes: Vec<usize> = sizes
+        .iter()
+        .map(|&v| if v == -1 { d - known } else { v })
+        .map(|v| v.max(0) as usize)
+        .collect();
+    if sizes.iter().sum::<usize>() as i64 != d {
+        bail!("size_splits {sizes:?} do not add up to dim {d}");
+    }
+    split_into(b, x, &outs, axis, sizes)
+}

@@ -43,6 +43,8 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::TRANSPOSE => (layout::transpose, 6),
         B::ADD => (layout::add, 4),
         B::SQUEEZE => (layout::squeeze, 2),
+        B::SPLIT => (layout::split, 4),
+        B::SPLIT_V => (layout::split_v, 2),
         B::CONCATENATION => (layout::concatenation, 4),
         B::PAD => (layout::pad, 4),
         B::PADV2 => (layout::pad, 4),

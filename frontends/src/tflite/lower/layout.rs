@@ -256,7 +256,7 @@ pub(crate) fn split(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     }
     let d = b.tensor(x).shape[ax as usize];
     let n = outs.len();
-    if n == 0 || d % n != 0 {
+    if n == 0 || !d.is_multiple_of(n) {
         bail!("dim {d} does not split into {n} equal parts");
     }
     split_into(b, x, &outs, axis, vec![d / n; n])

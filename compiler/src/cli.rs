@@ -127,7 +127,7 @@ fn parse_level(s: &str) -> Result<OptLevel, String> {
 /// `qcc MODEL ...`: compile and report.
 #[derive(Args, Debug)]
 pub struct CompileArgs {
-    /// The model (.onnx, or .qir IR text).
+    /// The model (.onnx, .tflite, or .qir IR text).
     #[arg(required = true)]
     pub model: Option<PathBuf>,
     /// Shared options.

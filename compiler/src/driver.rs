@@ -59,10 +59,7 @@ pub fn load_model(path: &Path) -> Result<Module> {
             qcc_ir::text::parse_module(&text)
                 .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?
         }
-        Some("tflite") => bail!(
-            "{}: the TFLite frontend is not implemented yet (ONNX and .qir text are supported)",
-            path.display()
-        ),
+        Some("tflite") => qcc_frontends::tflite::load_tflite(path)?,
         _ => bail!(
             "{}: unknown model format (expected .onnx, .tflite or .qir)",
             path.display()

@@ -15,6 +15,7 @@ mod op;
 mod tensor;
 mod types;
 
+pub mod gemmlowp;
 pub mod infer;
 pub mod interp;
 pub mod quant;

@@ -262,13 +262,19 @@ pub enum Op {
     /// z_y)`; a window covering the whole unpadded input uses `qglobal_avgpool`'s integer
     /// arithmetic. int8 computes in the uint8 domain like `qmul`.
     QAvgPool(PoolAttrs),
-    /// `[x: 8-bit q] -> q`: softmax along `axis` as ONNX Runtime's QLinearSoftmax: per row,
-    /// `t(x) = (f32) exp(((x - max) + b) * s_x)` in f64 (`b` keeps the row sum finite), the
-    /// f32 sum of `t` in order, then `round_half_even(t * floor(1 / s_y) / sum) + z_y`
-    /// saturated. int8 computes in the uint8 domain (ORT's x86 rewrite).
+    /// `[x: q] -> q`: softmax of `beta * x` along `axis`. Float modules (`beta` = 1): ONNX
+    /// Runtime's QLinearSoftmax on an 8-bit operand: per row `t(x) = (f32) exp(((x - max) +
+    /// b) * s_x)` in f64 (`b` keeps the row sum finite), the f32 sum of `t` in order, then
+    /// `round_half_even(t * floor(1 / s_y) / sum) + z_y` saturated, int8 in the uint8 domain
+    /// (ORT's x86 rewrite); with another `beta`, `quantize(softmax(beta * dequantize(x)))`.
+    /// Fixed-point modules: TFLite's reference kernel along the last axis (gemmlowp fixed
+    /// point: Q5.26 scaled differences, `exp_on_negative_values`, Q12.19 sum, Newton-Raphson
+    /// reciprocal, see docs/numerics.md).
     QSoftmax {
         /// Normalised axis (may be negative).
         axis: i64,
+        /// Input scaling (`softmax(beta * x)`).
+        beta: f32,
     },
     /// `[x: 8-bit q (per-tensor), table: const] -> q`: a lookup table indexed by the stored
     /// integer, `y = table[x - storage_min(x)]`. `table` has shape `[256]`, or `[C, 256]` for
@@ -276,6 +282,12 @@ pub enum Op {
     /// compile time by evaluating `quantize(f(dequantize(v)))` for every stored value `v`, so
     /// it equals the float computation it replaces bit for bit.
     Lut,
+    /// `[x: q (M x K), w: q (N x K, per-tensor or per-axis 0), bias: i32 / i64?] -> q (M x N)`:
+    /// TFLite's reference FULLY_CONNECTED. Accumulates `(x - z_x) * (w - z_w[n])` plus the bias
+    /// in the bias type (int32 wrapping, or int64), then requantizes in double precision:
+    /// `round_half_away(acc * (s_x * s_w[n] / s_y)) + z_y` (scales widened to f64), saturated.
+    /// The same in both requantization modes.
+    QFullyConnected,
 
     // ---- elementwise ----
     /// Broadcasting binary op.
@@ -426,6 +438,7 @@ impl Op {
             Op::QAvgPool(_) => "qavgpool",
             Op::QSoftmax { .. } => "qsoftmax",
             Op::Lut => "lut",
+            Op::QFullyConnected => "qfully_connected",
             Op::Binary(b) => match b {
                 BinaryOp::Add => "add",
                 BinaryOp::Sub => "sub",

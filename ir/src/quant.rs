@@ -48,6 +48,49 @@ pub fn quantize_f32(x: f32, scale: f32, zero_point: i64, qmin: i64, qmax: i64) -
     add_zp_saturate(round_half_even(x / scale) as f64, zero_point, qmin, qmax)
 }
 
+/// Quantizes one f32 value as TFLite's reference `AffineQuantize` does (fixed-point
+/// modules): `saturate(round_half_away_from_zero(x / scale) + zero_point)`, the division
+/// in f32.
+#[inline]
+pub fn quantize_f32_tflite(x: f32, scale: f32, zero_point: i64, qmin: i64, qmax: i64) -> i64 {
+    add_zp_saturate((x / scale).round() as f64, zero_point, qmin, qmax)
+}
+
+/// `quantize` of one f32 value in a module's arithmetic: round half to even (ONNX, float
+/// modules) or half away from zero (TFLite, fixed-point modules).
+#[inline]
+pub fn quantize_f32_mode(
+    mode: RequantMode,
+    x: f32,
+    scale: f32,
+    zero_point: i64,
+    qmin: i64,
+    qmax: i64,
+) -> i64 {
+    match mode {
+        RequantMode::Float => quantize_f32(x, scale, zero_point, qmin, qmax),
+        RequantMode::FixedPoint => quantize_f32_tflite(x, scale, zero_point, qmin, qmax),
+    }
+}
+
+/// TFLite's `MultiplyByQuantizedMultiplier(int64 x, int32 m0, int shift)` (the int16x8
+/// kernels' int64 accumulators): the multiplier is first reduced to 16 bits,
+/// `(m0 + 2^15) >> 16` (`0x7FFF` at the top), then
+/// `(x * reduced + 2^(14 - shift)) >> (15 - shift)`, truncated to int32.
+#[inline]
+pub fn multiply_by_quantized_multiplier_i64(x: i64, m0: i32, shift: i32) -> i32 {
+    let reduced: i64 = if m0 < 0x7FFF_0000 {
+        ((m0 as i64) + (1 << 15)) >> 16
+    } else {
+        0x7FFF
+    };
+    let total_shift = (15 - shift).clamp(1, 63);
+    let v = x
+        .wrapping_mul(reduced)
+        .wrapping_add(1i64 << (total_shift - 1));
+    (v >> total_shift) as i32
+}
+
 /// Quantizes one f64 value (division and rounding in f64).
 #[inline]
 pub fn quantize_f64(x: f64, scale: f64, zero_point: i64, qmin: i64, qmax: i64) -> i64 {
@@ -220,6 +263,25 @@ impl Multiplier {
                     quantize_multiplier(alpha as f64 * s_a as f64 * s_b as f64 / s_out as f64);
                 Multiplier::Fixed { m0, shift }
             }
+        }
+    }
+
+    /// Requantizes an int64 accumulator (int16x8 kernels with int64 bias): TFLite's int64
+    /// `MultiplyByQuantizedMultiplier` in fixed-point mode; the float mode rounds
+    /// `acc as f64 * M` half to even.
+    #[inline]
+    pub fn apply_i64(self, acc: i64, zero_point: i64, qmin: i64, qmax: i64) -> i64 {
+        match self {
+            Multiplier::Float(m) => saturate(
+                ((acc as f64 * m as f64).round_ties_even() as i64).saturating_add(zero_point),
+                qmin,
+                qmax,
+            ),
+            Multiplier::Fixed { m0, shift } => saturate(
+                multiply_by_quantized_multiplier_i64(acc, m0, shift) as i64 + zero_point,
+                qmin,
+                qmax,
+            ),
         }
     }
 

@@ -10,7 +10,9 @@
 //! * each op has a legal operand count and the quantized ops see quantized operands;
 //! * declared result types agree with [`crate::infer`] (shapes, element types, inherited qparams).
 
-use crate::{infer, DType, Dim, Error, Module, Node, Op, QParams, Result, TensorType, ValueId};
+use crate::{
+    infer, DType, Dim, Error, Module, Node, Op, QParams, RequantMode, Result, TensorType, ValueId,
+};
 use petgraph::graph::DiGraph;
 
 fn fail<T>(msg: String) -> Result<T> {
@@ -217,13 +219,17 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
             return Err("quantized operands and result are required".into());
         }
         Op::Lut => check_lut(&ins, outs[0])?,
-        Op::QConv(..) | Op::QMatMul | Op::QGemm(..) => {
+        Op::QConv(..) | Op::QMatMul | Op::QGemm(..) | Op::QFullyConnected => {
             if !quantized(ins[0]) || !quantized(ins[1]) {
                 return Err("integer op operands must carry quantization parameters".into());
             }
             if let Some(b) = ins.get(2) {
-                if b.dtype != DType::I32 {
-                    return Err(format!("bias must be i32, found {}", b.dtype));
+                let i64_ok = b.dtype == DType::I64 && module.requant == RequantMode::FixedPoint;
+                if b.dtype != DType::I32 && !i64_ok {
+                    return Err(format!(
+                        "bias must be i32 (or i64 in fixed-point modules), found {}",
+                        b.dtype
+                    ));
                 }
             }
             let float_out = matches!(node.op, Op::QGemm(..)) && outs[0].dtype.is_float();

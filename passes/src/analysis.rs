@@ -124,8 +124,15 @@ pub fn retarget(attrs: &Op, template: &Op) -> Option<Op> {
         _ => None,
     };
     match (template, attrs) {
-        (Op::QSoftmax { .. }, Op::Softmax { axis }) => return Some(Op::QSoftmax { axis: *axis }),
-        (Op::Softmax { .. }, Op::QSoftmax { axis }) => return Some(Op::Softmax { axis: *axis }),
+        (Op::QSoftmax { .. }, Op::Softmax { axis }) => {
+            return Some(Op::QSoftmax {
+                axis: *axis,
+                beta: 1.0,
+            })
+        }
+        (Op::Softmax { .. }, Op::QSoftmax { axis, .. }) => {
+            return Some(Op::Softmax { axis: *axis })
+        }
         _ => {}
     }
     match template {

@@ -26,6 +26,7 @@ pub fn to_egraph(module: &Module) -> Loaded {
         shadow: Module::default(),
     };
     analysis.shadow.consts = module.consts.clone();
+    analysis.shadow.requant = module.requant;
     let mut egraph = QEGraph::new(analysis);
     let mut class: HashMap<ValueId, Id> = HashMap::new();
     let mut names = HashMap::new();

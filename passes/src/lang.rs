@@ -128,6 +128,7 @@ pub fn has_type_slot(op: &Op) -> bool {
             | Op::QMul
             | Op::QAvgPool(_)
             | Op::QSoftmax { .. }
+            | Op::QFullyConnected
             | Op::Lut
             | Op::Cast { .. }
     )
@@ -150,6 +151,7 @@ pub fn has_attrs_slot(op: &Op) -> bool {
             | Op::QGlobalAvgPool
             | Op::QMul
             | Op::Lut
+            | Op::QFullyConnected
             | Op::Binary(_)
             | Op::Unary(_)
             | Op::Where

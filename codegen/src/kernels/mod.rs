@@ -183,6 +183,9 @@ pub type Lowered = Result<Option<Box<dyn Kernel>>, String>;
 /// Lowers one node to a kernel when a kernel exists for it.
 pub fn lower(l: &mut Lower) -> Lowered {
     use qcc_ir::Op;
+    if l.module.requant == qcc_ir::RequantMode::FixedPoint && !fixed_point_kernel(l) {
+        return Ok(None);
+    }
     match &l.node.op {
         Op::QConv(a, c) => conv::lower(l, a, c.0),
         Op::QGemm(a, c) => gemm::lower_qgemm(l, a, c.0),
@@ -195,6 +198,24 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::Dequantize => quant::lower_dequantize(l),
         Op::Requantize => quant::lower_requantize(l),
         _ => Ok(None),
+    }
+}
+
+/// In fixed-point (TFLite) modules, the ops whose kernels reproduce the interpreter: the
+/// integer convolutions and matmuls with an int32 bias, layout and pooling ops, dequantize
+/// and requantize. `quantize` (rounding half away from zero), `qadd` (TFLite's ADD) and
+/// int64-bias convolutions have TFLite arithmetic the kernels do not implement yet, so they
+/// run through the interpreter.
+fn fixed_point_kernel(l: &Lower) -> bool {
+    use qcc_ir::Op;
+    match &l.node.op {
+        Op::Quantize | Op::QAdd => false,
+        Op::QConv(..) | Op::QGemm(..) => l
+            .node
+            .inputs
+            .get(2)
+            .is_none_or(|&b| l.module.graph.ty(b).dtype == qcc_ir::DType::I32),
+        _ => true,
     }
 }
 

@@ -116,7 +116,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
     match op {
         Op::Const(_) => (0, 0),
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (2, 3),
-        Op::Conv(_) | Op::QConv(..) | Op::Gemm(_) | Op::QGemm(..) => (2, 3),
+        Op::Conv(_) | Op::QConv(..) | Op::Gemm(_) | Op::QGemm(..) | Op::QFullyConnected => (2, 3),
         Op::ConvInteger(_) | Op::MatMulInteger => (2, 4),
         Op::MatMul | Op::QMatMul | Op::QAdd | Op::QMul | Op::Lut | Op::Binary(_) => (2, 2),
         Op::BatchNorm { .. } => (5, 5),
@@ -229,6 +229,7 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::QMul
         | Op::QAvgPool(_)
         | Op::QSoftmax { .. }
+        | Op::QFullyConnected
         | Op::Lut => all(None),
         Op::Dequantize | Op::DequantizeLinear { .. } => all(Some(DType::F32)),
         Op::QuantizeLinear { .. } => all(ins.get(2).map(|z| z.dtype)),

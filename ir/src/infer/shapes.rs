@@ -19,7 +19,6 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
         | Op::HardSigmoid { .. }
         | Op::Cast { .. }
         | Op::Lut
-        | Op::QSoftmax { .. }
         | Op::Identity => single(ins[0].shape.clone()),
         Op::QuantizeLinear { axis, block_size } | Op::DequantizeLinear { axis, block_size } => {
             linear_qparams(ins, *axis, *block_size)?;
@@ -36,6 +35,19 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
         Op::Where => single(where_(ins)?),
         Op::Clip { .. } => {
             clip_bounds(ins)?;
+            single(ins[0].shape.clone())
+        }
+        Op::QFullyConnected => single(gemm(
+            &GemmAttrs {
+                alpha: 1.0,
+                beta: 1.0,
+                trans_a: false,
+                trans_b: true,
+            },
+            ins,
+        )?),
+        Op::QSoftmax { axis, .. } => {
+            norm_axis(*axis, ins[0].rank(), "axis")?;
             single(ins[0].shape.clone())
         }
         Op::Softmax { axis } => {

@@ -607,6 +607,9 @@ pub(crate) fn qconv(ctx: &Ctx, ins: &[&Tensor], a: &ConvAttrs) -> R<Tensor> {
     let cs = conv_shape(&x.shape, &w.shape, a)?;
     let (sx, zx) = tensor_params(ctx, 0)?;
     let (sw, zw) = weight_params(ctx, 1, 0, cs.m)?;
+    if let Some(b) = ins.get(2).filter(|b| b.dtype() == DType::I64) {
+        return qconv_i64(ctx, x, w, b, &cs, (sx, zx), (&sw, &zw));
+    }
     let bias = match ins.get(2) {
         None => None,
         Some(b) => {
@@ -637,6 +640,50 @@ pub(crate) fn qconv(ctx: &Ctx, ins: &[&Tensor], a: &ConvAttrs) -> R<Tensor> {
         })
         .collect();
     Ok(Tensor::new(out_shape(&cs), Data::from_i64(dt, &vals)))
+}
+
+/// `qconv` with an int64 bias (TFLite's int16x8 kernels): int64 accumulation, bias added in
+/// int64, requantized with [`Multiplier::apply_i64`].
+fn qconv_i64(
+    ctx: &Ctx,
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    cs: &ConvShape,
+    (sx, zx): (f32, i64),
+    (sw, zw): (&[f32], &[i64]),
+) -> R<Tensor> {
+    let bv = typed::<i64>(b, "bias")?;
+    if bv.len() != cs.m {
+        return Err(format!(
+            "bias has {} elements for {} output channels",
+            bv.len(),
+            cs.m
+        ));
+    }
+    let (req, (qmin, qmax), dt) = channel_requants(ctx, 1.0, sx, sw, 1)?;
+    let per_m = w.len() / cs.m.max(1);
+    let xi: Vec<i64> = x.data.to_i64_vec().into_iter().map(|v| v - zx).collect();
+    let wi: Vec<i64> = w
+        .data
+        .to_i64_vec()
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| v - zw[i / per_m.max(1)])
+        .collect();
+    let acc = conv_core(&xi, cs, &wi)?;
+    let o_n = cs.sp.out_n().max(1);
+    let vals: Vec<i64> = acc
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let m = (i / o_n) % cs.m;
+            req[m]
+                .mult
+                .apply_i64(v.wrapping_add(bv[m]), req[m].zp, qmin, qmax)
+        })
+        .collect();
+    Ok(Tensor::new(out_shape(cs), Data::from_i64(dt, &vals)))
 }
 
 pub(super) fn pool_geometry(x: &Tensor, a: &PoolAttrs) -> R<Spatial> {

@@ -326,6 +326,9 @@ pub(crate) fn qgemm(ctx: &Ctx, ins: &[&Tensor], at: &GemmAttrs) -> R<Tensor> {
     let (sa, za) = tensor_params(ctx, 0)?;
     let b_axis = if at.trans_b { 0 } else { 1 };
     let (sb, zb) = weight_params(ctx, 1, b_axis, n)?;
+    if let Some(c) = ins.get(2).filter(|c| c.dtype() == DType::I64) {
+        return qgemm_i64(ctx, a, b, c, at, dims, (sa, za), (&sb, &zb));
+    }
     let ai: Vec<i32> = a
         .data
         .to_i64_vec()
@@ -372,6 +375,53 @@ pub(crate) fn qgemm(ctx: &Ctx, ins: &[&Tensor], at: &GemmAttrs) -> R<Tensor> {
         .map(|(i, v)| {
             let j = i % n.max(1);
             req[j].mult.apply(v, req[j].zp, qmin, qmax)
+        })
+        .collect();
+    Ok(Tensor::new(vec![m, n], Data::from_i64(dt, &vals)))
+}
+
+/// `qgemm` with an int64 C (TFLite's int16x8 FULLY_CONNECTED): int64 accumulation, C added
+/// in int64, requantized with [`crate::quant::Multiplier::apply_i64`].
+#[allow(clippy::too_many_arguments)]
+fn qgemm_i64(
+    ctx: &Ctx,
+    a: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    at: &GemmAttrs,
+    dims: (usize, usize, usize),
+    (sa, za): (f32, i64),
+    (sb, zb): (&[f32], &[i64]),
+) -> R<Tensor> {
+    let (m, _, n) = dims;
+    let ai: Vec<i64> = a.data.to_i64_vec().into_iter().map(|v| v - za).collect();
+    let bi: Vec<i64> = b
+        .data
+        .to_i64_vec()
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let col = if at.trans_b {
+                i / b.shape[1].max(1)
+            } else {
+                i % n.max(1)
+            };
+            v - zb[col]
+        })
+        .collect();
+    let mut acc = gemm_core(&ai, &bi, dims, at);
+    let cv = typed::<i64>(c, "C")?;
+    let idx = c_index(c, m, n)?;
+    for (v, i) in acc.iter_mut().zip(idx) {
+        *v = v.wrapping_add(cv[i]);
+    }
+    let (req, (qmin, qmax), dt) = channel_requants(ctx, at.alpha, sa, sb, 1)?;
+    let vals: Vec<i64> = acc
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let j = i % n.max(1);
+            req[j].mult.apply_i64(v, req[j].zp, qmin, qmax)
         })
         .collect();
     Ok(Tensor::new(vec![m, n], Data::from_i64(dt, &vals)))

@@ -28,6 +28,7 @@ mod quant_ops;
 mod reduce;
 #[cfg(test)]
 mod tests;
+mod tflite_ops;
 
 use crate::{
     Data, Dim, Element, Engine, Error, Module, Node, Op, QParams, Result, Tensor, TensorType,
@@ -452,7 +453,8 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         Lut => one(quant_ops::lut(ctx, ins)?),
         QMul => one(quant_ops::qmul(ctx, ins)?),
         QAvgPool(a) => one(qpool::qavgpool(ctx, ins, a)?),
-        QSoftmax { axis } => one(qsoftmax::qsoftmax(ctx, ins, *axis)?),
+        QSoftmax { axis, beta } => one(qsoftmax::qsoftmax(ctx, ins, *axis, *beta)?),
+        QFullyConnected => one(tflite_ops::qfully_connected(ctx, ins)?),
         BatchNorm {
             epsilon,
             momentum,

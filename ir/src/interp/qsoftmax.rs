@@ -17,10 +17,21 @@ fn exp_table(sx: f32, d: usize) -> Vec<f32> {
         .collect()
 }
 
-/// `qsoftmax` along `axis` (see [`crate::Op::QSoftmax`]).
-pub(crate) fn qsoftmax(ctx: &Ctx, ins: &[&Tensor], axis: i64) -> R<Tensor> {
+/// `qsoftmax` of `beta * x` along `axis` (see [`crate::Op::QSoftmax`]): ONNX Runtime's
+/// kernel in float modules with `beta == 1`, otherwise the TFLite / float-simulation kernel
+/// of [`super::tflite_ops::qsoftmax`] (last axis only).
+pub(crate) fn qsoftmax(ctx: &Ctx, ins: &[&Tensor], axis: i64, beta: f32) -> R<Tensor> {
     arity(ins, 1, 1)?;
     let x = ins[0];
+    if ctx.module.requant == crate::RequantMode::FixedPoint || beta != 1.0 {
+        let rank = x.shape.len();
+        if rank == 0 || norm_axis(axis, rank)? != rank - 1 {
+            return Err(format!(
+                "qsoftmax with beta {beta} or in a fixed-point module works along the last axis, not axis {axis}"
+            ));
+        }
+        return super::tflite_ops::qsoftmax(ctx, ins, beta);
+    }
     if x.dtype().size() != 1 {
         return Err(format!(
             "qsoftmax needs an 8-bit operand, found {}",

@@ -123,7 +123,7 @@ pub(crate) fn quantize(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
             .enumerate()
             .map(|(i, &r)| {
                 let (s, z) = p.at(i);
-                quantize_f32(r, s, z, qmin, qmax)
+                crate::quant::quantize_f32_mode(ctx.module.requant, r, s, z, qmin, qmax)
             })
             .collect(),
         Data::F64(v) => v
@@ -188,7 +188,8 @@ pub(crate) fn requantize(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
         .map(|(i, q)| {
             let (si, zi) = pin.at(i);
             let (so, zo) = pout.at(i);
-            quantize_f32(dequantize_f32(q, si, zi), so, zo, qmin, qmax)
+            let real = dequantize_f32(q, si, zi);
+            crate::quant::quantize_f32_mode(ctx.module.requant, real, so, zo, qmin, qmax)
         })
         .collect();
     Ok(Tensor::new(x.shape.clone(), Data::from_i64(dt, &vals)))
@@ -421,8 +422,11 @@ pub(crate) fn per_tensor_out(ctx: &Ctx) -> R<(f32, i64, DType, (i64, i64))> {
 }
 
 /// `qadd`: ONNX Runtime's QLinearAdd arithmetic (see [`crate::Op::QAdd`]), in the uint8
-/// domain for int8 tensors.
+/// domain for int8 tensors; TFLite's ADD in fixed-point modules.
 pub(crate) fn qadd(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    if ctx.module.requant == crate::RequantMode::FixedPoint {
+        return super::tflite_ops::qadd_fixed(ctx, ins);
+    }
     arity(ins, 2, 2)?;
     let (a, b) = (ins[0], ins[1]);
     let (sa, za) = per_tensor_in(ctx, 0)?;

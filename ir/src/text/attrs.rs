@@ -142,6 +142,7 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         | Op::QGlobalAvgPool
         | Op::QMul
         | Op::Lut
+        | Op::QFullyConnected
         | Op::Binary(_)
         | Op::Unary(_)
         | Op::Where
@@ -172,6 +173,10 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             f("training", Slot::Bool(training));
         }
         Op::LeakyRelu { alpha } => f("alpha", Slot::F32(alpha)),
+        Op::QSoftmax { axis, beta } => {
+            f("axis", Slot::I64(axis));
+            f("beta", Slot::F32(beta));
+        }
         Op::HardSigmoid { alpha, beta } => {
             f("alpha", Slot::F32(alpha));
             f("beta", Slot::F32(beta));
@@ -181,10 +186,9 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             f("max", Slot::OptF64(max));
         }
         Op::Cast { to } => f("to", Slot::DType(to)),
-        Op::Softmax { axis }
-        | Op::QSoftmax { axis }
-        | Op::Flatten { axis }
-        | Op::Concat { axis } => f("axis", Slot::I64(axis)),
+        Op::Softmax { axis } | Op::Flatten { axis } | Op::Concat { axis } => {
+            f("axis", Slot::I64(axis))
+        }
         Op::MaxPool(a) | Op::AvgPool(a) | Op::QAvgPool(a) => pool_fields(a, f),
         Op::Reduce {
             op: _,
@@ -284,7 +288,11 @@ fn build_templates() -> Vec<Op> {
         Op::Lut,
         Op::QMul,
         Op::QAvgPool(pool.clone()),
-        Op::QSoftmax { axis: -1 },
+        Op::QSoftmax {
+            axis: -1,
+            beta: 1.0,
+        },
+        Op::QFullyConnected,
     ];
     use BinaryOp as B;
     ops.extend(

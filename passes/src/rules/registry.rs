@@ -8,7 +8,7 @@
 use crate::analysis::{leaf_attrs, leaf_type, QEGraph};
 use crate::lang::{AttrLeaf, QNode, TypeLeaf};
 use egg::Id;
-use qcc_ir::quant::{quantize_f32, round_half_even};
+use qcc_ir::quant::{quantize_f32_mode, round_half_even};
 use qcc_ir::{Constant, DType, Data, Op, QParams, Tensor, TensorType};
 use std::sync::Arc;
 
@@ -38,6 +38,12 @@ pub struct Compute {
 
 /// Every condition rule files may use.
 pub static CONDITIONS: &[Condition] = &[
+    Condition {
+        name: "float_requant",
+        arity: 0,
+        check: |g, _| g.analysis.shadow.requant == qcc_ir::RequantMode::Float,
+        doc: "the module uses float requantization (ONNX Runtime's arithmetic), where the Q/DQ folding rules reproduce the reference's fused kernels",
+    },
     Condition {
         name: "same_qparams",
         arity: 2,
@@ -353,8 +359,10 @@ fn int_clip(g: &QEGraph, attrs: Id, grid: Id) -> Option<(i64, i64, i64, i64)> {
     let q = t.quant.as_ref().filter(|q| q.is_per_tensor())?;
     let (qmin, qmax) = q.storage_range(t.dtype);
     // The interpreter's float clip compares with the bound as f32; quantize divides in f32.
+    let mode = g.analysis.shadow.requant;
     let on_grid = |v: f64| -> i64 {
-        quantize_f32(
+        quantize_f32_mode(
+            mode,
             v as f32,
             q.scale[0],
             q.zero_point[0] as i64,
@@ -461,7 +469,7 @@ fn pad_on_grid(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
     let (qmin, qmax) = q.storage_range(t.dtype);
     let (s, z) = (q.scale[0], q.zero_point[0] as i64);
     let fill = *value as f32;
-    let stored = quantize_f32(fill, s, z, qmin, qmax);
+    let stored = quantize_f32_mode(g.analysis.shadow.requant, fill, s, z, qmin, qmax);
     if qcc_ir::quant::dequantize_f32(stored, s, z) != fill {
         return None;
     }

@@ -327,7 +327,7 @@ fn all_ops() -> Module {
     node(
         g,
         "qsoftmax",
-        Op::QSoftmax { axis: 1 },
+        Op::QSoftmax { axis: 1, beta: 1.0 },
         &[xq],
         &[("qsoftmax", q4)],
     );
@@ -339,6 +339,17 @@ fn all_ops() -> Module {
         &[("qavgpool", q4)],
     );
     node(g, "lut", Op::Lut, &[xq, wi8], &[("lut", q4)]);
+    node(
+        g,
+        "qsm",
+        Op::QSoftmax {
+            axis: -1,
+            beta: 0.5,
+        },
+        &[xq],
+        &[("qsm", q4)],
+    );
+    node(g, "qfc", Op::QFullyConnected, &[xq, wi8, b], &[("qfc", q4)]);
     node(
         g,
         "qgemm",

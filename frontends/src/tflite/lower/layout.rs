@@ -1,0 +1,294 @@
+//! Layout and elementwise ops whose quantized arithmetic is exact when the input and output
+//! quantization are equal: TRANSPOSE, SQUEEZE, CONCATENATION, PAD / PADV2 and the
+//! standalone RELU / RELU6 / RELU_N1_TO_1. Different input / output parameters need a
+//! fixed-point requantization that is not lowered yet: those are rejected as unsupported.
+
+use super::{act, finish, OpRef};
+use crate::tflite::builder::{Builder, Slot};
+use crate::tflite::error::{bail, unsupported, LResult};
+use qcc_ir::{DType, Op, PadMode};
+use tract_tflite::tflite::ActivationFunctionType as A;
+
+/// Integer entries of a constant operand.
+fn const_ints(b: &Builder<'_>, t: usize, what: &str) -> LResult<Vec<i64>> {
+    let Some(d) = b.const_data(t) else {
+        unsupported!("non-constant {what}");
+    };
+    if !matches!(d.dtype(), DType::I32 | DType::I64) {
+        bail!("{what} has type {}, expected int32 or int64", d.dtype());
+    }
+    Ok(d.data.to_i64_vec())
+}
+
+/// Requires tensors `a` and `b` to share their type and quantization parameters.
+fn same_params(b: &Builder<'_>, x: usize, y: usize) -> LResult<()> {
+    let (tx, ty) = (b.tensor(x), b.tensor(y));
+    if tx.dtype != ty.dtype {
+        bail!(
+            "input type {} differs from the output's {}",
+            tx.dtype,
+            ty.dtype
+        );
+    }
+    let (qx, qy) = (b.qparams(x), b.qparams(y));
+    let same = match (&qx, &qy) {
+        (None, None) => true,
+        (Some(p), Some(q)) => p.same_as(q),
+        _ => false,
+    };
+    if !same {
+        unsupported!("input and output quantization differ (requantization is not lowered yet)");
+    }
+    Ok(())
+}
+
+/// TRANSPOSE with a constant permutation.
+pub(crate) fn transpose(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    same_params(b, x, y)?;
+    let perm = const_ints(b, op.input(1)?, "permutation")?;
+    let rank = b.tensor(x).shape.len() as i64;
+    let mut seen = vec![false; perm.len()];
+    for &p in &perm {
+        let p = if p < 0 { p + rank } else { p };
+        if p < 0 || p >= rank || seen[p as usize] {
+            bail!("invalid permutation {perm:?} for rank {rank}");
+        }
+        seen[p as usize] = true;
+    }
+    if perm.len() as i64 != rank {
+        bail!("permutation {perm:?} does not match rank {rank}");
+    }
+    let perm = perm
+        .iter()
+        .map(|&p| if p < 0 { p + rank } else { p } as usize)
+        .collect();
+    let xv = b.value(x)?;
+    let v = b.emit_tensor(y, Op::Transpose { perm }, vec![xv])?;
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
+/// SQUEEZE (squeeze_dims, or every size-1 dim when empty).
+pub(crate) fn squeeze(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(1, 1, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    same_params(b, x, y)?;
+    let axes: Vec<i64> = op
+        .fb
+        .builtin_options_as_squeeze_options()
+        .and_then(|o| o.squeeze_dims())
+        .map(|v| v.iter().map(i64::from).collect())
+        .unwrap_or_default();
+    let xv = b.value(x)?;
+    let v = b.emit_tensor(y, Op::Squeeze { axes }, vec![xv])?;
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
+/// CONCATENATION of inputs that share the output's quantization.
+pub(crate) fn concatenation(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(1, usize::MAX, 1)?;
+    let y = op.output(0)?;
+    let Some(o) = op.fb.builtin_options_as_concatenation_options() else {
+        bail!("missing ConcatenationOptions");
+    };
+    let mut ins = Vec::new();
+    for i in 0..op.info.inputs.len() {
+        let t = op.input(i)?;
+        same_params(b, t, y)?;
+        ins.push(b.value(t)?);
+    }
+    let v = b.emit_tensor(
+        y,
+        Op::Concat {
+            axis: o.axis() as i64,
+        },
+        ins,
+    )?;
+    finish(b, y, v, o.fused_activation_function())
+}
+
+/// PAD / PADV2 with constant paddings (`rank x 2`): quantized tensors pad with the zero
+/// point (PAD) or the constant value operand (PADV2), as TFLite's reference kernel.
+pub(crate) fn pad(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 3, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    same_params(b, x, y)?;
+    let p = const_ints(b, op.input(1)?, "paddings")?;
+    let rank = b.tensor(x).shape.len();
+    if p.len() != 2 * rank || p.iter().any(|&v| v < 0) {
+        bail!("paddings {p:?} must be {rank} x 2 non-negative entries");
+    }
+    let mut pads: Vec<i64> = (0..rank).map(|i| p[2 * i]).collect();
+    pads.extend((0..rank).map(|i| p[2 * i + 1]));
+    let value = match op.opt_input(2) {
+        Some(c) => {
+            let Some(d) = b.const_data(c) else {
+                unsupported!("non-constant pad value");
+            };
+            if d.len() != 1 || d.dtype() != b.tensor(x).dtype {
+                bail!("pad value must be one element of the input's type");
+            }
+            d.data.to_f64_vec()[0]
+        }
+        None => match b.tensor(x).quant.as_ref() {
+            Some(q) if b.tensor(x).dtype.is_int() => q.zero_point[0] as f64,
+            _ => 0.0,
+        },
+    };
+    let xv = b.value(x)?;
+    let v = b.emit_tensor(
+        y,
+        Op::Pad {
+            mode: PadMode::Constant,
+            pads,
+            value,
+        },
+        vec![xv],
+    )?;
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
+/// Standalone RELU / RELU6 / RELU_N1_TO_1 with equal input and output parameters: TFLite's
+/// `QuantizedReluX` multiplies by 1.0 exactly (`MultiplyByQuantizedMultiplier` with
+/// `(2^30, 1)`), so it is a `clip` with the activation's quantized bounds.
+fn relu_like(b: &mut Builder<'_>, op: &OpRef<'_>, kind: A) -> LResult<()> {
+    op.arity(1, 1, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    same_params(b, x, y)?;
+    let xv = b.value(x)?;
+    let v = act::fused_activation(b, y, xv, kind)?;
+    let v = if v == xv {
+        b.emit_tensor(y, Op::Identity, vec![xv])?
+    } else {
+        v
+    };
+    b.check_shape(y, v)?;
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
+/// RELU.
+pub(crate) fn relu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    relu_like(b, op, A::RELU)
+}
+
+/// RELU6.
+pub(crate) fn relu6(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    relu_like(b, op, A::RELU6)
+}
+
+/// RELU_N1_TO_1.
+pub(crate) fn relu_n1_to_1(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    relu_like(b, op, A::RELU_N1_TO_1)
+}
+
+/// ADD: `qadd`, which in fixed-point modules is TFLite's integer ADD (left shift 20,
+/// per-input multipliers, see docs/numerics.md), for int8 / uint8; `add` for float. The fused
+/// activation becomes a `clip`.
+pub(crate) fn add(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x1, x2, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
+    let act = op
+        .fb
+        .builtin_options_as_add_options()
+        .map_or(A::NONE, |o| o.fused_activation_function());
+    let dt = b.tensor(y).dtype;
+    for t in [x1, x2] {
+        if b.tensor(t).dtype != dt {
+            bail!(
+                "input type {} differs from the output's {dt}",
+                b.tensor(t).dtype
+            );
+        }
+    }
+    let (v1, v2) = (b.value(x1)?, b.value(x2)?);
+    let v = match dt {
+        DType::F32 => b.emit_tensor(y, Op::Binary(qcc_ir::BinaryOp::Add), vec![v1, v2])?,
+        DType::I8 | DType::U8 => {
+            b.per_tensor(x1, "input 1")?;
+            b.per_tensor(x2, "input 2")?;
+            b.per_tensor(y, "the output")?;
+            b.emit_tensor(y, Op::QAdd, vec![v1, v2])?
+        }
+        d => unsupported!("ADD on {d}"),
+    };
+    finish(b, y, v, act)
+}
+
+/// Splits `x` along constant `axis` into parts of `sizes` defining `outs` (equal params).
+fn split_into(
+    b: &mut Builder<'_>,
+    x: usize,
+    outs: &[usize],
+    axis: i64,
+    sizes: Vec<usize>,
+) -> LResult<()> {
+    for &y in outs {
+        same_params(b, x, y)?;
+    }
+    let xv = b.value(x)?;
+    b.emit_tensors(outs, Op::Split { axis, sizes }, vec![xv])
+}
+
+/// The single integer of a constant axis operand.
+fn const_axis(b: &Builder<'_>, t: usize) -> LResult<i64> {
+    let v = const_ints(b, t, "axis")?;
+    if v.len() != 1 {
+        bail!("axis must have one element, got {}", v.len());
+    }
+    Ok(v[0])
+}
+
+/// SPLIT: `[axis, x]` into num_splits equal parts.
+pub(crate) fn split(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    let outs = op.info.outputs.clone();
+    op.arity(2, 2, outs.len().max(1))?;
+    let (a, x) = (op.input(0)?, op.input(1)?);
+    let axis = const_axis(b, a)?;
+    let rank = b.tensor(x).shape.len() as i64;
+    let ax = if axis < 0 { axis + rank } else { axis };
+    if ax < 0 || ax >= rank {
+        bail!("axis {axis} out of range for rank {rank}");
+    }
+    let d = b.tensor(x).shape[ax as usize];
+    let n = outs.len();
+    if n == 0 || !d.is_multiple_of(n) {
+        bail!("dim {d} does not split into {n} equal parts");
+    }
+    split_into(b, x, &outs, axis, vec![d / n; n])
+}
+
+/// SPLIT_V: `[x, size_splits, axis]` (one size may be -1).
+pub(crate) fn split_v(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    let outs = op.info.outputs.clone();
+    op.arity(3, 3, outs.len().max(1))?;
+    let x = op.input(0)?;
+    let sizes = const_ints(b, op.input(1)?, "size_splits")?;
+    let axis = const_axis(b, op.input(2)?)?;
+    let rank = b.tensor(x).shape.len() as i64;
+    let ax = if axis < 0 { axis + rank } else { axis };
+    if ax < 0 || ax >= rank {
+        bail!("axis {axis} out of range for rank {rank}");
+    }
+    let d = b.tensor(x).shape[ax as usize] as i64;
+    if sizes.len() != outs.len()
+        || sizes.iter().filter(|&&v| v == -1).count() > 1
+        || sizes.iter().any(|&v| v < -1)
+    {
+        bail!("invalid size_splits {sizes:?} for {} outputs", outs.len());
+    }
+    let known: i64 = sizes.iter().filter(|&&v| v >= 0).sum();
+    let sizes: Vec<usize> = sizes
+        .iter()
+        .map(|&v| if v == -1 { d - known } else { v })
+        .map(|v| v.max(0) as usize)
+        .collect();
+    if sizes.iter().sum::<usize>() as i64 != d {
+        bail!("size_splits {sizes:?} do not add up to dim {d}");
+    }
+    split_into(b, x, &outs, axis, sizes)
+}

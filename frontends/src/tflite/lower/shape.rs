@@ -1,0 +1,219 @@
+//! RESHAPE and the shape arithmetic folded at compile time: SHAPE, STRIDED_SLICE and PACK
+//! on compile-time shape vectors (Keras' Flatten: SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE).
+
+use super::OpRef;
+use crate::tflite::builder::{Builder, Slot};
+use crate::tflite::error::{bail, unsupported, LResult};
+use qcc_ir::{DType, Dim, Op};
+
+/// Integer entries of a constant tensor.
+fn const_ints(b: &Builder<'_>, t: usize, what: &str) -> LResult<Vec<i64>> {
+    let Some(d) = b.const_data(t) else {
+        unsupported!("non-constant {what}");
+    };
+    if !matches!(d.dtype(), DType::I32 | DType::I64) {
+        bail!("{what} has type {}, expected int32 or int64", d.dtype());
+    }
+    Ok(d.data.to_i64_vec())
+}
+
+/// A compile-time shape vector: a SHAPE result or an integer constant of rank <= 1.
+fn shape_vec(b: &Builder<'_>, t: usize) -> Option<(Vec<Dim>, bool)> {
+    match b.slot(t) {
+        Some(Slot::Shape { dims, scalar }) => Some((dims.clone(), *scalar)),
+        Some(Slot::Value(_)) => None,
+        None => {
+            let d = b.const_data(t)?;
+            if !matches!(d.dtype(), DType::I32 | DType::I64) || d.shape.len() > 1 {
+                return None;
+            }
+            let v = d.data.to_i64_vec();
+            if v.iter().any(|&x| x < 0) {
+                return None;
+            }
+            Some((
+                v.into_iter().map(|x| Dim::Fixed(x as usize)).collect(),
+                d.shape.is_empty(),
+            ))
+        }
+    }
+}
+
+/// RESHAPE: the target comes from the shape operand (constant or folded), else from the
+/// options' new_shape, else from the output tensor. A symbolic batch entry becomes `-1`.
+pub(crate) fn reshape(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(1, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    let spec: Vec<i64> = if let Some(s) = op.opt_input(1) {
+        if let Some((dims, _)) = shape_vec(b, s) {
+            let syms = dims.iter().filter(|d| !matches!(d, Dim::Fixed(_))).count();
+            if syms > 1 {
+                unsupported!("a target shape with {syms} run-time dims");
+            }
+            dims.iter()
+                .map(|d| d.fixed().map_or(-1, |v| v as i64))
+                .collect()
+        } else if b.const_data(s).is_some() {
+            const_ints(b, s, "shape")?
+        } else {
+            unsupported!("a run-time target shape");
+        }
+    } else if let Some(ns) = op
+        .fb
+        .builtin_options_as_reshape_options()
+        .and_then(|o| o.new_shape())
+    {
+        ns.iter().map(|v| v as i64).collect()
+    } else {
+        let dims = b.input_dims(y);
+        dims.iter()
+            .map(|d| d.fixed().map_or(-1, |v| v as i64))
+            .collect()
+    };
+    if spec.iter().filter(|&&v| v == -1).count() > 1 || spec.iter().any(|&v| v < -1) {
+        bail!("invalid target shape {spec:?}");
+    }
+    let xv = b.value(x)?;
+    let allowzero = spec.contains(&0);
+    let v = b.emit_tensor(
+        y,
+        Op::Reshape {
+            shape: spec,
+            allowzero,
+        },
+        vec![xv],
+    )?;
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
+/// SHAPE: the input's dims as a compile-time vector (the batch may be symbolic).
+pub(crate) fn shape(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(1, 1, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    if !matches!(b.tensor(y).dtype, DType::I32 | DType::I64) {
+        bail!("output type must be int32 or int64");
+    }
+    let dims = match b.slot(x) {
+        Some(Slot::Value(v)) => b.ty(*v).shape.clone(),
+        _ => b.tensor(x).shape.iter().map(|&d| Dim::Fixed(d)).collect(),
+    };
+    if dims.contains(&Dim::Any) {
+        unsupported!("SHAPE of a tensor with data-dependent dims");
+    }
+    b.bind(
+        y,
+        Slot::Shape {
+            dims,
+            scalar: false,
+        },
+    );
+    Ok(())
+}
+
+/// STRIDED_SLICE of a 1-d compile-time shape vector (other inputs: unsupported).
+pub(crate) fn strided_slice(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(4, 4, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    let Some((dims, scalar)) = shape_vec(b, x) else {
+        unsupported!("STRIDED_SLICE of run-time data (only shape arithmetic is folded)");
+    };
+    if scalar {
+        bail!("input must have rank 1");
+    }
+    let begin = const_ints(b, op.input(1)?, "begin")?;
+    let end = const_ints(b, op.input(2)?, "end")?;
+    let strides = const_ints(b, op.input(3)?, "strides")?;
+    if begin.len() != 1 || end.len() != 1 || strides.len() != 1 {
+        bail!("begin, end and strides must have one entry for a rank-1 input");
+    }
+    let (mut bm, mut em, mut sm) = (0, 0, 0);
+    if let Some(o) = op.fb.builtin_options_as_strided_slice_options() {
+        if o.ellipsis_mask() != 0 || o.new_axis_mask() != 0 {
+            unsupported!("ellipsis / new-axis masks");
+        }
+        (bm, em, sm) = (
+            o.begin_mask() & 1,
+            o.end_mask() & 1,
+            o.shrink_axis_mask() & 1,
+        );
+    }
+    let n = dims.len() as i64;
+    let stride = strides[0];
+    if stride == 0 {
+        bail!("stride 0");
+    }
+    let norm = |v: i64| if v < 0 { v + n } else { v };
+    let (start, stop) = if sm != 0 {
+        let s = norm(begin[0]);
+        if s < 0 || s >= n {
+            bail!("shrink index {} out of range for {n} entries", begin[0]);
+        }
+        (s, s + 1)
+    } else if stride > 0 {
+        let s = if bm != 0 {
+            0
+        } else {
+            norm(begin[0]).clamp(0, n)
+        };
+        let e = if em != 0 { n } else { norm(end[0]).clamp(0, n) };
+        (s, e)
+    } else {
+        let s = if bm != 0 {
+            n - 1
+        } else {
+            norm(begin[0]).clamp(-1, n - 1)
+        };
+        let e = if em != 0 {
+            -1
+        } else {
+            norm(end[0]).clamp(-1, n - 1)
+        };
+        (s, e)
+    };
+    let step = if sm != 0 { 1 } else { stride };
+    let mut out = Vec::new();
+    let mut i = start;
+    while (step > 0 && i < stop) || (step < 0 && i > stop) {
+        out.push(dims[i as usize].clone());
+        i += step;
+    }
+    if sm != 0 && out.len() != 1 {
+        bail!("shrink_axis slice is empty");
+    }
+    b.bind(
+        y,
+        Slot::Shape {
+            dims: out,
+            scalar: sm != 0,
+        },
+    );
+    Ok(())
+}
+
+/// PACK of compile-time scalars along axis 0 (other inputs: unsupported).
+pub(crate) fn pack(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    let n = op.info.inputs.len();
+    op.arity(1, usize::MAX, 1)?;
+    let y = op.output(0)?;
+    let axis = op
+        .fb
+        .builtin_options_as_pack_options()
+        .map_or(0, |o| o.axis());
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = op.input(i)?;
+        match shape_vec(b, t) {
+            Some((d, true)) if axis == 0 || axis == -1 => out.extend(d),
+            _ => unsupported!("PACK of run-time tensors (only shape arithmetic is folded)"),
+        }
+    }
+    b.bind(
+        y,
+        Slot::Shape {
+            dims: out,
+            scalar: false,
+        },
+    );
+    Ok(())
+}

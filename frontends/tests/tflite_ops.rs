@@ -1,0 +1,355 @@
+//! Single-op TFLite models built in memory (with the schema builders tract-tflite publishes):
+//! each op's lowering, run by the reference interpreter, against hand-computed results.
+
+use flatbuffers::{FlatBufferBuilder, UnionWIPOffset, WIPOffset};
+use qcc_frontends::tflite::load_tflite_bytes;
+use qcc_ir::{Data, Tensor};
+use tract_tflite::tflite::*;
+
+/// One tensor: shape, type, constant bytes, per-tensor (scale, zero point).
+struct T {
+    shape: Vec<i32>,
+    ty: TensorType,
+    data: Option<Vec<u8>>,
+    q: Option<(f32, i64)>,
+}
+
+fn act_i8(shape: &[i32], scale: f32, zp: i64) -> T {
+    T {
+        shape: shape.to_vec(),
+        ty: TensorType::INT8,
+        data: None,
+        q: Some((scale, zp)),
+    }
+}
+
+fn const_i32(v: &[i32]) -> T {
+    T {
+        shape: vec![v.len() as i32],
+        ty: TensorType::INT32,
+        data: Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        q: None,
+    }
+}
+
+/// Options of the single operator.
+enum Opts {
+    None,
+    Concat(i32, ActivationFunctionType),
+    Squeeze(Vec<i32>),
+    /// num_splits
+    Split(i32),
+    /// padding, filter (h, w), stride (h, w)
+    Pool(Padding, (i32, i32), (i32, i32)),
+}
+
+/// A model with one operator `code` reading `ins` and writing `outs`.
+fn model(
+    tensors: &[T],
+    code: BuiltinOperator,
+    ins: &[i32],
+    outs: &[i32],
+    opts: Opts,
+    inputs: &[i32],
+) -> Vec<u8> {
+    let mut fbb = FlatBufferBuilder::new();
+    let mut buffers = vec![Buffer::create(&mut fbb, &BufferArgs { data: None })];
+    let mut tens = Vec::new();
+    for (i, t) in tensors.iter().enumerate() {
+        let buffer = match &t.data {
+            Some(d) => {
+                let data = fbb.create_vector(d);
+                buffers.push(Buffer::create(&mut fbb, &BufferArgs { data: Some(data) }));
+                (buffers.len() - 1) as u32
+            }
+            None => 0,
+        };
+        let quantization = t.q.map(|(s, z)| {
+            let scale = fbb.create_vector(&[s]);
+            let zero_point = fbb.create_vector(&[z]);
+            QuantizationParameters::create(
+                &mut fbb,
+                &QuantizationParametersArgs {
+                    scale: Some(scale),
+                    zero_point: Some(zero_point),
+                    ..Default::default()
+                },
+            )
+        });
+        let shape = fbb.create_vector(&t.shape);
+        let name = fbb.create_string(&format!("t{i}"));
+        tens.push(tract_tflite::tflite::Tensor::create(
+            &mut fbb,
+            &TensorArgs {
+                shape: Some(shape),
+                type_: t.ty,
+                buffer,
+                name: Some(name),
+                quantization,
+                ..Default::default()
+            },
+        ));
+    }
+    let (opt_type, opt): (BuiltinOptions, Option<WIPOffset<UnionWIPOffset>>) = match opts {
+        Opts::None => (BuiltinOptions::NONE, None),
+        Opts::Concat(axis, act) => (
+            BuiltinOptions::ConcatenationOptions,
+            Some(
+                ConcatenationOptions::create(
+                    &mut fbb,
+                    &ConcatenationOptionsArgs {
+                        axis,
+                        fused_activation_function: act,
+                    },
+                )
+                .as_union_value(),
+            ),
+        ),
+        Opts::Pool(padding, (fh, fw), (sh, sw)) => (
+            BuiltinOptions::Pool2DOptions,
+            Some(
+                Pool2DOptions::create(
+                    &mut fbb,
+                    &Pool2DOptionsArgs {
+                        padding,
+                        stride_w: sw,
+                        stride_h: sh,
+                        filter_width: fw,
+                        filter_height: fh,
+                        fused_activation_function: ActivationFunctionType::NONE,
+                    },
+                )
+                .as_union_value(),
+            ),
+        ),
+        Opts::Split(n) => (
+            BuiltinOptions::SplitOptions,
+            Some(
+                SplitOptions::create(&mut fbb, &SplitOptionsArgs { num_splits: n })
+                    .as_union_value(),
+            ),
+        ),
+        Opts::Squeeze(dims) => {
+            let d = fbb.create_vector(&dims);
+            (
+                BuiltinOptions::SqueezeOptions,
+                Some(
+                    SqueezeOptions::create(
+                        &mut fbb,
+                        &SqueezeOptionsArgs {
+                            squeeze_dims: Some(d),
+                        },
+                    )
+                    .as_union_value(),
+                ),
+            )
+        }
+    };
+    let op_ins = fbb.create_vector(ins);
+    let op_outs = fbb.create_vector(outs);
+    let op = Operator::create(
+        &mut fbb,
+        &OperatorArgs {
+            opcode_index: 0,
+            inputs: Some(op_ins),
+            outputs: Some(op_outs),
+            builtin_options_type: opt_type,
+            builtin_options: opt,
+            ..Default::default()
+        },
+    );
+    let tensors_v = fbb.create_vector(&tens);
+    let g_in = fbb.create_vector(inputs);
+    let g_out = fbb.create_vector(outs);
+    let ops_v = fbb.create_vector(&[op]);
+    let sg = SubGraph::create(
+        &mut fbb,
+        &SubGraphArgs {
+            tensors: Some(tensors_v),
+            inputs: Some(g_in),
+            outputs: Some(g_out),
+            operators: Some(ops_v),
+            ..Default::default()
+        },
+    );
+    let oc = OperatorCode::create(
+        &mut fbb,
+        &OperatorCodeArgs {
+            deprecated_builtin_code: code.0.min(127) as i8,
+            version: 1,
+            builtin_code: code,
+            ..Default::default()
+        },
+    );
+    let codes = fbb.create_vector(&[oc]);
+    let sgs = fbb.create_vector(&[sg]);
+    let bufs = fbb.create_vector(&buffers);
+    let m = Model::create(
+        &mut fbb,
+        &ModelArgs {
+            version: 3,
+            operator_codes: Some(codes),
+            subgraphs: Some(sgs),
+            buffers: Some(bufs),
+            ..Default::default()
+        },
+    );
+    finish_model_buffer(&mut fbb, m);
+    fbb.finished_data().to_vec()
+}
+
+fn i8t(shape: &[usize], v: &[i8]) -> Tensor {
+    Tensor::new(shape.to_vec(), Data::I8(v.to_vec()))
+}
+
+fn run(bytes: &[u8], inputs: Vec<Tensor>) -> Vec<i64> {
+    let m = load_tflite_bytes(bytes, "op.tflite").unwrap();
+    qcc_ir::verify::verify_module(&m).unwrap();
+    let out = qcc_ir::interp::run(&m, &inputs).unwrap();
+    out[0].data.to_i64_vec()
+}
+
+#[test]
+fn relu6_is_a_clip_with_quantized_bounds() {
+    // scale 0.05, zp -10: 0 -> -10, 6 -> -10 + 120 = 110.
+    let t = [act_i8(&[1, 4], 0.05, -10), act_i8(&[1, 4], 0.05, -10)];
+    let m = model(&t, BuiltinOperator::RELU6, &[0], &[1], Opts::None, &[0]);
+    let y = run(&m, vec![i8t(&[1, 4], &[-128, -10, 50, 127])]);
+    assert_eq!(y, vec![-10, -10, 50, 110]);
+}
+
+#[test]
+fn relu_with_different_params_is_unsupported() {
+    let t = [act_i8(&[1, 4], 0.05, -10), act_i8(&[1, 4], 0.1, -10)];
+    let m = model(&t, BuiltinOperator::RELU, &[0], &[1], Opts::None, &[0]);
+    let e = load_tflite_bytes(&m, "op.tflite").unwrap_err().to_string();
+    assert!(
+        e.contains("unsupported op RELU") && e.contains("quantization differ"),
+        "{e}"
+    );
+}
+
+#[test]
+fn transpose_with_constant_perm() {
+    let t = [
+        act_i8(&[2, 3], 0.1, 0),
+        const_i32(&[1, 0]),
+        act_i8(&[3, 2], 0.1, 0),
+    ];
+    let m = model(
+        &t,
+        BuiltinOperator::TRANSPOSE,
+        &[0, 1],
+        &[2],
+        Opts::None,
+        &[0],
+    );
+    let y = run(&m, vec![i8t(&[2, 3], &[1, 2, 3, 4, 5, 6])]);
+    assert_eq!(y, vec![1, 4, 2, 5, 3, 6]);
+}
+
+#[test]
+fn pad_uses_the_zero_point() {
+    let t = [
+        act_i8(&[1, 2], 0.1, 7),
+        T {
+            shape: vec![2, 2],
+            ty: TensorType::INT32,
+            data: Some(
+                [0i32, 0, 1, 2]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+            ),
+            q: None,
+        },
+        act_i8(&[1, 5], 0.1, 7),
+    ];
+    let m = model(&t, BuiltinOperator::PAD, &[0, 1], &[2], Opts::None, &[0]);
+    let y = run(&m, vec![i8t(&[1, 2], &[1, 2])]);
+    assert_eq!(y, vec![7, 1, 2, 7, 7]);
+}
+
+#[test]
+fn concatenation_and_squeeze() {
+    let t = [
+        act_i8(&[1, 2], 0.1, 0),
+        act_i8(&[1, 1], 0.1, 0),
+        act_i8(&[1, 3], 0.1, 0),
+    ];
+    let m = model(
+        &t,
+        BuiltinOperator::CONCATENATION,
+        &[0, 1],
+        &[2],
+        Opts::Concat(-1, ActivationFunctionType::RELU),
+        &[0, 1],
+    );
+    let y = run(&m, vec![i8t(&[1, 2], &[-3, 4]), i8t(&[1, 1], &[5])]);
+    assert_eq!(y, vec![0, 4, 5]);
+    let t = [act_i8(&[1, 3, 1], 0.1, 0), act_i8(&[3], 0.1, 0)];
+    let m = model(
+        &t,
+        BuiltinOperator::SQUEEZE,
+        &[0],
+        &[1],
+        Opts::Squeeze(vec![0, 2]),
+        &[0],
+    );
+    assert_eq!(run(&m, vec![i8t(&[1, 3, 1], &[1, 2, 3])]), vec![1, 2, 3]);
+}
+
+#[test]
+fn average_pool_rounds_half_away_over_valid_taps() {
+    // 1 x 2 x 3 x 1 input, 2x2 SAME pool with stride 2: windows {0,1,3,4} and {2,5}
+    // (the second one is cut by the right edge: only valid taps count).
+    let t = [act_i8(&[1, 2, 3, 1], 0.1, 0), act_i8(&[1, 1, 2, 1], 0.1, 0)];
+    let m = model(
+        &t,
+        BuiltinOperator::AVERAGE_POOL_2D,
+        &[0],
+        &[1],
+        Opts::Pool(Padding::SAME, (2, 2), (2, 2)),
+        &[0],
+    );
+    // (1 + 2 + 4 + 3) / 4 = 2.5 -> 3; (-3 + -4) / 2 = -3.5 -> -4.
+    let y = run(&m, vec![i8t(&[1, 2, 3, 1], &[1, 2, -3, 4, 3, -4])]);
+    assert_eq!(y, vec![3, -4]);
+}
+
+#[test]
+fn add_uses_tflite_fixed_point() {
+    // a: s 0.1 zp 0 -> 1.0, -0.5; b: s 0.2 zp 1 -> 3.8, 0.4; y: s 0.3 zp -2.
+    // 4.8 / 0.3 = 16 -> 14; -0.1 / 0.3 = -0.33 -> 0 -> -2.
+    let t = [
+        act_i8(&[2], 0.1, 0),
+        act_i8(&[2], 0.2, 1),
+        act_i8(&[2], 0.3, -2),
+    ];
+    let m = model(&t, BuiltinOperator::ADD, &[0, 1], &[2], Opts::None, &[0, 1]);
+    let y = run(&m, vec![i8t(&[2], &[10, -5]), i8t(&[2], &[20, 3])]);
+    assert_eq!(y, vec![14, -2]);
+}
+
+#[test]
+fn split_into_equal_parts() {
+    let t = [
+        const_i32(&[1]),
+        act_i8(&[1, 4], 0.1, 0),
+        act_i8(&[1, 2], 0.1, 0),
+        act_i8(&[1, 2], 0.1, 0),
+    ];
+    let bytes = model(
+        &t,
+        BuiltinOperator::SPLIT,
+        &[0, 1],
+        &[2, 3],
+        Opts::Split(2),
+        &[1],
+    );
+    let m = load_tflite_bytes(&bytes, "op.tflite").unwrap();
+    qcc_ir::verify::verify_module(&m).unwrap();
+    let out = qcc_ir::interp::run(&m, &[i8t(&[1, 4], &[1, 2, 3, 4])]).unwrap();
+    assert_eq!(out[0].data.to_i64_vec(), vec![1, 2]);
+    assert_eq!(out[1].data.to_i64_vec(), vec![3, 4]);
+}

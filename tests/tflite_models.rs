@@ -1,0 +1,64 @@
+//! Every TFLite model in `tests/fixtures/tflite` (copied from the corpus with its input and
+//! TFLite's reference-kernel output `expected_tf.npy`): the reference interpreter's output
+//! must equal `expected_tf` on every element at -O0 and at -O2, and the IR text must
+//! round-trip.
+
+use qcc::npy::read_npy;
+use qcc_passes::OptLevel;
+use qcc_tests::{compare, fixture, Tolerance};
+
+fn model_dirs() -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(fixture("tflite"))
+        .expect("tflite fixtures")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("model.tflite").exists())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 5, "tflite fixtures missing");
+    dirs
+}
+
+fn check_level(level: OptLevel) {
+    let mut failures = Vec::new();
+    for dir in model_dirs() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let result = (|| -> Result<(), String> {
+            let opts = qcc::CompileOptions {
+                level,
+                ..Default::default()
+            };
+            let module = qcc::compile(&dir.join("model.tflite"), opts)
+                .map(|c| c.module)
+                .map_err(|e| format!("{e:#}"))?;
+            let input = read_npy(&dir.join("input_0.npy")).map_err(|e| format!("{e:#}"))?;
+            let out = qcc_ir::interp::run(&module, &[input]).map_err(|e| e.to_string())?;
+            let reference = read_npy(&dir.join("expected_tf.npy")).map_err(|e| format!("{e:#}"))?;
+            compare(&out[0], &reference, Tolerance::Exact)
+        })();
+        if let Err(e) = result {
+            failures.push(format!("{name} at {level:?}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn interpreter_equals_tflite_reference_kernels_at_o0() {
+    check_level(OptLevel::O0);
+}
+
+#[test]
+fn interpreter_equals_tflite_reference_kernels_at_o2() {
+    check_level(OptLevel::O2);
+}
+
+#[test]
+fn tflite_ir_text_round_trips() {
+    for dir in model_dirs() {
+        let module = qcc::load_model(&dir.join("model.tflite")).unwrap();
+        let text = qcc_ir::text::print_module(&module);
+        let parsed =
+            qcc_ir::text::parse_module(&text).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        assert_eq!(parsed, module, "{}: parse(print(m)) != m", dir.display());
+    }
+}

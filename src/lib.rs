@@ -12,6 +12,18 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// The folders of `tests/fixtures/models` that hold a `model.onnx`, sorted.
+pub fn model_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(fixture("models"))
+        .expect("fixtures")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("model.onnx").exists())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 10, "model fixtures missing");
+    dirs
+}
+
 /// `input_0.npy, input_1.npy, ...` (or `<prefix>.npy` alone) in a folder, in order.
 pub fn indexed_files(folder: &Path, prefix: &str) -> Vec<PathBuf> {
     let single = folder.join(format!("{prefix}.npy"));

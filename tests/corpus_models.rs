@@ -3,18 +3,7 @@
 //! step with the same argmax, and the IR text must round-trip.
 
 use qcc::npy::read_npy;
-use qcc_tests::{compare, fixture, Tolerance};
-
-fn model_dirs() -> Vec<std::path::PathBuf> {
-    let mut dirs: Vec<_> = std::fs::read_dir(fixture("models"))
-        .expect("fixtures")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("model.onnx").exists())
-        .collect();
-    dirs.sort();
-    assert!(dirs.len() >= 10, "model fixtures missing");
-    dirs
-}
+use qcc_tests::{compare, model_dirs, Tolerance};
 
 #[test]
 fn interpreter_matches_onnx_runtime_noopt() {

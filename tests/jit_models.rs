@@ -5,18 +5,7 @@
 use qcc::npy::read_npy;
 use qcc_codegen::{JitEngine, Target};
 use qcc_ir::{Data, Engine, Tensor};
-use qcc_tests::fixture;
-
-fn model_dirs() -> Vec<std::path::PathBuf> {
-    let mut dirs: Vec<_> = std::fs::read_dir(fixture("models"))
-        .expect("fixtures")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("model.onnx").exists())
-        .collect();
-    dirs.sort();
-    assert!(dirs.len() >= 10, "model fixtures missing");
-    dirs
-}
+use qcc_tests::model_dirs;
 
 /// Bitwise equality (floats by bits), with the first difference reported.
 fn same_bits(a: &Tensor, b: &Tensor) -> Result<(), String> {

@@ -57,46 +57,4 @@ pub enum FrontendError {
     },
 }
 
-/// Errors inside one node's lowering: a message, turned into [`FrontendError::Node`] by the
-/// driver (which knows the file, node and op). `Unsupported` becomes
-/// [`FrontendError::UnsupportedOp`] (an op variant that qcc does not lower).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum LowerError {
-    /// A malformed node or an inference failure.
-    Msg(String),
-    /// The op (with these attributes / at this opset) is not supported; the message says why.
-    Unsupported(String),
-}
-
-impl From<String> for LowerError {
-    fn from(s: String) -> Self {
-        LowerError::Msg(s)
-    }
-}
-
-impl From<&str> for LowerError {
-    fn from(s: &str) -> Self {
-        LowerError::Msg(s.to_string())
-    }
-}
-
-impl From<qcc_ir::Error> for LowerError {
-    fn from(e: qcc_ir::Error) -> Self {
-        // Inference errors name the node and op again; keep only the message.
-        match e {
-            qcc_ir::Error::Infer { msg, .. } => LowerError::Msg(msg),
-            other => LowerError::Msg(other.to_string()),
-        }
-    }
-}
-
-/// Result of one node's lowering.
-pub(crate) type LResult<T> = Result<T, LowerError>;
-
-/// Returns early with a formatted [`LowerError::Msg`].
-macro_rules! bail {
-    ($($arg:tt)*) => {
-        return Err($crate::onnx::error::LowerError::Msg(format!($($arg)*)))
-    };
-}
-pub(crate) use bail;
+pub(crate) use crate::lower_error::{bail, LResult, LowerError};

@@ -65,42 +65,4 @@ pub enum TfliteError {
     },
 }
 
-/// Errors inside one operator's lowering, turned into [`TfliteError`] by the importer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum LowerError {
-    /// Malformed operator or inference failure.
-    Msg(String),
-    /// Valid TFLite that qcc does not lower; the message says why.
-    Unsupported(String),
-}
-
-impl From<String> for LowerError {
-    fn from(s: String) -> Self {
-        LowerError::Msg(s)
-    }
-}
-
-impl From<&str> for LowerError {
-    fn from(s: &str) -> Self {
-        LowerError::Msg(s.to_string())
-    }
-}
-
-/// Result of one operator's lowering.
-pub(crate) type LResult<T> = Result<T, LowerError>;
-
-/// Returns early with a formatted [`LowerError::Msg`].
-macro_rules! bail {
-    ($($arg:tt)*) => {
-        return Err($crate::tflite::error::LowerError::Msg(format!($($arg)*)))
-    };
-}
-pub(crate) use bail;
-
-/// Returns early with a formatted [`LowerError::Unsupported`].
-macro_rules! unsupported {
-    ($($arg:tt)*) => {
-        return Err($crate::tflite::error::LowerError::Unsupported(format!($($arg)*)))
-    };
-}
-pub(crate) use unsupported;
+pub(crate) use crate::lower_error::{bail, unsupported, LResult, LowerError};

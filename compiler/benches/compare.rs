@@ -4,7 +4,7 @@
 //! `QCC_BENCH_DIRS` (colon-separated; default `../shared/corpus/onnx` and
 //! `../shared/corpus/onnx-torch`, or `tests/fixtures/models` when the corpus is absent).
 //! `QCC_BENCH_BATCHES` (default `1,8`), `QCC_BENCH_ITERS` (default 50) and
-//! `QCC_BENCH_ENGINE` (`jit` or `interp`; default qcc's default engine) tune it. Each result
+//! `QCC_BENCH_ENGINE` (`jit`, the default, or `interp`) tune it. Each result
 //! is printed as one JSON line (`{"model", "batch", "runtime", "median_ms", ...}`) and as a
 //! table; `scripts/bench_compare.py` adds ONNX Runtime and prints the ratios.
 
@@ -105,7 +105,7 @@ fn main() {
     let engine = match std::env::var("QCC_BENCH_ENGINE").as_deref() {
         Ok("interp") => EngineKind::Interp,
         Ok("jit") => EngineKind::Jit,
-        _ => EngineKind::default(),
+        _ => EngineKind::Jit,
     };
     println!(
         "{:<34} {:>5} {:>12} {:>12} {:>8}",

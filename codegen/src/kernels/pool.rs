@@ -46,6 +46,23 @@ pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
     ) else {
         return Ok(None);
     };
+    let unpadded_2x2 = a.kernel == [2, 2]
+        && a.strides == [2, 2]
+        && a.pads.iter().all(|&p| p == 0)
+        && a.dilations.iter().all(|&d| d == 1)
+        && xs.len() == 4
+        && 2 * ys[2] <= xs[2]
+        && 2 * ys[3] <= xs[3];
+    if l.simd && matches!(dt, DType::U8 | DType::I8) && unpadded_2x2 {
+        return Ok(Some(Box::new(MaxPool2x2 {
+            planes: xs[0] * xs[1],
+            in_hw: (xs[2], xs[3]),
+            out_hw: (ys[2], ys[3]),
+            signed: dt == DType::I8,
+            x: l.in_addr(0)?,
+            y: l.out_addr(0)?,
+        })));
+    }
     let flat =
         |v: Vec<(i32, i32)>| -> Vec<i32> { v.into_iter().flat_map(|(a, b)| [a, b]).collect() };
     let rows = l.pool.i32s(&flat(h.tap_ranges()));
@@ -125,6 +142,81 @@ impl Kernel for MaxPool {
                     let o = fb.b.ins().iadd(o, ow);
                     let ya = fb.index(y0, o, sz);
                     fb.store_int(self.dt, out, ya, 0);
+                });
+            });
+        });
+    }
+}
+
+/// The common 2x2, stride-2, unpadded 8-bit max pool: per output row, 16 input columns of
+/// both input rows are loaded as one vector each, `pmaxub`/`pmaxsb` combines the rows, a
+/// shuffle separates even and odd columns and a second max leaves 8 outputs, stored as one
+/// 8-byte word. Columns past the last full 16-column block take the scalar path.
+struct MaxPool2x2 {
+    planes: usize,
+    in_hw: (usize, usize),
+    out_hw: (usize, usize),
+    signed: bool,
+    x: Addr,
+    y: Addr,
+}
+
+impl Kernel for MaxPool2x2 {
+    fn emit(&self, fb: &mut Fb) {
+        use cranelift_codegen::ir::{ConstantData, Endianness};
+        let ((ih_n, iw_n), (oh_n, ow_n)) = (self.in_hw, self.out_hw);
+        // Full vector blocks: 8 outputs read input columns 16k .. 16k + 15.
+        let blocks = (ow_n / 8).min(iw_n / 16);
+        let dt = if self.signed { DType::I8 } else { DType::U8 };
+        let le = super::flags().with_endianness(Endianness::Little);
+        let max = |fb: &mut Fb, a, b| {
+            if self.signed {
+                fb.b.ins().smax(a, b)
+            } else {
+                fb.b.ins().umax(a, b)
+            }
+        };
+        fb.for_n(self.planes, |fb, p| {
+            let xb = fb.base(self.x);
+            let x0 = fb.index(xb, p, ih_n * iw_n);
+            let yb = fb.base(self.y);
+            let y0 = fb.index(yb, p, oh_n * ow_n);
+            fb.for_n(oh_n, |fb, oh| {
+                let r0 = fb.index(x0, oh, 2 * iw_n);
+                let yr = fb.index(y0, oh, ow_n);
+                fb.for_n(blocks, |fb, k| {
+                    let a0 = fb.index(r0, k, 16);
+                    let a = fb.b.ins().load(types::I8X16, super::flags(), a0, 0);
+                    let b =
+                        fb.b.ins()
+                            .load(types::I8X16, super::flags(), a0, iw_n as i32);
+                    let m = max(fb, a, b);
+                    let even: Vec<u8> = (0..16u8).map(|i| (2 * i) % 16).collect();
+                    let odd: Vec<u8> = (0..16u8).map(|i| (2 * i + 1) % 16).collect();
+                    let ie = fb.b.func.dfg.immediates.push(ConstantData::from(even));
+                    let io = fb.b.func.dfg.immediates.push(ConstantData::from(odd));
+                    let e = fb.b.ins().shuffle(m, m, ie);
+                    let o = fb.b.ins().shuffle(m, m, io);
+                    let r = max(fb, e, o);
+                    let r64 = fb.b.ins().bitcast(types::I64X2, le, r);
+                    let lo = fb.b.ins().extractlane(r64, 0);
+                    let ya = fb.index(yr, k, 8);
+                    fb.b.ins().store(super::flags(), lo, ya, 0);
+                });
+                // The remaining output columns, four loads each.
+                let first = fb.c64((blocks * 8) as i64);
+                let end = fb.c64(ow_n as i64);
+                fb.for_range(first, end, |fb, ow| {
+                    let xa = fb.index(r0, ow, 2);
+                    let v00 = fb.load_int(dt, xa, 0);
+                    let v01 = fb.load_int(dt, xa, 1);
+                    let v10 = fb.load_int(dt, xa, iw_n as i32);
+                    let v11 = fb.load_int(dt, xa, iw_n as i32 + 1);
+                    let m0 = max(fb, v00, v01);
+                    let m1 = max(fb, v10, v11);
+                    let m = max(fb, m0, m1);
+                    let ya = fb.index(yr, ow, 1);
+                    fb.store_int(dt, m, ya, 0);
                 });
             });
         });

@@ -259,30 +259,17 @@ pub(crate) fn tflite_lstm(ctx: &Ctx, ins: &[&Tensor], a: &LstmAttrs) -> R<Tensor
             "without projection the output size ({n_output}) must equal the cell count ({n_cell})"
         ));
     }
-    for i in 1..=4 {
-        if ins[i].shape != [n_cell, n_input] || ins[i].dtype() != DType::I8 {
+    for (i, t) in ins.iter().enumerate().take(13).skip(1) {
+        let (want_dtype, want_shape) = match i {
+            1..=4 => (DType::I8, vec![n_cell, n_input]),
+            5..=8 => (DType::I8, vec![n_cell, n_output]),
+            _ => (DType::I32, vec![n_cell]),
+        };
+        if t.dtype() != want_dtype || t.shape != want_shape {
             return Err(format!(
-                "operand {i} must be i8 of shape [{n_cell}, {n_input}], got {} {:?}",
-                ins[i].dtype(),
-                ins[i].shape
-            ));
-        }
-    }
-    for i in 5..=8 {
-        if ins[i].shape != [n_cell, n_output] || ins[i].dtype() != DType::I8 {
-            return Err(format!(
-                "operand {i} must be i8 of shape [{n_cell}, {n_output}], got {} {:?}",
-                ins[i].dtype(),
-                ins[i].shape
-            ));
-        }
-    }
-    for i in 9..=12 {
-        if ins[i].len() != n_cell || ins[i].dtype() != DType::I32 {
-            return Err(format!(
-                "bias operand {i} must be i32 with {n_cell} elements, got {} {:?}",
-                ins[i].dtype(),
-                ins[i].shape
+                "operand {i} must be {want_dtype} of shape {want_shape:?}, got {} {:?}",
+                t.dtype(),
+                t.shape
             ));
         }
     }

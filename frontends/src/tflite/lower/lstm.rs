@@ -1,7 +1,7 @@
 //! UNIDIRECTIONAL_SEQUENCE_LSTM: the integer 8x8_16 kernel as one `tflite_lstm` node.
 
 use super::OpRef;
-use crate::tflite::builder::Builder;
+use crate::tflite::builder::{Builder, Slot};
 use crate::tflite::error::{bail, unsupported, LResult};
 use qcc_ir::{DType, Data, Op, Tensor, ValueId};
 use tract_tflite::tflite::ActivationFunctionType;
@@ -108,13 +108,15 @@ pub(crate) fn unidirectional_sequence_lstm(b: &mut Builder<'_>, op: &OpRef<'_>) 
     }
     for i in 12..=15 {
         let t = op.input(i)?;
-        if b.tensor(t).dtype != DType::I32 || b.const_data(t).is_none() {
-            unsupported!("gate bias input {i} must be a constant int32 tensor");
+        let Some(data) = b.const_data(t).cloned() else {
+            unsupported!("non-constant gate bias input {i}");
+        };
+        if data.dtype() != DType::I32 {
+            unsupported!(
+                "gate bias input {i} has type {}, expected int32",
+                data.dtype()
+            );
         }
-        let data = b
-            .const_data(t)
-            .cloned()
-            .unwrap_or_else(|| Tensor::new(vec![0], Data::I32(vec![])));
         let name = b.tensor(t).name.clone();
         ins.push(b.new_const(&name, data, None));
     }
@@ -132,6 +134,6 @@ pub(crate) fn unidirectional_sequence_lstm(b: &mut Builder<'_>, op: &OpRef<'_>) 
         },
         ins,
     )?;
-    b.bind(y, super::super::builder::Slot::Value(v));
+    b.bind(y, Slot::Value(v));
     Ok(())
 }

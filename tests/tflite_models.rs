@@ -1,9 +1,11 @@
 //! Every TFLite model in `tests/fixtures/tflite` (copied from the corpus with its input and
 //! TFLite's reference-kernel output `expected_tf.npy`): the reference interpreter's output
 //! must equal `expected_tf` on every element at -O0 and at -O2, and the IR text must
-//! round-trip.
+//! round-trip. Fixtures that also carry `input_all.npy` / `expected_tf_all.npy` (several
+//! samples stacked on dim 0) are checked on every sample, one batch-1 run each.
 
 use qcc::npy::read_npy;
+use qcc_ir::{Data, Tensor};
 use qcc_passes::OptLevel;
 use qcc_tests::{compare, fixture, Tolerance};
 
@@ -16,6 +18,23 @@ fn model_dirs() -> Vec<std::path::PathBuf> {
     dirs.sort();
     assert!(dirs.len() >= 5, "tflite fixtures missing");
     dirs
+}
+
+/// The samples of a stacked tensor, each with a leading dim of 1.
+fn rows(t: &Tensor) -> Vec<Tensor> {
+    let n = t.shape.first().copied().unwrap_or(0);
+    let per = if n == 0 { 0 } else { t.len() / n };
+    let vals = t.data.to_i64_vec();
+    let mut shape = t.shape.clone();
+    if let Some(d) = shape.first_mut() {
+        *d = 1;
+    }
+    (0..n)
+        .map(|i| {
+            let v = &vals[i * per..(i + 1) * per];
+            Tensor::new(shape.clone(), Data::from_i64(t.dtype(), v))
+        })
+        .collect()
 }
 
 fn check_level(level: OptLevel) {
@@ -33,7 +52,18 @@ fn check_level(level: OptLevel) {
             let input = read_npy(&dir.join("input_0.npy")).map_err(|e| format!("{e:#}"))?;
             let out = qcc_ir::interp::run(&module, &[input]).map_err(|e| e.to_string())?;
             let reference = read_npy(&dir.join("expected_tf.npy")).map_err(|e| format!("{e:#}"))?;
-            compare(&out[0], &reference, Tolerance::Exact)
+            compare(&out[0], &reference, Tolerance::Exact)?;
+            if dir.join("input_all.npy").exists() {
+                let all = read_npy(&dir.join("input_all.npy")).map_err(|e| format!("{e:#}"))?;
+                let refs =
+                    read_npy(&dir.join("expected_tf_all.npy")).map_err(|e| format!("{e:#}"))?;
+                for (k, (x, r)) in rows(&all).into_iter().zip(rows(&refs)).enumerate() {
+                    let out = qcc_ir::interp::run(&module, &[x]).map_err(|e| e.to_string())?;
+                    compare(&out[0], &r, Tolerance::Exact)
+                        .map_err(|e| format!("sample {k}: {e}"))?;
+                }
+            }
+            Ok(())
         })();
         if let Err(e) = result {
             failures.push(format!("{name} at {level:?}: {e}"));

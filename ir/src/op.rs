@@ -288,6 +288,26 @@ pub enum Op {
     /// `round_half_away(acc * (s_x * s_w[n] / s_y)) + z_y` (scales widened to f64), saturated.
     /// The same in both requantization modes.
     QFullyConnected,
+    /// `[x: i8 (B x T x I, or T x B x I when time_major), w_ii, w_if, w_ic, w_io: i8 (C x I),
+    /// w_ri, w_rf, w_rc, w_ro: i8 (C x O), b_i, b_f, b_c, b_o: i32 (C), h0: i8 (B x O),
+    /// c0: i16 (B x C)] -> i8 (x's leading dims x O)`: TFLite's integer UNIDIRECTIONAL_SEQUENCE_LSTM
+    /// (8x8_16 kernel, `lstm_eval.cc` `EvalInteger8x8_16`) without peephole, projection,
+    /// layer norm or CIFG. Gates are int16 Q3.12 (`MultiplyByQuantizedMultiplier` of int32
+    /// accumulations with zero points folded into the biases), gemmlowp int16 `logistic` /
+    /// `tanh`; the cell state is int16 with a power-of-two scale; the hidden state is
+    /// `output_gate * tanh(cell)` requantized to `hidden_scale` / `hidden_zp` (the operator's
+    /// fifth intermediate tensor). The result is the hidden state at every step. See
+    /// docs/numerics.md.
+    TfliteLstm {
+        /// Input and result are `T x B x ...` rather than `B x T x ...`.
+        time_major: bool,
+        /// Cell-state clip (0 = none), in real units.
+        cell_clip: f32,
+        /// Scale of the hidden state (intermediate 4).
+        hidden_scale: f32,
+        /// Zero point of the hidden state.
+        hidden_zp: i64,
+    },
 
     // ---- elementwise ----
     /// Broadcasting binary op.
@@ -439,6 +459,7 @@ impl Op {
             Op::QSoftmax { .. } => "qsoftmax",
             Op::Lut => "lut",
             Op::QFullyConnected => "qfully_connected",
+            Op::TfliteLstm { .. } => "tflite_lstm",
             Op::Binary(b) => match b {
                 BinaryOp::Add => "add",
                 BinaryOp::Sub => "sub",

@@ -219,6 +219,16 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
             return Err("quantized operands and result are required".into());
         }
         Op::Lut => check_lut(&ins, outs[0])?,
+        Op::TfliteLstm { .. } => {
+            let q_at = [0usize, 1, 2, 3, 4, 5, 6, 7, 8, 13, 14];
+            if !q_at
+                .iter()
+                .all(|&i| ins.get(i).is_some_and(|t| quantized(t)))
+                || !quantized(outs[0])
+            {
+                return Err("tflite_lstm needs quantized input, weights, states and result".into());
+            }
+        }
         Op::QConv(..) | Op::QMatMul | Op::QGemm(..) | Op::QFullyConnected => {
             if !quantized(ins[0]) || !quantized(ins[1]) {
                 return Err("integer op operands must carry quantization parameters".into());

@@ -129,6 +129,7 @@ pub fn has_type_slot(op: &Op) -> bool {
             | Op::QAvgPool(_)
             | Op::QSoftmax { .. }
             | Op::QFullyConnected
+            | Op::TfliteLstm { .. }
             | Op::Lut
             | Op::Cast { .. }
     )

@@ -120,6 +120,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         Op::ConvInteger(_) | Op::MatMulInteger => (2, 4),
         Op::MatMul | Op::QMatMul | Op::QAdd | Op::QMul | Op::Lut | Op::Binary(_) => (2, 2),
         Op::BatchNorm { .. } => (5, 5),
+        Op::TfliteLstm { .. } => (15, 15),
         Op::Where => (3, 3),
         Op::Clip { .. } => (1, 3),
         Op::Reduce { .. }
@@ -230,6 +231,7 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::QAvgPool(_)
         | Op::QSoftmax { .. }
         | Op::QFullyConnected
+        | Op::TfliteLstm { .. }
         | Op::Lut => all(None),
         Op::Dequantize | Op::DequantizeLinear { .. } => all(Some(DType::F32)),
         Op::QuantizeLinear { .. } => all(ins.get(2).map(|z| z.dtype)),

@@ -46,6 +46,7 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
             },
             ins,
         )?),
+        Op::TfliteLstm { .. } => single(tflite_lstm(ins)?),
         Op::QSoftmax { axis, .. } => {
             norm_axis(*axis, ins[0].rank(), "axis")?;
             single(ins[0].shape.clone())
@@ -1019,4 +1020,21 @@ fn split(axis: i64, sizes: &[usize], ins: &[&TensorType], n: usize) -> R<Vec<Vec
         _ if n == 1 => Ok(vec![x.clone()]),
         _ => Ok(vec![part(Dim::Any); n]),
     }
+}
+
+/// `tflite_lstm`: `x` is rank 3 and the result keeps its two leading dims, with the
+/// recurrent weights' column count (the output size) last.
+fn tflite_lstm(ins: &[&TensorType]) -> R<Vec<Dim>> {
+    let x = &ins[0].shape;
+    if x.len() != 3 {
+        return Err(format!("input must be rank 3, got {}", fmt_shape(x)));
+    }
+    let w = &ins[5].shape;
+    if w.len() != 2 {
+        return Err(format!(
+            "recurrent weights must be rank 2, got {}",
+            fmt_shape(w)
+        ));
+    }
+    Ok(vec![x[0].clone(), x[1].clone(), w[1].clone()])
 }

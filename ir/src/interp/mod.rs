@@ -28,6 +28,7 @@ mod quant_ops;
 mod reduce;
 #[cfg(test)]
 mod tests;
+mod tflite_lstm;
 mod tflite_ops;
 
 use crate::{
@@ -455,6 +456,21 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         QAvgPool(a) => one(qpool::qavgpool(ctx, ins, a)?),
         QSoftmax { axis, beta } => one(qsoftmax::qsoftmax(ctx, ins, *axis, *beta)?),
         QFullyConnected => one(tflite_ops::qfully_connected(ctx, ins)?),
+        TfliteLstm {
+            time_major,
+            cell_clip,
+            hidden_scale,
+            hidden_zp,
+        } => one(tflite_lstm::tflite_lstm(
+            ctx,
+            ins,
+            &tflite_lstm::LstmAttrs {
+                time_major: *time_major,
+                cell_clip: *cell_clip,
+                hidden_scale: *hidden_scale,
+                hidden_zp: *hidden_zp,
+            },
+        )?),
         BatchNorm {
             epsilon,
             momentum,

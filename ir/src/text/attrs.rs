@@ -177,6 +177,17 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             f("axis", Slot::I64(axis));
             f("beta", Slot::F32(beta));
         }
+        Op::TfliteLstm {
+            time_major,
+            cell_clip,
+            hidden_scale,
+            hidden_zp,
+        } => {
+            f("time_major", Slot::Bool(time_major));
+            f("cell_clip", Slot::F32(cell_clip));
+            f("hidden_scale", Slot::F32(hidden_scale));
+            f("hidden_zp", Slot::I64(hidden_zp));
+        }
         Op::HardSigmoid { alpha, beta } => {
             f("alpha", Slot::F32(alpha));
             f("beta", Slot::F32(beta));
@@ -293,6 +304,12 @@ fn build_templates() -> Vec<Op> {
             beta: 1.0,
         },
         Op::QFullyConnected,
+        Op::TfliteLstm {
+            time_major: false,
+            cell_clip: 0.0,
+            hidden_scale: 1.0,
+            hidden_zp: 0,
+        },
     ];
     use BinaryOp as B;
     ops.extend(

@@ -3,6 +3,7 @@
 
 mod act;
 mod layout;
+mod lstm;
 mod nn;
 mod quant;
 mod shape;
@@ -51,6 +52,7 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::RELU => (layout::relu, 3),
         B::RELU6 => (layout::relu6, 3),
         B::RELU_N1_TO_1 => (layout::relu_n1_to_1, 2),
+        B::UNIDIRECTIONAL_SEQUENCE_LSTM => (lstm::unidirectional_sequence_lstm, 1),
         _ => return None,
     })
 }

@@ -352,6 +352,20 @@ fn all_ops() -> Module {
     node(g, "qfc", Op::QFullyConnected, &[xq, wi8, b], &[("qfc", q4)]);
     node(
         g,
+        "lstm",
+        Op::TfliteLstm {
+            time_major: true,
+            cell_clip: 10.0,
+            hidden_scale: 0.0078167925,
+            hidden_zp: -3,
+        },
+        &[
+            xq, wi8, wi8, wi8, wi8, wi8, wi8, wi8, wi8, b, b, b, b, xq, xq,
+        ],
+        &[("lstm", q4)],
+    );
+    node(
+        g,
         "qgemm",
         Op::QGemm(
             GemmAttrs {

@@ -23,7 +23,7 @@ fn model_dirs() -> Vec<std::path::PathBuf> {
 /// The samples of a stacked tensor, each with a leading dim of 1.
 fn rows(t: &Tensor) -> Vec<Tensor> {
     let n = t.shape.first().copied().unwrap_or(0);
-    let per = if n == 0 { 0 } else { t.len() / n };
+    let per = t.len().checked_div(n).unwrap_or(0);
     let vals = t.data.to_i64_vec();
     let mut shape = t.shape.clone();
     if let Some(d) = shape.first_mut() {

@@ -332,6 +332,22 @@ fn add_uses_tflite_fixed_point() {
 }
 
 #[test]
+fn mul_uses_tflite_fixed_point() {
+    // a: s 0.1 zp 0 -> 1.0, -0.5, 2.0; b: s 0.2 zp 1 -> 3.8, 0.4, -0.2; y: s 0.3 zp -2.
+    // Products 10 * 19 = 190, -5 * 2 = -10, 20 * -1 = -20 (zero points removed), times
+    // M = 0.1 * 0.2 / 0.3 = 0.0667: 12.67 -> 13 + -2 = 11; -0.67 -> -1 + -2 = -3;
+    // -1.33 -> -1 + -2 = -3.
+    let t = [
+        act_i8(&[3], 0.1, 0),
+        act_i8(&[3], 0.2, 1),
+        act_i8(&[3], 0.3, -2),
+    ];
+    let m = model(&t, BuiltinOperator::MUL, &[0, 1], &[2], Opts::None, &[0, 1]);
+    let y = run(&m, vec![i8t(&[3], &[10, -5, 20]), i8t(&[3], &[20, 3, 0])]);
+    assert_eq!(y, vec![11, -3, -3]);
+}
+
+#[test]
 fn split_into_equal_parts() {
     let t = [
         const_i32(&[1]),

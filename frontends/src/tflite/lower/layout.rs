@@ -219,6 +219,39 @@ pub(crate) fn add(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     finish(b, y, v, act)
 }
 
+/// MUL (int8 / uint8 / float, broadcasting): TFLite's reference integer MUL is
+/// `MultiplyByQuantizedMultiplier((x1 - z1) * (x2 - z2), QuantizeMultiplier(s1 * s2 / s_y))
+/// + z_y` with the multiplier computed in double, which is `qmul` in a fixed-point module.
+pub(crate) fn mul(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x1, x2, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
+    let act = op
+        .fb
+        .builtin_options_as_mul_options()
+        .map_or(A::NONE, |o| o.fused_activation_function());
+    let dt = b.tensor(y).dtype;
+    for t in [x1, x2] {
+        if b.tensor(t).dtype != dt {
+            bail!(
+                "input type {} differs from the output's {dt}",
+                b.tensor(t).dtype
+            );
+        }
+    }
+    let (v1, v2) = (b.value(x1)?, b.value(x2)?);
+    let v = match dt {
+        DType::F32 => b.emit_tensor(y, Op::Binary(qcc_ir::BinaryOp::Mul), vec![v1, v2])?,
+        DType::I8 | DType::U8 => {
+            b.per_tensor(x1, "input 1")?;
+            b.per_tensor(x2, "input 2")?;
+            b.per_tensor(y, "the output")?;
+            b.emit_tensor(y, Op::QMul, vec![v1, v2])?
+        }
+        d => unsupported!("MUL on {d}"),
+    };
+    finish(b, y, v, act)
+}
+
 /// Splits `x` along constant `axis` into parts of `sizes` defining `outs` (equal params).
 fn split_into(
     b: &mut Builder<'_>,

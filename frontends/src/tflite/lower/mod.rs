@@ -43,6 +43,7 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::SOFTMAX => (act::softmax, 3),
         B::TRANSPOSE => (layout::transpose, 6),
         B::ADD => (layout::add, 4),
+        B::MUL => (layout::mul, 4),
         B::SQUEEZE => (layout::squeeze, 2),
         B::SPLIT => (layout::split, 4),
         B::SPLIT_V => (layout::split_v, 2),

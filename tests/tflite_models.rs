@@ -2,12 +2,14 @@
 //! TFLite's reference-kernel output `expected_tf.npy`): the reference interpreter's output
 //! must equal `expected_tf` on every element at -O0 and at -O2, and the IR text must
 //! round-trip. Fixtures that also carry `input_all.npy` / `expected_tf_all.npy` (several
-//! samples stacked on dim 0) are checked on every sample, one batch-1 run each.
+//! samples stacked on dim 0) are checked on every sample, one batch-1 run each. The `op_*`
+//! folders are single-op models from qcc's builder with LiteRT reference-kernel outputs
+//! (`scripts/make_litert_op_fixtures.py`).
 
 use qcc::npy::read_npy;
 use qcc_ir::{Data, Tensor};
 use qcc_passes::OptLevel;
-use qcc_tests::{compare, fixture, Tolerance};
+use qcc_tests::{compare, fixture, indexed_files, Tolerance};
 
 fn model_dirs() -> Vec<std::path::PathBuf> {
     let mut dirs: Vec<_> = std::fs::read_dir(fixture("tflite"))
@@ -49,8 +51,11 @@ fn check_level(level: OptLevel) {
             let module = qcc::compile(&dir.join("model.tflite"), opts)
                 .map(|c| c.module)
                 .map_err(|e| format!("{e:#}"))?;
-            let input = read_npy(&dir.join("input_0.npy")).map_err(|e| format!("{e:#}"))?;
-            let out = qcc_ir::interp::run(&module, &[input]).map_err(|e| e.to_string())?;
+            let inputs = indexed_files(&dir, "input")
+                .iter()
+                .map(|p| read_npy(p).map_err(|e| format!("{e:#}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = qcc_ir::interp::run(&module, &inputs).map_err(|e| e.to_string())?;
             let reference = read_npy(&dir.join("expected_tf.npy")).map_err(|e| format!("{e:#}"))?;
             compare(&out[0], &reference, Tolerance::Exact)?;
             if dir.join("input_all.npy").exists() {

@@ -369,3 +369,50 @@ fn split_into_equal_parts() {
     assert_eq!(out[0].data.to_i64_vec(), vec![1, 2]);
     assert_eq!(out[1].data.to_i64_vec(), vec![3, 4]);
 }
+
+/// Single-op models whose expected outputs come from LiteRT's reference kernels
+/// (`tests/fixtures/tflite/op_*`, made by `scripts/make_litert_op_fixtures.py`): the
+/// committed model bytes must be exactly what this builder writes, so the fixtures stay
+/// reproducible. `QCC_WRITE_TFLITE_FIXTURES=1` writes them instead.
+#[test]
+fn litert_fixture_models_match_the_builder() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tflite");
+    let cases = [
+        (
+            "op_mul_a",
+            BuiltinOperator::MUL,
+            (0.1f32, 3i64),
+            (0.07f32, -5i64),
+            (0.013f32, 2i64),
+        ),
+        (
+            "op_mul_b",
+            BuiltinOperator::MUL,
+            (0.031, -128),
+            (0.017, 10),
+            (0.0005, -20),
+        ),
+        (
+            "op_add_a",
+            BuiltinOperator::ADD,
+            (0.1, 3),
+            (0.07, -5),
+            (0.13, 2),
+        ),
+    ];
+    for (name, code, qa, qb, qy) in cases {
+        let t = [
+            act_i8(&[1, 256], qa.0, qa.1),
+            act_i8(&[1, 256], qb.0, qb.1),
+            act_i8(&[1, 256], qy.0, qy.1),
+        ];
+        let m = model(&t, code, &[0, 1], &[2], Opts::None, &[0, 1]);
+        let path = format!("{root}/{name}/model.tflite");
+        if std::env::var_os("QCC_WRITE_TFLITE_FIXTURES").is_some() {
+            std::fs::create_dir_all(format!("{root}/{name}")).unwrap();
+            std::fs::write(&path, &m).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(committed, m, "{path} differs from the builder's model");
+    }
+}

@@ -399,6 +399,20 @@ fn litert_fixture_models_match_the_builder() {
             (0.07, -5),
             (0.13, 2),
         ),
+        (
+            "op_sub_a",
+            BuiltinOperator::SUB,
+            (0.1, 3),
+            (0.07, -5),
+            (0.13, 2),
+        ),
+        (
+            "op_sub_b",
+            BuiltinOperator::SUB,
+            (0.02, -100),
+            (0.5, 7),
+            (0.3, -1),
+        ),
     ];
     for (name, code, qa, qb, qy) in cases {
         let t = [

@@ -256,6 +256,11 @@ pub enum Op {
     /// operands compute in the uint8 domain (values and zero points + 128), as ONNX Runtime
     /// does on x86 after its S8-to-U8 rewrite.
     QMul,
+    /// `[a: q, b: q] -> q`: elementwise difference with numpy broadcasting. Fixed-point mode:
+    /// TFLite's integer SUB (both operands rescaled with left shift 20 and per-input
+    /// fixed-point multipliers, subtracted, requantized), the same arithmetic as `qadd`'s
+    /// with the second term negated; float mode: `quantize(dequantize(a) - dequantize(b))`.
+    QSub,
     /// `[x: q] -> q`: average pooling as ONNX Runtime's QLinearAveragePool: the window's
     /// dequantized values summed in f32 in window order (padding skipped), divided by the
     /// count (the full kernel with `count_include_pad`), then `round_half_even(sum / s_y +
@@ -455,6 +460,7 @@ impl Op {
             Op::QAdd => "qadd",
             Op::QGlobalAvgPool => "qglobal_avgpool",
             Op::QMul => "qmul",
+            Op::QSub => "qsub",
             Op::QAvgPool(_) => "qavgpool",
             Op::QSoftmax { .. } => "qsoftmax",
             Op::Lut => "lut",

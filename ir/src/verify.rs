@@ -213,7 +213,12 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
         Op::Requantize if !quantized(ins[0]) || !quantized(outs[0]) => {
             return Err("requantize needs quantized operand and result types".into())
         }
-        Op::QAdd | Op::QMul | Op::QGlobalAvgPool | Op::QAvgPool(_) | Op::QSoftmax { .. }
+        Op::QAdd
+        | Op::QMul
+        | Op::QSub
+        | Op::QGlobalAvgPool
+        | Op::QAvgPool(_)
+        | Op::QSoftmax { .. }
             if !ins.iter().all(|t| quantized(t)) || !quantized(outs[0]) =>
         {
             return Err("quantized operands and result are required".into());

@@ -126,6 +126,7 @@ pub fn has_type_slot(op: &Op) -> bool {
             | Op::QAdd
             | Op::QGlobalAvgPool
             | Op::QMul
+            | Op::QSub
             | Op::QAvgPool(_)
             | Op::QSoftmax { .. }
             | Op::QFullyConnected
@@ -151,6 +152,7 @@ pub fn has_attrs_slot(op: &Op) -> bool {
             | Op::QAdd
             | Op::QGlobalAvgPool
             | Op::QMul
+            | Op::QSub
             | Op::Lut
             | Op::QFullyConnected
             | Op::Binary(_)

@@ -118,7 +118,9 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (2, 3),
         Op::Conv(_) | Op::QConv(..) | Op::Gemm(_) | Op::QGemm(..) | Op::QFullyConnected => (2, 3),
         Op::ConvInteger(_) | Op::MatMulInteger => (2, 4),
-        Op::MatMul | Op::QMatMul | Op::QAdd | Op::QMul | Op::Lut | Op::Binary(_) => (2, 2),
+        Op::MatMul | Op::QMatMul | Op::QAdd | Op::QMul | Op::QSub | Op::Lut | Op::Binary(_) => {
+            (2, 2)
+        }
         Op::BatchNorm { .. } => (5, 5),
         Op::TfliteLstm { .. } => (15, 15),
         Op::Where => (3, 3),
@@ -228,6 +230,7 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::QAdd
         | Op::QGlobalAvgPool
         | Op::QMul
+        | Op::QSub
         | Op::QAvgPool(_)
         | Op::QSoftmax { .. }
         | Op::QFullyConnected

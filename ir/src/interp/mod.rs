@@ -453,6 +453,7 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         QGlobalAvgPool => one(quant_ops::qglobal_avgpool(ctx, ins)?),
         Lut => one(quant_ops::lut(ctx, ins)?),
         QMul => one(quant_ops::qmul(ctx, ins)?),
+        QSub => one(tflite_ops::qsub(ctx, ins)?),
         QAvgPool(a) => one(qpool::qavgpool(ctx, ins, a)?),
         QSoftmax { axis, beta } => one(qsoftmax::qsoftmax(ctx, ins, *axis, *beta)?),
         QFullyConnected => one(tflite_ops::qfully_connected(ctx, ins)?),

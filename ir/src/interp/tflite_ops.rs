@@ -146,6 +146,36 @@ pub(crate) fn qfully_connected(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
 /// scaling is `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x, m0), -shift)` with
 /// QuantizeMultiplier's `(m0, shift)`, then `+ z_y`, saturated. Numpy broadcasting.
 pub(crate) fn qadd_fixed(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    add_or_sub_fixed(ctx, ins, false)
+}
+
+/// `qsub` (see [`crate::Op::QSub`]): TFLite's integer SUB in fixed-point modules, the float
+/// simulation `quantize(dequantize(a) - dequantize(b))` otherwise.
+pub(crate) fn qsub(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
+    if ctx.module.requant == RequantMode::FixedPoint {
+        return add_or_sub_fixed(ctx, ins, true);
+    }
+    arity(ins, 2, 2)?;
+    let (sa, za) = tensor_params(ctx, 0)?;
+    let (sb, zb) = tensor_params(ctx, 1)?;
+    let q = ctx.out_q(0)?;
+    if !q.is_per_tensor() || q.scale.is_empty() || q.zero_point.is_empty() {
+        return Err("result must be quantized per tensor".into());
+    }
+    let (sy, zy) = (q.scale[0], q.zero_point[0] as i64);
+    let dt = ctx.out_ty(0).dtype;
+    let (qmin, qmax) = q.storage_range(dt);
+    let (av, bv) = (ins[0].data.to_i64_vec(), ins[1].data.to_i64_vec());
+    let (shape, vals) = super::broadcast::zip2(&av, &ins[0].shape, &bv, &ins[1].shape, |x, y| {
+        let d = crate::quant::dequantize_f32(x, sa, za) - crate::quant::dequantize_f32(y, sb, zb);
+        crate::quant::quantize_f32(d, sy, zy, qmin, qmax)
+    })?;
+    Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))
+}
+
+/// TFLite's integer ADD, or SUB (`subtract`): both operands shifted left, rescaled by their
+/// fixed-point multipliers, added or subtracted, and requantized.
+fn add_or_sub_fixed(ctx: &Ctx, ins: &[&Tensor], subtract: bool) -> R<Tensor> {
     arity(ins, 2, 2)?;
     let (a, b) = (ins[0], ins[1]);
     let (sa, za) = tensor_params(ctx, 0)?;
@@ -170,7 +200,12 @@ pub(crate) fn qadd_fixed(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
     let (shape, vals) = super::broadcast::zip2(&av, &a.shape, &bv, &b.shape, |x, y| {
         let x = ((x - za) as i32).wrapping_shl(left_shift);
         let y = ((y - zb) as i32).wrapping_shl(left_shift);
-        let sum = scale(x, m1, s1).wrapping_add(scale(y, m2, s2));
+        let (sx, sy2) = (scale(x, m1, s1), scale(y, m2, s2));
+        let sum = if subtract {
+            sx.wrapping_sub(sy2)
+        } else {
+            sx.wrapping_add(sy2)
+        };
         (scale(sum, mo, so) as i64 + zy).clamp(qmin, qmax)
     })?;
     Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))

@@ -141,6 +141,7 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         | Op::QAdd
         | Op::QGlobalAvgPool
         | Op::QMul
+        | Op::QSub
         | Op::Lut
         | Op::QFullyConnected
         | Op::Binary(_)
@@ -298,6 +299,7 @@ fn build_templates() -> Vec<Op> {
         Op::QGemm(gemm, Clamp::default()),
         Op::Lut,
         Op::QMul,
+        Op::QSub,
         Op::QAvgPool(pool.clone()),
         Op::QSoftmax {
             axis: -1,

@@ -186,49 +186,47 @@ pub(crate) fn relu_n1_to_1(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     relu_like(b, op, A::RELU_N1_TO_1)
 }
 
-/// ADD: `qadd`, which in fixed-point modules is TFLite's integer ADD (left shift 20,
-/// per-input multipliers, see docs/numerics.md), for int8 / uint8; `add` for float. The fused
-/// activation becomes a `clip`.
+/// ADD (int8 / uint8: TFLite's fixed-point ADD as `qadd`; float: `add`).
 pub(crate) fn add(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
-    op.arity(2, 2, 1)?;
-    let (x1, x2, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
     let act = op
         .fb
         .builtin_options_as_add_options()
         .map_or(A::NONE, |o| o.fused_activation_function());
-    let dt = b.tensor(y).dtype;
-    for t in [x1, x2] {
-        if b.tensor(t).dtype != dt {
-            bail!(
-                "input type {} differs from the output's {dt}",
-                b.tensor(t).dtype
-            );
-        }
-    }
-    let (v1, v2) = (b.value(x1)?, b.value(x2)?);
-    let v = match dt {
-        DType::F32 => b.emit_tensor(y, Op::Binary(qcc_ir::BinaryOp::Add), vec![v1, v2])?,
-        DType::I8 | DType::U8 => {
-            b.per_tensor(x1, "input 1")?;
-            b.per_tensor(x2, "input 2")?;
-            b.per_tensor(y, "the output")?;
-            b.emit_tensor(y, Op::QAdd, vec![v1, v2])?
-        }
-        d => unsupported!("ADD on {d}"),
-    };
-    finish(b, y, v, act)
+    binary(b, op, act, qcc_ir::BinaryOp::Add, Op::QAdd)
 }
 
-/// MUL (int8 / uint8 / float, broadcasting): TFLite's reference integer MUL is
+/// SUB (int8 / uint8: TFLite's fixed-point SUB, ADD's arithmetic with the second term
+/// subtracted, as `qsub`; float: `sub`).
+pub(crate) fn sub(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    let act = op
+        .fb
+        .builtin_options_as_sub_options()
+        .map_or(A::NONE, |o| o.fused_activation_function());
+    binary(b, op, act, qcc_ir::BinaryOp::Sub, Op::QSub)
+}
+
+/// MUL (int8 / uint8, broadcasting): TFLite's reference integer MUL is
 /// `MultiplyByQuantizedMultiplier((x1 - z1) * (x2 - z2), QuantizeMultiplier(s1 * s2 / s_y))
 /// + z_y` with the multiplier computed in double, which is `qmul` in a fixed-point module.
 pub(crate) fn mul(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
-    op.arity(2, 2, 1)?;
-    let (x1, x2, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
     let act = op
         .fb
         .builtin_options_as_mul_options()
         .map_or(A::NONE, |o| o.fused_activation_function());
+    binary(b, op, act, qcc_ir::BinaryOp::Mul, Op::QMul)
+}
+
+/// A broadcasting binary op: `float` on f32 tensors, `quantized` on int8 / uint8 ones with
+/// per-tensor parameters; the fused activation becomes a clip.
+fn binary(
+    b: &mut Builder<'_>,
+    op: &OpRef<'_>,
+    act: A,
+    float: qcc_ir::BinaryOp,
+    quantized: Op,
+) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x1, x2, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
     let dt = b.tensor(y).dtype;
     for t in [x1, x2] {
         if b.tensor(t).dtype != dt {
@@ -240,14 +238,14 @@ pub(crate) fn mul(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     }
     let (v1, v2) = (b.value(x1)?, b.value(x2)?);
     let v = match dt {
-        DType::F32 => b.emit_tensor(y, Op::Binary(qcc_ir::BinaryOp::Mul), vec![v1, v2])?,
+        DType::F32 => b.emit_tensor(y, Op::Binary(float), vec![v1, v2])?,
         DType::I8 | DType::U8 => {
             b.per_tensor(x1, "input 1")?;
             b.per_tensor(x2, "input 2")?;
             b.per_tensor(y, "the output")?;
-            b.emit_tensor(y, Op::QMul, vec![v1, v2])?
+            b.emit_tensor(y, quantized, vec![v1, v2])?
         }
-        d => unsupported!("MUL on {d}"),
+        d => unsupported!("{} on {d}", op.info.name),
     };
     finish(b, y, v, act)
 }

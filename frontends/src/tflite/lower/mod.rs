@@ -44,6 +44,7 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::TRANSPOSE => (layout::transpose, 6),
         B::ADD => (layout::add, 4),
         B::MUL => (layout::mul, 4),
+        B::SUB => (layout::sub, 3),
         B::SQUEEZE => (layout::squeeze, 2),
         B::SPLIT => (layout::split, 4),
         B::SPLIT_V => (layout::split_v, 2),

@@ -324,6 +324,7 @@ fn all_ops() -> Module {
     node(g, "qadd", Op::QAdd, &[xq, xq], &[("qadd", q4)]);
     node(g, "qgap", Op::QGlobalAvgPool, &[xq], &[("qgap", q4)]);
     node(g, "qmul", Op::QMul, &[xq, xq], &[("qmul", q4)]);
+    node(g, "qsub", Op::QSub, &[xq, xq], &[("qsub", q4)]);
     node(
         g,
         "qsoftmax",

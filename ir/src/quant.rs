@@ -73,6 +73,18 @@ pub fn quantize_f32_mode(
     }
 }
 
+/// The shift ONNX Runtime's x86 kernels apply before computing: int8 tensors between Q/DQ
+/// pairs are rewritten to uint8 with zero point + 128 (QDQS8ToU8Transformer), so the
+/// QLinearAdd / QLinearMul / QLinearAveragePool / QLinearSoftmax float arithmetic runs on
+/// `v + 128`. The interpreter and the JIT both read it here.
+pub fn ort_domain_offset(dt: crate::DType) -> i64 {
+    if dt == crate::DType::I8 {
+        128
+    } else {
+        0
+    }
+}
+
 /// TFLite's `MultiplyByQuantizedMultiplier(int64 x, int32 m0, int shift)` (the int16x8
 /// kernels' int64 accumulators): the multiplier is first reduced to 16 bits,
 /// `(m0 + 2^15) >> 16` (`0x7FFF` at the top), then

@@ -31,7 +31,7 @@ struct QAdd {
     qmin: i64,
     qmax: i64,
     fold: Fold,
-    /// Domain offsets of the operands (see [`super::domain_offset`]).
+    /// Domain offsets of the operands (see [`qcc_ir::quant::ort_domain_offset`]).
     oa: i64,
     ob: i64,
 }
@@ -78,9 +78,9 @@ pub fn lower_qadd(l: &mut Lower) -> Lowered {
     };
     let (qmin, qmax) = q.storage_range(y_ty.dtype);
     let (oa, ob, oy) = (
-        super::domain_offset(a_dt),
-        super::domain_offset(b_dt),
-        super::domain_offset(y_ty.dtype),
+        qcc_ir::quant::ort_domain_offset(a_dt),
+        qcc_ir::quant::ort_domain_offset(b_dt),
+        qcc_ir::quant::ort_domain_offset(y_ty.dtype),
     );
     let (za, zb, zy) = (za as i64 + oa, zb as i64 + ob, zy as i64 + oy);
     let ra = sa / sy;

@@ -367,17 +367,6 @@ pub fn out_bounds(
     Ok((lo, hi))
 }
 
-/// Offset that moves a stored value into the domain ONNX Runtime's x86 kernels compute
-/// elementwise int8 ops in: 128 for i8 (the uint8 domain), as the interpreter's
-/// `ort_domain_offset`.
-pub fn domain_offset(dt: DType) -> i64 {
-    if dt == DType::I8 {
-        128
-    } else {
-        0
-    }
-}
-
 /// True for the integer dtypes the kernels load as i32 without loss.
 pub fn small_int(dt: DType) -> bool {
     matches!(

@@ -1,10 +1,10 @@
 //! `qavgpool`: ONNX Runtime's QLinearAveragePool arithmetic (see [`crate::Op::QAvgPool`]).
 
 use super::conv::pool_geometry;
-use super::quant_ops::{ort_domain_offset, per_tensor_in, per_tensor_out};
+use super::quant_ops::{global_means, ort_domain_offset, per_tensor_in, per_tensor_out};
 use super::{arity, Ctx, NONE, R};
-use crate::quant::{round_half_even, Multiplier};
-use crate::{Data, PoolAttrs, RequantMode, Tensor};
+use crate::quant::round_half_even;
+use crate::{Data, PoolAttrs, Tensor};
 
 /// `qavgpool`: the window's dequantized values summed in f32 (padding skipped), divided by
 /// the count, then `round_half_even(sum / s_y + z_y)` in the uint8 domain; a window that
@@ -22,20 +22,7 @@ pub(crate) fn qavgpool(ctx: &Ctx, ins: &[&Tensor], a: &PoolAttrs) -> R<Tensor> {
     shape.extend(sp.out_shape());
     let xv = x.data.to_i64_vec();
     if sp.is_global() {
-        let mult = match ctx.module.requant {
-            RequantMode::Float => Multiplier::Float(sx / (sy * in_n as f32)),
-            RequantMode::FixedPoint => {
-                let (m0, shift) =
-                    crate::quant::quantize_multiplier(sx as f64 / (sy as f64 * in_n as f64));
-                Multiplier::Fixed { m0, shift }
-            }
-        };
-        let vals: Vec<i64> = (0..planes)
-            .map(|p| {
-                let acc: i64 = xv[p * in_n..(p + 1) * in_n].iter().map(|&v| v - zx).sum();
-                mult.apply(acc as i32, zy, qmin, qmax)
-            })
-            .collect();
+        let vals = global_means(ctx, &xv, (planes, in_n), (sx, zx), (sy, zy), (qmin, qmax));
         return Ok(Tensor::new(shape, Data::from_i64(dt, &vals)));
     }
     let table = sp.table()?;

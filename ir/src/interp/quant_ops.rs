@@ -381,26 +381,7 @@ pub(crate) fn dynamic_quantize_linear(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tenso
     ])
 }
 
-/// Per-tensor `(scale, zero point, qmin, qmax)` of operand `i`.
-fn operand_grid(ctx: &Ctx, i: usize, t: &Tensor) -> R<(f32, i64)> {
-    let q = ctx.in_q(i)?;
-    if !q.is_per_tensor() {
-        return Err(format!("operand {i} must be quantized per tensor"));
-    }
-    let _ = t;
-    Ok((q.scale[0], q.zero_point[0] as i64))
-}
-
-/// The shift ONNX Runtime's x86 kernels apply before computing: int8 tensors between Q/DQ
-/// pairs are rewritten to uint8 with zero point + 128 (QDQS8ToU8Transformer), so the
-/// QLinearAdd / QLinearMul / QLinearAveragePool float arithmetic runs on `v + 128`.
-pub(crate) fn ort_domain_offset(dt: DType) -> i64 {
-    if dt == DType::I8 {
-        128
-    } else {
-        0
-    }
-}
+pub(crate) use crate::quant::ort_domain_offset;
 
 /// Scale and zero point of per-tensor operand `i`.
 pub(crate) fn per_tensor_in(ctx: &Ctx, i: usize) -> R<(f32, i64)> {
@@ -522,16 +503,34 @@ pub(crate) fn qglobal_avgpool(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
             x.shape
         ));
     }
-    let (sx, zx) = operand_grid(ctx, 0, x)?;
-    let q = ctx.out_q(0)?;
-    if !q.is_per_tensor() {
-        return Err("result must be quantized per tensor".into());
-    }
-    let (sy, zy) = (q.scale[0], q.zero_point[0] as i64);
-    let dt = ctx.out_ty(0).dtype;
-    let (qmin, qmax) = q.storage_range(dt);
+    let (sx, zx) = per_tensor_in(ctx, 0)?;
+    let (sy, zy, dt, range) = per_tensor_out(ctx)?;
     let n: usize = x.shape[2..].iter().product();
-    let rows = x.shape[0] * x.shape[1];
+    let planes = x.shape[0] * x.shape[1];
+    let vals = global_means(
+        ctx,
+        &x.data.to_i64_vec(),
+        (planes, n),
+        (sx, zx),
+        (sy, zy),
+        range,
+    );
+    let mut shape = x.shape[..2].to_vec();
+    shape.extend(std::iter::repeat_n(1, x.shape.len() - 2));
+    Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))
+}
+
+/// The requantized mean of each of the `planes` runs of `n` stored values in `xv`: the int32 sum of
+/// `(x - z_x)` requantized with `s_x / (s_y * n)` (QLinearGlobalAveragePool's arithmetic,
+/// also `qavgpool`'s global case).
+pub(crate) fn global_means(
+    ctx: &Ctx,
+    xv: &[i64],
+    (planes, n): (usize, usize),
+    (sx, zx): (f32, i64),
+    (sy, zy): (f32, i64),
+    (qmin, qmax): (i64, i64),
+) -> Vec<i64> {
     let mult = match ctx.module.requant {
         crate::RequantMode::Float => crate::quant::Multiplier::Float(sx / (sy * n as f32)),
         crate::RequantMode::FixedPoint => {
@@ -539,16 +538,12 @@ pub(crate) fn qglobal_avgpool(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
             crate::quant::Multiplier::Fixed { m0, shift }
         }
     };
-    let xv = x.data.to_i64_vec();
-    let vals: Vec<i64> = (0..rows)
-        .map(|r| {
-            let acc: i64 = xv[r * n..(r + 1) * n].iter().map(|&v| v - zx).sum();
+    (0..planes)
+        .map(|p| {
+            let acc: i64 = xv[p * n..(p + 1) * n].iter().map(|&v| v - zx).sum();
             mult.apply(acc as i32, zy, qmin, qmax)
         })
-        .collect();
-    let mut shape = x.shape[..2].to_vec();
-    shape.extend(std::iter::repeat_n(1, x.shape.len() - 2));
-    Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))
+        .collect()
 }
 
 /// `lut`: `y = table[c][x - storage_min(x)]` (see [`crate::Op::Lut`]).

@@ -172,26 +172,17 @@ pub(crate) fn conv2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         );
     }
     let group = c / ws[3];
-    let (sh, sw) = (
-        positive(o.stride_h(), "stride_h")?,
-        positive(o.stride_w(), "stride_w")?,
-    );
-    let (dh, dw) = (
-        positive(o.dilation_h_factor(), "dilation_h")?,
-        positive(o.dilation_w_factor(), "dilation_w")?,
-    );
-    let (pt, pb) = padding(o.padding(), h, ws[1], sh, dh)?;
-    let (pl, pr) = padding(o.padding(), wd, ws[2], sw, dw)?;
-    let attrs = ConvAttrs {
-        strides: vec![sh, sw],
-        pads: vec![pt, pl, pb, pr],
-        dilations: vec![dh, dw],
+    let attrs = conv_attrs(
+        o.padding(),
+        (h, wd),
+        (ws[1], ws[2]),
+        (o.stride_h(), o.stride_w()),
+        (o.dilation_h_factor(), o.dilation_w_factor()),
         group,
-    };
+    )?;
     conv_common(
         b,
         op,
-        x,
         xv,
         w,
         y,
@@ -223,26 +214,17 @@ pub(crate) fn depthwise_conv2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<(
             ws[3]
         );
     }
-    let (sh, sw) = (
-        positive(o.stride_h(), "stride_h")?,
-        positive(o.stride_w(), "stride_w")?,
-    );
-    let (dh, dw) = (
-        positive(o.dilation_h_factor(), "dilation_h")?,
-        positive(o.dilation_w_factor(), "dilation_w")?,
-    );
-    let (pt, pb) = padding(o.padding(), h, ws[1], sh, dh)?;
-    let (pl, pr) = padding(o.padding(), wd, ws[2], sw, dw)?;
-    let attrs = ConvAttrs {
-        strides: vec![sh, sw],
-        pads: vec![pt, pl, pb, pr],
-        dilations: vec![dh, dw],
-        group: c,
-    };
+    let attrs = conv_attrs(
+        o.padding(),
+        (h, wd),
+        (ws[1], ws[2]),
+        (o.stride_h(), o.stride_w()),
+        (o.dilation_h_factor(), o.dilation_w_factor()),
+        c,
+    )?;
     conv_common(
         b,
         op,
-        x,
         xv,
         w,
         y,
@@ -254,11 +236,38 @@ pub(crate) fn depthwise_conv2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<(
     )
 }
 
+/// The IR conv attributes of a TFLite conv: strides and dilations (checked positive) and
+/// the padding TFLite's `SAME` / `VALID` gives for the input size `(h, w)` and kernel `k`.
+fn conv_attrs(
+    pad: Padding,
+    (h, w): (usize, usize),
+    k: (usize, usize),
+    strides: (i32, i32),
+    dilations: (i32, i32),
+    group: usize,
+) -> LResult<ConvAttrs> {
+    let (sh, sw) = (
+        positive(strides.0, "stride_h")?,
+        positive(strides.1, "stride_w")?,
+    );
+    let (dh, dw) = (
+        positive(dilations.0, "dilation_h")?,
+        positive(dilations.1, "dilation_w")?,
+    );
+    let (pt, pb) = padding(pad, h, k.0, sh, dh)?;
+    let (pl, pr) = padding(pad, w, k.1, sw, dw)?;
+    Ok(ConvAttrs {
+        strides: vec![sh, sw],
+        pads: vec![pt, pl, pb, pr],
+        dilations: vec![dh, dw],
+        group,
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn conv_common(
     b: &mut Builder<'_>,
     op: &OpRef<'_>,
-    _x: usize,
     xv: ValueId,
     w: usize,
     y: usize,

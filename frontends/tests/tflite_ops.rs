@@ -41,6 +41,8 @@ enum Opts {
     Split(i32),
     /// padding, filter (h, w), stride (h, w)
     Pool(Padding, (i32, i32), (i32, i32)),
+    /// keep_dims
+    Reducer(bool),
 }
 
 /// A model with one operator `code` reading `ins` and writing `outs`.
@@ -120,6 +122,13 @@ fn model(
                     },
                 )
                 .as_union_value(),
+            ),
+        ),
+        Opts::Reducer(keep_dims) => (
+            BuiltinOptions::ReducerOptions,
+            Some(
+                ReducerOptions::create(&mut fbb, &ReducerOptionsArgs { keep_dims })
+                    .as_union_value(),
             ),
         ),
         Opts::Split(n) => (
@@ -421,12 +430,121 @@ fn litert_fixture_models_match_the_builder() {
             act_i8(&[1, 256], qy.0, qy.1),
         ];
         let m = model(&t, code, &[0, 1], &[2], Opts::None, &[0, 1]);
-        let path = format!("{root}/{name}/model.tflite");
-        if std::env::var_os("QCC_WRITE_TFLITE_FIXTURES").is_some() {
-            std::fs::create_dir_all(format!("{root}/{name}")).unwrap();
-            std::fs::write(&path, &m).unwrap();
-        }
-        let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert_eq!(committed, m, "{path} differs from the builder's model");
+        check_fixture(root, name, &m);
     }
+    // Activations: the input takes every int8 value once.
+    let unary = [
+        (
+            "op_logistic_a",
+            BuiltinOperator::LOGISTIC,
+            (0.1f32, 3i64),
+            (1.0f32 / 256.0, -128i64),
+        ),
+        (
+            "op_logistic_b",
+            BuiltinOperator::LOGISTIC,
+            (0.02, -20),
+            (1.0 / 256.0, -128),
+        ),
+        (
+            "op_tanh_a",
+            BuiltinOperator::TANH,
+            (0.05, 0),
+            (1.0 / 128.0, 0),
+        ),
+        (
+            "op_tanh_b",
+            BuiltinOperator::TANH,
+            (0.1, -10),
+            (1.0 / 128.0, 0),
+        ),
+        (
+            "op_hard_swish_a",
+            BuiltinOperator::HARD_SWISH,
+            (0.05, 10),
+            (0.03, -50),
+        ),
+        (
+            "op_hard_swish_b",
+            BuiltinOperator::HARD_SWISH,
+            (0.2, -100),
+            (0.01, -128),
+        ),
+        (
+            "op_hard_swish_c",
+            BuiltinOperator::HARD_SWISH,
+            (0.005, 7),
+            (0.004, -3),
+        ),
+    ];
+    for (name, code, qx, qy) in unary {
+        let t = [act_i8(&[1, 256], qx.0, qx.1), act_i8(&[1, 256], qy.0, qy.1)];
+        let m = model(&t, code, &[0], &[1], Opts::None, &[0]);
+        check_fixture(root, name, &m);
+    }
+    // MEAN over a [2, 4, 5, 8] input.
+    let means: [MeanCase; 4] = [
+        (
+            "op_mean_a",
+            &[1, 2],
+            true,
+            &[2, 1, 1, 8],
+            (0.1, 3),
+            (0.05, -2),
+        ),
+        (
+            "op_mean_b",
+            &[-1],
+            false,
+            &[2, 4, 5],
+            (0.02, -128),
+            (0.3, 5),
+        ),
+        ("op_mean_c", &[0, 1, 2, 3], false, &[], (0.1, 0), (0.1, 0)),
+        (
+            "op_mean_d",
+            &[2, 1, 2],
+            true,
+            &[2, 1, 1, 8],
+            (0.5, 100),
+            (0.01, -1),
+        ),
+    ];
+    for (name, axes, keep, out_shape, qx, qy) in means {
+        let t = [
+            act_i8(&[2, 4, 5, 8], qx.0, qx.1),
+            const_i32(axes),
+            act_i8(out_shape, qy.0, qy.1),
+        ];
+        let m = model(
+            &t,
+            BuiltinOperator::MEAN,
+            &[0, 1],
+            &[2],
+            Opts::Reducer(keep),
+            &[0],
+        );
+        check_fixture(root, name, &m);
+    }
+}
+
+/// A MEAN fixture: name, axes, keep_dims, output shape, input and output (scale, zero point).
+type MeanCase = (
+    &'static str,
+    &'static [i32],
+    bool,
+    &'static [i32],
+    (f32, i64),
+    (f32, i64),
+);
+
+/// Writes (with `QCC_WRITE_TFLITE_FIXTURES`) or checks the committed fixture model `name`.
+fn check_fixture(root: &str, name: &str, m: &[u8]) {
+    let path = format!("{root}/{name}/model.tflite");
+    if std::env::var_os("QCC_WRITE_TFLITE_FIXTURES").is_some() {
+        std::fs::create_dir_all(format!("{root}/{name}")).unwrap();
+        std::fs::write(&path, m).unwrap();
+    }
+    let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(committed, m, "{path} differs from the builder's model");
 }

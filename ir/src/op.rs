@@ -281,6 +281,16 @@ pub enum Op {
         /// Input scaling (`softmax(beta * x)`).
         beta: f32,
     },
+    /// `[x: q (per-tensor)] -> q`: TFLite's reference quantized MEAN over `axes`: the int32
+    /// sum of the stored values, minus `z_x * count`, requantized with `QuantizeMultiplier(s_x /
+    /// s_y)` whose multiplier absorbs `1 / count` (`(m << k) / count`, `k = min(floor(log2
+    /// count), 32, 31 + shift)`), plus `z_y`, saturated. The same in both requantization modes.
+    QMean {
+        /// Reduced axes (may be negative; at least one).
+        axes: Vec<i64>,
+        /// Keep reduced dims as size 1.
+        keepdims: bool,
+    },
     /// `[x: 8-bit q (per-tensor), table: const] -> q`: a lookup table indexed by the stored
     /// integer, `y = table[x - storage_min(x)]`. `table` has shape `[256]`, or `[C, 256]` for
     /// one table per channel along dim 1 of `x`; its element type is the result's. Built at
@@ -463,6 +473,7 @@ impl Op {
             Op::QSub => "qsub",
             Op::QAvgPool(_) => "qavgpool",
             Op::QSoftmax { .. } => "qsoftmax",
+            Op::QMean { .. } => "qmean",
             Op::Lut => "lut",
             Op::QFullyConnected => "qfully_connected",
             Op::TfliteLstm { .. } => "tflite_lstm",

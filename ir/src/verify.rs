@@ -219,6 +219,7 @@ fn check_node(module: &Module, node: &Node) -> std::result::Result<(), String> {
         | Op::QGlobalAvgPool
         | Op::QAvgPool(_)
         | Op::QSoftmax { .. }
+        | Op::QMean { .. }
             if !ins.iter().all(|t| quantized(t)) || !quantized(outs[0]) =>
         {
             return Err("quantized operands and result are required".into());

@@ -129,6 +129,7 @@ pub fn has_type_slot(op: &Op) -> bool {
             | Op::QSub
             | Op::QAvgPool(_)
             | Op::QSoftmax { .. }
+            | Op::QMean { .. }
             | Op::QFullyConnected
             | Op::TfliteLstm { .. }
             | Op::Lut

@@ -149,6 +149,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         | Op::QGlobalAvgPool
         | Op::QAvgPool(_)
         | Op::QSoftmax { .. }
+        | Op::QMean { .. }
         | Op::GlobalMaxPool
         | Op::Flatten { .. }
         | Op::Transpose { .. } => (1, 1),
@@ -233,6 +234,7 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::QSub
         | Op::QAvgPool(_)
         | Op::QSoftmax { .. }
+        | Op::QMean { .. }
         | Op::QFullyConnected
         | Op::TfliteLstm { .. }
         | Op::Lut => all(None),

@@ -51,6 +51,12 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
             norm_axis(*axis, ins[0].rank(), "axis")?;
             single(ins[0].shape.clone())
         }
+        Op::QMean { axes, keepdims } => {
+            if axes.is_empty() {
+                return Err("qmean needs at least one axis".into());
+            }
+            single(reduce_static(axes, *keepdims, false, &ins[0].shape)?)
+        }
         Op::Softmax { axis } => {
             norm_axis(*axis, ins[0].rank(), "axis")?;
             single(ins[0].shape.clone())

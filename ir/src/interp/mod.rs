@@ -456,6 +456,7 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         QSub => one(tflite_ops::qsub(ctx, ins)?),
         QAvgPool(a) => one(qpool::qavgpool(ctx, ins, a)?),
         QSoftmax { axis, beta } => one(qsoftmax::qsoftmax(ctx, ins, *axis, *beta)?),
+        QMean { axes, keepdims } => one(tflite_ops::qmean(ctx, ins, axes, *keepdims)?),
         QFullyConnected => one(tflite_ops::qfully_connected(ctx, ins)?),
         TfliteLstm {
             time_major,

@@ -4,8 +4,8 @@ use super::conv::{tensor_params, weight_params};
 use super::{arity, Ctx, R};
 use crate::gemmlowp::{softmax_row, SoftmaxParams};
 use crate::quant::{
-    dequantize_f32, quantize_f32, quantize_multiplier, rounding_divide_by_pot,
-    saturating_rounding_doubling_high_mul,
+    dequantize_f32, multiply_by_quantized_multiplier, quantize_f32, quantize_multiplier,
+    rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
 };
 use crate::{DType, Data, RequantMode, Tensor};
 
@@ -209,4 +209,48 @@ fn add_or_sub_fixed(ctx: &Ctx, ins: &[&Tensor], subtract: bool) -> R<Tensor> {
         (scale(sum, mo, so) as i64 + zy).clamp(qmin, qmax)
     })?;
     Ok(Tensor::new(shape, Data::from_i64(dt, &vals)))
+}
+
+/// `qmean {axes, keepdims}`: TFLite's reference quantized MEAN (`reference_ops::
+/// QuantizedMeanOrSum` with `compute_sum = false`, see [`crate::Op::QMean`]).
+pub(crate) fn qmean(ctx: &Ctx, ins: &[&Tensor], axes: &[i64], keepdims: bool) -> R<Tensor> {
+    arity(ins, 1, 1)?;
+    let x = ins[0];
+    if !x.dtype().is_int() {
+        return Err(format!(
+            "operand must be a quantized integer tensor, got {}",
+            x.dtype()
+        ));
+    }
+    if axes.is_empty() {
+        return Err("qmean needs at least one axis".into());
+    }
+    let (sx, zx) = super::quant_ops::per_tensor_in(ctx, 0)?;
+    let (sy, zy, dt, (qmin, qmax)) = super::quant_ops::per_tensor_out(ctx)?;
+    let wide = Tensor::new(x.shape.clone(), Data::I64(x.data.to_i64_vec()));
+    let sums = super::reduce::reduce(&[&wide], crate::ReduceOp::Sum, Some(axes), keepdims, false)?;
+    let count = (x.len() / sums.len().max(1)) as i64;
+    if count == 0 || x.is_empty() {
+        return Ok(Tensor::new(
+            sums.shape.clone(),
+            Data::from_i64(dt, &vec![0; sums.len()]),
+        ));
+    }
+    let (m0, shift) = quantize_multiplier(sx as f64 / sy as f64);
+    // The reference folds 1 / count into the multiplier: `(m0 << k) / count`.
+    let k = (63 - (count as u64).leading_zeros() as i32)
+        .min(32)
+        .min(31 + shift);
+    let m = ((i64::from(m0) << k) / count) as i32;
+    let s = shift - k;
+    let out: Vec<i64> = sums
+        .data
+        .to_i64_vec()
+        .iter()
+        .map(|&sum| {
+            let shifted = (sum as i32 as i64 - zx * count) as i32;
+            (i64::from(multiply_by_quantized_multiplier(shifted, m, s)) + zy).clamp(qmin, qmax)
+        })
+        .collect();
+    Ok(Tensor::new(sums.shape, Data::from_i64(dt, &out)))
 }

@@ -178,6 +178,10 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             f("axis", Slot::I64(axis));
             f("beta", Slot::F32(beta));
         }
+        Op::QMean { axes, keepdims } => {
+            f("axes", Slot::I64s(axes));
+            f("keepdims", Slot::Bool(keepdims));
+        }
         Op::TfliteLstm {
             time_major,
             cell_clip,
@@ -304,6 +308,10 @@ fn build_templates() -> Vec<Op> {
         Op::QSoftmax {
             axis: -1,
             beta: 1.0,
+        },
+        Op::QMean {
+            axes: vec![1, 2],
+            keepdims: true,
         },
         Op::QFullyConnected,
         Op::TfliteLstm {

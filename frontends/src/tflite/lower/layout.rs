@@ -10,7 +10,7 @@ use qcc_ir::{DType, Op, PadMode};
 use tract_tflite::tflite::ActivationFunctionType as A;
 
 /// Integer entries of a constant operand.
-fn const_ints(b: &Builder<'_>, t: usize, what: &str) -> LResult<Vec<i64>> {
+pub(crate) fn const_ints(b: &Builder<'_>, t: usize, what: &str) -> LResult<Vec<i64>> {
     let Some(d) = b.const_data(t) else {
         unsupported!("non-constant {what}");
     };

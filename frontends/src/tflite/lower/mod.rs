@@ -4,8 +4,10 @@
 mod act;
 mod layout;
 mod lstm;
+mod lut;
 mod nn;
 mod quant;
+mod reduce;
 mod shape;
 
 use super::builder::{Builder, Slot};
@@ -54,6 +56,10 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::RELU => (layout::relu, 3),
         B::RELU6 => (layout::relu6, 3),
         B::RELU_N1_TO_1 => (layout::relu_n1_to_1, 2),
+        B::MEAN => (reduce::mean, 3),
+        B::LOGISTIC => (lut::logistic, 3),
+        B::TANH => (lut::tanh, 3),
+        B::HARD_SWISH => (lut::hard_swish, 1),
         B::UNIDIRECTIONAL_SEQUENCE_LSTM => (lstm::unidirectional_sequence_lstm, 1),
         _ => return None,
     })

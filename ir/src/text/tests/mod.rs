@@ -334,6 +334,16 @@ fn all_ops() -> Module {
     );
     node(
         g,
+        "qmean",
+        Op::QMean {
+            axes: vec![-1],
+            keepdims: false,
+        },
+        &[xq],
+        &[("qmean", q4)],
+    );
+    node(
+        g,
         "qavgpool",
         Op::QAvgPool(pool_attrs(true, false)),
         &[xq],

@@ -1,0 +1,177 @@
+//! LOGISTIC, TANH and HARD_SWISH. On 8-bit tensors each becomes a `lut` whose 256 entries
+//! are what LiteRT's reference kernel computes for every stored value:
+//!
+//! - LOGISTIC / TANH: the kernel itself is a table (`LUTPopulate`): `dequantize` in f32,
+//!   `1 / (1 + expf(-x))` or `tanhf(x)`, then `round_half_away(y / s_y) + z_y` in f32,
+//!   saturated.
+//! - HARD_SWISH: `reference_ops::HardSwish`'s 16-bit fixed-point arithmetic (hires input
+//!   scale `s_x / 128`, a "relu-ish" multiplier on the scale where 3.0 is 32768, a truncating
+//!   `SaturatingDoublingHighMul`), evaluated on all 256 inputs.
+//!
+//! Float tensors lower to the float ops. 16-bit tensors are not lowered yet.
+
+use super::{expect_dtype, OpRef};
+use crate::tflite::builder::{Builder, Slot};
+use crate::tflite::error::{unsupported, LResult};
+use qcc_ir::quant::quantize_multiplier;
+use qcc_ir::{DType, Data, Op, Tensor, UnaryOp};
+
+/// LOGISTIC.
+pub(crate) fn logistic(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    unary(b, op, UnaryOp::Sigmoid, |p| {
+        table(p, |x| 1.0 / (1.0 + (-x).exp()))
+    })
+}
+
+/// TANH.
+pub(crate) fn tanh(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    unary(b, op, UnaryOp::Tanh, |p| table(p, f32::tanh))
+}
+
+/// HARD_SWISH.
+pub(crate) fn hard_swish(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    unary(b, op, UnaryOp::HardSwish, hard_swish_table)
+}
+
+/// Quantization of an 8-bit operand and result.
+#[derive(Clone, Copy)]
+struct Params {
+    sx: f32,
+    zx: i64,
+    sy: f32,
+    zy: i64,
+    /// Stored range of the element type (both tensors have the same type).
+    range: (i64, i64),
+}
+
+/// Lowers a one-input activation: float -> `float_op`, 8-bit -> `lut` with `build`'s table.
+fn unary(
+    b: &mut Builder<'_>,
+    op: &OpRef<'_>,
+    float_op: UnaryOp,
+    build: fn(Params) -> Vec<i64>,
+) -> LResult<()> {
+    op.arity(1, 1, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    let dt = expect_dtype(
+        b,
+        x,
+        &[DType::I8, DType::U8, DType::F32, DType::I16],
+        "the input",
+    )?;
+    if b.tensor(y).dtype != dt {
+        unsupported!(
+            "output type {} differs from input type {dt}",
+            b.tensor(y).dtype
+        );
+    }
+    let xv = b.value(x)?;
+    let v = match dt {
+        DType::F32 => b.emit_tensor(y, Op::Unary(float_op), vec![xv])?,
+        DType::I8 | DType::U8 => {
+            let (sx, zx) = b.per_tensor(x, "the input")?;
+            let (sy, zy) = b.per_tensor(y, "the output")?;
+            let range = dt.int_range().unwrap_or((0, 255));
+            let entries = build(Params {
+                sx,
+                zx,
+                sy,
+                zy,
+                range,
+            });
+            let name = format!("{}_table", b.tensor(y).name);
+            let table = b.new_const(
+                &name,
+                Tensor::new(vec![256], Data::from_i64(dt, &entries)),
+                None,
+            );
+            b.emit_tensor(y, Op::Lut, vec![xv, table])?
+        }
+        d => unsupported!("{d} tensors are not lowered yet (8-bit and float are)"),
+    };
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
+/// LiteRT's `LUTPopulate`: entry `i` is the result for stored value `range.0 + i`.
+fn table(p: Params, f: impl Fn(f32) -> f32) -> Vec<i64> {
+    let inverse_scale = 1.0 / p.sy;
+    (p.range.0..=p.range.1)
+        .map(|v| {
+            let x = p.sx * (v - p.zx) as f32;
+            // `std::round` (half away from zero), then the zero point added in f32.
+            let q = ((f(x) * inverse_scale).round() + p.zy as f32) as i64;
+            q.clamp(p.range.0, p.range.1)
+        })
+        .collect()
+}
+
+/// TFLite's `DownScaleInt32ToInt16Multiplier`: the Q15 rounding of a Q31 multiplier.
+fn down_scale(m: i32) -> i16 {
+    const ROUND: i32 = 1 << 15;
+    if m >= i32::MAX - ROUND {
+        return i16::MAX;
+    }
+    ((m + ROUND) >> 16) as i16
+}
+
+/// gemmlowp's 16-bit `SaturatingRoundingDoublingHighMul`.
+fn srdhm16(a: i16, b: i16) -> i16 {
+    if a == b && a == i16::MIN {
+        return i16::MAX;
+    }
+    let ab = i32::from(a) * i32::from(b);
+    let nudge: i32 = if ab >= 0 { 1 << 14 } else { 1 - (1 << 14) };
+    ((ab + nudge) / (1 << 15)) as i16
+}
+
+/// TFLite's truncating 16-bit `SaturatingDoublingHighMul` (SQDMULH).
+fn sdhm16(a: i16, b: i16) -> i16 {
+    if a == b && a == i16::MIN {
+        return i16::MAX;
+    }
+    ((i32::from(a) * i32::from(b)) / (1 << 15)) as i16
+}
+
+/// gemmlowp's `RoundingDivideByPOT` on 16 bits.
+fn rdbp16(x: i16, e: i32) -> i16 {
+    qcc_ir::quant::rounding_divide_by_pot(i32::from(x), e) as i16
+}
+
+/// `SaturatingLeftShift` on 16 bits.
+fn sat_shl16(v: i16, amount: i32) -> i16 {
+    (i64::from(v) * (1i64 << amount)).clamp(i16::MIN.into(), i16::MAX.into()) as i16
+}
+
+/// `reference_ops::HardSwish` on every stored value, with `HardSwishPrepare`'s multipliers
+/// (computed in f32, then `QuantizeMultiplier` and the Q15 down-scaling).
+fn hard_swish_table(p: Params) -> Vec<i64> {
+    let hires_input_scale = (1.0f32 / 128.0) * p.sx;
+    let reluish_scale = 3.0f32 / 32768.0;
+    let (out_m, out_e) = quantize_multiplier(f64::from(hires_input_scale / p.sy));
+    let out_m = down_scale(out_m);
+    let (rel_m, rel_e) = quantize_multiplier(f64::from(hires_input_scale / reluish_scale));
+    let rel_m = down_scale(rel_m);
+    (p.range.0..=p.range.1)
+        .map(|v| {
+            let input = (v - p.zx) as i16;
+            let hires = input.wrapping_mul(1 << 7);
+            let preshift_out = srdhm16(hires, out_m);
+            let mut reluish = hires;
+            if rel_e > 0 {
+                reluish = sat_shl16(reluish, rel_e - 1);
+            }
+            reluish = srdhm16(reluish, rel_m);
+            if rel_e > 0 {
+                reluish = sat_shl16(reluish, 1);
+            }
+            if rel_e < 0 {
+                reluish = rdbp16(reluish, -rel_e);
+            }
+            let reluish = ((i32::from(reluish) + (1 << 15)) >> 1) as i16;
+            let preshift = sdhm16(reluish, preshift_out);
+            let out = i64::from(rdbp16(preshift, -out_e)) + p.zy;
+            out.clamp(p.range.0, p.range.1)
+        })
+        .collect()
+}

@@ -1,0 +1,69 @@
+//! MEAN: `qmean` on quantized tensors (TFLite's reference integer mean, see
+//! [`qcc_ir::Op::QMean`]), `reduce_mean` on float ones. Axes come from a constant operand;
+//! negative and repeated axes are normalised as the reference kernel's `ResolveAxis` does.
+
+use super::{expect_dtype, layout::const_ints, OpRef};
+use crate::tflite::builder::{Builder, Slot};
+use crate::tflite::error::{bail, LResult};
+use qcc_ir::{DType, Op, ReduceOp};
+
+/// MEAN.
+pub(crate) fn mean(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    let keepdims = op
+        .fb
+        .builtin_options_as_reducer_options()
+        .is_some_and(|o| o.keep_dims());
+    let dt = expect_dtype(
+        b,
+        x,
+        &[DType::I8, DType::U8, DType::I16, DType::F32],
+        "the input",
+    )?;
+    if b.tensor(y).dtype != dt {
+        bail!(
+            "output type {} differs from input type {dt}",
+            b.tensor(y).dtype
+        );
+    }
+    let rank = b.tensor(x).shape.len() as i64;
+    let mut axes = Vec::new();
+    for a in const_ints(b, op.input(1)?, "axis")? {
+        let n = if a < 0 { a + rank } else { a };
+        if n < 0 || n >= rank {
+            bail!("axis {a} is out of range for rank {rank}");
+        }
+        if !axes.contains(&n) {
+            axes.push(n);
+        }
+    }
+    let xv = b.value(x)?;
+    let v = if axes.is_empty() {
+        // No axis: the reference copies the input through (the mean over nothing).
+        if dt != DType::F32 {
+            let (sx, zx) = b.per_tensor(x, "the input")?;
+            if (sx, zx) != b.per_tensor(y, "the output")? {
+                bail!("MEAN over no axis with different input and output quantization");
+            }
+        }
+        b.emit_tensor(y, Op::Identity, vec![xv])?
+    } else if dt == DType::F32 {
+        b.emit_tensor(
+            y,
+            Op::Reduce {
+                op: ReduceOp::Mean,
+                axes: Some(axes),
+                keepdims,
+                noop_with_empty_axes: false,
+            },
+            vec![xv],
+        )?
+    } else {
+        b.per_tensor(x, "the input")?;
+        b.per_tensor(y, "the output")?;
+        b.emit_tensor(y, Op::QMean { axes, keepdims }, vec![xv])?
+    };
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}

@@ -139,6 +139,7 @@ impl Program {
                 plan: &plan,
                 pool: &mut pool,
                 simd: target.simd(),
+                vnni: target.vnni(),
             };
             let Some(k) = kernels::lower(&mut l).map_err(|e| node_err(&module, i, e))? else {
                 interpreted.push(node.op.name().to_string());

@@ -1,7 +1,8 @@
 //! Filetest-style checks of the machine code the kernels turn into (Cranelift's VCode
 //! listing): the int8 dot products become pmaddwd (the conv interleaves channel pairs with
 //! punpcklwd), requantization rounds with roundss / roundps and converts with cvttps2dq,
-//! results are packed with packuswb, and the AVX2 target uses VEX encodings.
+//! results are packed with packuswb, the AVX2 target uses VEX encodings and the
+//! x86-avxvnni target folds the u8 x i8 dot product into vpdpbusd.
 
 use qcc_codegen::{JitEngine, Options, Target};
 use qcc_ir::{Clamp, ConvAttrs, DType, Data, Module, Op, QParams, RequantMode, Tensor, TensorType};
@@ -103,4 +104,17 @@ fn avx2_target_uses_vex_encodings() {
 fn generic_target_has_no_vector_dot_product() {
     let gemm = asm(&module(false), Target::Generic);
     assert!(!gemm.contains("pmaddwd"), "{gemm}");
+}
+
+#[test]
+fn avxvnni_target_folds_the_dot_product_into_vpdpbusd() {
+    if Target::X86AvxVnni.check_host().is_err() {
+        return;
+    }
+    let gemm = asm(&module(false), Target::X86AvxVnni);
+    assert!(gemm.contains("vpdpbusd"), "{gemm}");
+    assert!(!gemm.contains("pmaddwd"), "{gemm}");
+    // The same tree without VNNI is computed by widening, never with vpdpbusd.
+    let avx2 = asm(&module(false), Target::X86Avx2);
+    assert!(!avx2.contains("vpdpbusd"), "{avx2}");
 }

@@ -63,6 +63,9 @@ pub enum TargetArg {
     /// x86-64 with AVX2.
     #[value(name = "x86-avx2")]
     X86Avx2,
+    /// x86-avx2 plus int8 dot products (vpdpbusd: AVX-VNNI, or AVX512-VNNI on xmm).
+    #[value(name = "x86-avxvnni")]
+    X86AvxVnni,
     /// Baseline x86-64 with SSE4.1.
     #[value(name = "x86-64")]
     X86_64,
@@ -75,6 +78,7 @@ impl From<TargetArg> for Target {
     fn from(t: TargetArg) -> Target {
         let name = match t {
             TargetArg::X86Avx2 => "x86-avx2",
+            TargetArg::X86AvxVnni => "x86-avxvnni",
             TargetArg::X86_64 => "x86-64",
             TargetArg::Generic => "generic",
         };

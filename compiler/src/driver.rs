@@ -144,6 +144,7 @@ pub fn make_engine_for(
 pub fn jit_target(t: &Target) -> qcc_codegen::Target {
     match t.name() {
         "x86-avx2" => qcc_codegen::Target::X86Avx2,
+        "x86-avxvnni" => qcc_codegen::Target::X86AvxVnni,
         "x86-64" => qcc_codegen::Target::X86_64,
         "generic" => qcc_codegen::Target::Generic,
         _ => qcc_codegen::Target::Native,

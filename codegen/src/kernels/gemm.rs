@@ -4,7 +4,7 @@
 
 use super::requant::{self, Channel, OutMode, Requant};
 use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
-use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::quant::Multiplier;
 use qcc_ir::{DType, GemmAttrs};
 
@@ -20,6 +20,9 @@ struct QGemm {
     za: i32,
     bp: Addr,
     bp16: Option<Addr>,
+    /// VNNI layout: B as i8 `[N][K rounded up to 16]` and per-column corrections
+    /// `(za + 128 if A is i8) * sum_k B[j, k]` (wrapping i32).
+    vnni: Option<(Addr, Addr)>,
     c: Option<Addr>,
     y: Addr,
     y_dt: DType,
@@ -85,6 +88,10 @@ fn build(
     } else {
         None
     };
+    let vnni = (l.vnni && a_strides.1 == 1 && k >= 16)
+        .then(|| pack_vnni(&packed, za, a_dt, k, n))
+        .flatten()
+        .map(|(b8, corr)| (l.pool.add(&b8), l.pool.i32s(&corr)));
     let bp = l.pool.i32s(&packed);
     let c = c.map(|c| l.pool.i32s(&c));
     Ok(Some(Box::new(QGemm {
@@ -97,11 +104,39 @@ fn build(
         za,
         bp,
         bp16: if a_strides.1 == 1 { bp16 } else { None },
+        vnni,
         c,
         y: l.out_addr(0)?,
         y_dt,
         req,
     })))
+}
+
+/// B as i8 `[N][k16]` bytes plus the per-column corrections of the u8 domain, when every
+/// packed value fits in i8.
+fn pack_vnni(
+    packed: &[i32],
+    za: i32,
+    a_dt: DType,
+    k: usize,
+    n: usize,
+) -> Option<(Vec<u8>, Vec<i32>)> {
+    if packed.iter().any(|&v| i8::try_from(v).is_err()) {
+        return None;
+    }
+    let k16 = k.div_ceil(16) * 16;
+    let za_u8 = za + if a_dt == DType::I8 { 128 } else { 0 };
+    let mut b8 = vec![0u8; n * k16];
+    let mut corr = Vec::with_capacity(n);
+    for j in 0..n {
+        let row = &packed[j * k..(j + 1) * k];
+        for (kk, &v) in row.iter().enumerate() {
+            b8[j * k16 + kk] = v as i8 as u8;
+        }
+        let sum = row.iter().fold(0i32, |s, &v| s.wrapping_add(v));
+        corr.push(za_u8.wrapping_mul(sum));
+    }
+    Some((b8, corr))
 }
 
 /// Lowers `qgemm` with a constant B (and constant C, if present).
@@ -251,6 +286,65 @@ pub fn lower_qmatmul(l: &mut Lower) -> Lowered {
     )
 }
 
+impl QGemm {
+    /// `C[i, j]` or 0.
+    fn init(&self, fb: &mut Fb, i: Value, j: Value) -> Value {
+        match self.c {
+            Some(c) => {
+                let cb = fb.base(c);
+                let ij = fb.b.ins().imul_imm_s(i, self.n as i64);
+                let ij = fb.b.ins().iadd(ij, j);
+                let ca = fb.index(cb, ij, 4);
+                fb.b.ins().load(types::I32, super::const_flags(), ca, 0)
+            }
+            None => fb.c32(0),
+        }
+    }
+
+    /// Requantizes `acc` (bias included) and stores `y[i, j]`.
+    fn store(&self, fb: &mut Fb, i: Value, j: Value, acc: Value) {
+        let row = self.req.row(fb, j);
+        let v = self.req.apply(fb, row, acc);
+        let ybase = fb.base(self.y);
+        let ij = fb.b.ins().imul_imm_s(i, self.n as i64);
+        let ij = fb.b.ins().iadd(ij, j);
+        let ya = fb.index(ybase, ij, self.y_dt.size());
+        if self.req.out == OutMode::F32 {
+            fb.b.ins().store(super::flags(), v, ya, 0);
+        } else {
+            fb.store_int(self.y_dt, v, ya, 0);
+        }
+    }
+
+    /// Columns `j0 .. j0 + cols` of row `i` with the VNNI dot product.
+    fn vnni_cols(
+        &self,
+        fb: &mut Fb,
+        (b8, corr): (Addr, Addr),
+        i: Value,
+        arow: Value,
+        j0: Value,
+        cols: usize,
+    ) {
+        let sums = super::simd::dot_vnni_cols(fb, self.a_dt, arow, b8, j0, cols, self.k);
+        let cbase = fb.base(corr);
+        let crow = fb.index(cbase, j0, 4);
+        for (t, s) in sums.into_iter().enumerate() {
+            let j = fb.b.ins().iadd_imm_s(j0, t as i64);
+            let cv =
+                fb.b.ins()
+                    .load(types::I32, super::const_flags(), crow, (t * 4) as i32);
+            let init = self.init(fb, i, j);
+            let acc = fb.b.ins().isub(s, cv);
+            let acc = fb.b.ins().iadd(acc, init);
+            self.store(fb, i, j, acc);
+        }
+    }
+}
+
+/// Columns computed together by the VNNI kernel (independent accumulators).
+const VNNI_COLS: usize = 4;
+
 impl Kernel for QGemm {
     fn emit(&self, fb: &mut Fb) {
         let (m, k, n) = (self.m, self.k, self.n);
@@ -258,18 +352,19 @@ impl Kernel for QGemm {
         fb.for_n(m, |fb, i| {
             let abase = fb.base(self.a);
             let arow = fb.index(abase, i, self.a_strides.0 * asz);
+            if let Some(v) = self.vnni {
+                fb.for_n(n / VNNI_COLS, |fb, jb| {
+                    let j0 = fb.b.ins().imul_imm_s(jb, VNNI_COLS as i64);
+                    self.vnni_cols(fb, v, i, arow, j0, VNNI_COLS);
+                });
+                if n % VNNI_COLS != 0 {
+                    let j0 = fb.c64((n / VNNI_COLS * VNNI_COLS) as i64);
+                    self.vnni_cols(fb, v, i, arow, j0, n % VNNI_COLS);
+                }
+                return;
+            }
             fb.for_n(n, |fb, j| {
-                let row = self.req.row(fb, j);
-                let init = match self.c {
-                    Some(c) => {
-                        let cb = fb.base(c);
-                        let ij = fb.b.ins().imul_imm_s(i, n as i64);
-                        let ij = fb.b.ins().iadd(ij, j);
-                        let ca = fb.index(cb, ij, 4);
-                        fb.b.ins().load(types::I32, super::const_flags(), ca, 0)
-                    }
-                    None => fb.c32(0),
-                };
+                let init = self.init(fb, i, j);
                 let acc = match self.bp16 {
                     Some(bp16) => {
                         super::simd::dot_u8_i16(fb, self.a_dt, arow, self.za, bp16, j, k, init)
@@ -292,16 +387,7 @@ impl Kernel for QGemm {
                         fb.b.use_var(acc)
                     }
                 };
-                let v = self.req.apply(fb, row, acc);
-                let ybase = fb.base(self.y);
-                let ij = fb.b.ins().imul_imm_s(i, n as i64);
-                let ij = fb.b.ins().iadd(ij, j);
-                let ya = fb.index(ybase, ij, self.y_dt.size());
-                if self.req.out == OutMode::F32 {
-                    fb.b.ins().store(super::flags(), v, ya, 0);
-                } else {
-                    fb.store_int(self.y_dt, v, ya, 0);
-                }
+                self.store(fb, i, j, acc);
             });
         });
     }

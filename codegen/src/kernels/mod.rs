@@ -91,6 +91,8 @@ pub struct Lower<'a> {
     pub pool: &'a mut Pool,
     /// Vector kernels allowed.
     pub simd: bool,
+    /// The u8 x i8 dot product (`vpdpbusd`) is available.
+    pub vnni: bool,
 }
 
 impl Lower<'_> {

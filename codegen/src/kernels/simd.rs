@@ -270,3 +270,91 @@ pub fn mul_acc(
         fb.b.def_var(var, a);
     }
 }
+
+/// `acc + dot(w, x)` in the `vpdpbusd` shape: `w` is 16 signed bytes, `x` 16 unsigned
+/// bytes, each i32 lane gains the sum of 4 adjacent products. Cranelift folds exactly this
+/// tree into one `vpdpbusd` when the target has AVX-VNNI or AVX512-VNNI (elsewhere it is the
+/// same value computed by widening; no i16 product can overflow: `|w * x| <= 128 * 255`).
+pub fn dot_i8_u8_acc(fb: &mut Fb, w: Value, x: Value, acc: Value) -> Value {
+    let b = &mut fb.b;
+    let (wl, xl) = (b.ins().swiden_low(w), b.ins().uwiden_low(x));
+    let lo = b.ins().imul(wl, xl);
+    let (wh, xh) = (b.ins().swiden_high(w), b.ins().uwiden_high(x));
+    let hi = b.ins().imul(wh, xh);
+    let (lo_l, lo_h) = (b.ins().swiden_low(lo), b.ins().swiden_high(lo));
+    let (hi_l, hi_h) = (b.ins().swiden_low(hi), b.ins().swiden_high(hi));
+    let l = b.ins().iadd_pairwise(lo_l, lo_h);
+    let h = b.ins().iadd_pairwise(hi_l, hi_h);
+    let t = b.ins().iadd_pairwise(l, h);
+    b.ins().iadd(t, acc)
+}
+
+/// For `cols` consecutive columns `j0 + t` of an i8 matrix packed `[N][k16]` (k16 = k
+/// rounded up to 16): `sum_{kk < k} u(a[kk]) * b8[(j0 + t) * k16 + kk]`, where `u(a)` is the
+/// stored u8, or the stored i8 plus 128. Whole 16-byte chunks use [`dot_i8_u8_acc`] (one
+/// `vpdpbusd` each with VNNI), the `k % 16` tail is scalar; `a` is never read past `k`.
+pub fn dot_vnni_cols(
+    fb: &mut Fb,
+    a_dt: DType,
+    arow: Value,
+    b8: Addr,
+    j0: Value,
+    cols: usize,
+    k: usize,
+) -> Vec<Value> {
+    let k16 = k.div_ceil(16) * 16;
+    let zero = fb.c32(0);
+    let zv = fb.b.ins().splat(types::I32X4, zero);
+    let accs: Vec<_> = (0..cols).map(|_| fb.var(types::I32X4, zv)).collect();
+    let bbase = fb.base(b8);
+    let brow0 = fb.index(bbase, j0, k16);
+    let flip = fb.b.ins().iconst(types::I8, 0x80u8 as i8 as i64);
+    let flip = fb.b.ins().splat(types::I8X16, flip);
+    fb.for_n(k / 16, |fb, c| {
+        let aa = fb.index(arow, c, 16);
+        let mut x = fb.b.ins().load(types::I8X16, flags(), aa, 0);
+        if a_dt == DType::I8 {
+            x = fb.b.ins().bxor(x, flip);
+        }
+        let ba = fb.index(brow0, c, 16);
+        for (t, acc) in accs.iter().enumerate() {
+            let w =
+                fb.b.ins()
+                    .load(types::I8X16, super::const_flags(), ba, (t * k16) as i32);
+            let a = fb.b.use_var(*acc);
+            let a = dot_i8_u8_acc(fb, w, x, a);
+            fb.b.def_var(*acc, a);
+        }
+    });
+    let mut sums: Vec<Value> = accs
+        .iter()
+        .map(|acc| {
+            let v = fb.b.use_var(*acc);
+            let mut s = fb.b.ins().extractlane(v, 0);
+            for lane in 1..4u8 {
+                let e = fb.b.ins().extractlane(v, lane);
+                s = fb.b.ins().iadd(s, e);
+            }
+            s
+        })
+        .collect();
+    for kk in (k / 16) * 16..k {
+        let av = fb.load_int(a_dt, arow, kk as i32);
+        let av = if a_dt == DType::I8 {
+            fb.b.ins().iadd_imm_s(av, 128)
+        } else {
+            av
+        };
+        for (t, s) in sums.iter_mut().enumerate() {
+            let bv = fb.b.ins().sload8(
+                types::I32,
+                super::const_flags(),
+                brow0,
+                (t * k16 + kk) as i32,
+            );
+            let p = fb.b.ins().imul(av, bv);
+            *s = fb.b.ins().iadd(*s, p);
+        }
+    }
+    sums
+}

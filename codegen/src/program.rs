@@ -116,6 +116,7 @@ impl Program {
         let mut pending = Vec::new();
         let mut listings = Vec::new();
         let mut interpreted = Vec::new();
+        let mut scratch = 0usize;
         for (i, node) in module.graph.nodes.iter().enumerate() {
             if matches!(node.op, Op::Const(_)) {
                 continue;
@@ -140,6 +141,7 @@ impl Program {
                 pool: &mut pool,
                 simd: target.simd(),
                 vnni: target.vnni(),
+                scratch: &mut scratch,
             };
             let Some(k) = kernels::lower(&mut l).map_err(|e| node_err(&module, i, e))? else {
                 interpreted.push(node.op.name().to_string());
@@ -218,7 +220,8 @@ impl Program {
                 None => Step::Interp(i),
             });
         }
-        let arena = vec![Line([0; 64]); plan.arena_bytes.div_ceil(64).max(1)];
+        let arena_bytes = plan.arena_bytes.div_ceil(plan::ALIGN) * plan::ALIGN + scratch;
+        let arena = vec![Line([0; 64]); arena_bytes.div_ceil(64).max(1)];
         Ok(Program {
             module,
             plan,

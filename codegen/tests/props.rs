@@ -232,11 +232,11 @@ fn qconv_matches_interpreter() {
         let wq = if per_channel {
             QParams::per_axis(
                 (0..m).map(|_| scale(rng, 0.001, 0.05)).collect(),
-                (0..m).map(|_| zp(rng, wdt)).collect(),
+                (0..m).map(|_| wzp(rng, wdt)).collect(),
                 0,
             )
         } else {
-            QParams::per_tensor(scale(rng, 0.001, 0.05), zp(rng, wdt))
+            QParams::per_tensor(scale(rng, 0.001, 0.05), wzp(rng, wdt))
         };
         let wn: usize = ws.iter().product();
         let w = b.constant(

@@ -6,6 +6,7 @@
 //! * `conv`, `gemm`, `pool`, `eltwise`, `quant`: the op kernels.
 
 pub mod conv;
+pub mod conv_vnni;
 pub mod eltwise;
 pub mod gemm;
 pub mod pool;
@@ -93,9 +94,19 @@ pub struct Lower<'a> {
     pub simd: bool,
     /// The u8 x i8 dot product (`vpdpbusd`) is available.
     pub vnni: bool,
+    /// Bytes of kernel scratch space the program reserves after the plan's buffers (the
+    /// largest request of any kernel; kernels run one at a time).
+    pub scratch: &'a mut usize,
 }
 
 impl Lower<'_> {
+    /// Scratch space of `bytes` bytes (64-byte aligned, in the arena after every planned
+    /// buffer), valid only while this node's kernel runs.
+    pub fn scratch(&mut self, bytes: usize) -> Addr {
+        *self.scratch = (*self.scratch).max(bytes);
+        Addr::Arena(self.plan.arena_bytes.div_ceil(crate::plan::ALIGN) * crate::plan::ALIGN)
+    }
+
     /// Type of operand `i`.
     pub fn in_ty(&self, i: usize) -> Result<&TensorType, String> {
         let v = self
@@ -189,7 +200,10 @@ pub fn lower(l: &mut Lower) -> Lowered {
         return Ok(None);
     }
     match &l.node.op {
-        Op::QConv(a, c) => conv::lower(l, a, c.0),
+        Op::QConv(a, c) => match conv_vnni::lower(l, a, c.0)? {
+            Some(k) => Ok(Some(k)),
+            None => conv::lower(l, a, c.0),
+        },
         Op::QGemm(a, c) => gemm::lower_qgemm(l, a, c.0),
         Op::QMatMul => gemm::lower_qmatmul(l),
         Op::QAdd => eltwise::lower_qadd(l),

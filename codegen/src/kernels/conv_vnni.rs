@@ -1,0 +1,430 @@
+//! `qconv` with the u8 x i8 dot product (`vpdpbusd`, targets with VNNI), for ungrouped
+//! convolutions whose weights (zero points subtracted) fit in i8.
+//!
+//! Each image is first repacked into scratch space as `[ceil(C/4)][Hp][Wp][4]` bytes: four
+//! input channels interleaved per pixel, in the u8 domain (i8 inputs get 128 added), with
+//! the padding and a right margin filled with the input zero point. One 16-byte load then
+//! holds 4 output pixels x 4 input channels, which is what `vpdpbusd` multiplies against a
+//! broadcast group of 4 weights. Because padded taps read the zero point,
+//! `sum w * (x - z_x) = sum w * x_u8 - z_u8 * sum w` over *all* taps, and the second term is
+//! folded into each channel's bias: no border cases at all.
+//!
+//! The kernel computes 4 output channels x 8 output pixels per pass (8 accumulators); the
+//! last pixel block of a row is computed whole from the margin and only its valid pixels
+//! are stored.
+
+use super::conv::axes;
+use super::requant::{self, OutMode, Requant};
+use super::simd::{dot_i8_u8_acc, requant_store8};
+use super::{flags, small_int, Addr, Fb, Kernel, Lower, Lowered};
+use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
+use qcc_ir::{ConvAttrs, DType};
+
+/// Output channels per pass.
+const OCB: usize = 4;
+/// Output pixels per pass (two vectors of 4).
+const PIX: usize = 8;
+
+/// Geometry of the repacked input and the convolution over it.
+#[derive(Clone, Debug)]
+struct Geo {
+    /// Input channels, output channels.
+    c: usize,
+    m: usize,
+    /// Input channel groups of 4.
+    cg4: usize,
+    /// Input plane (H, W) and output plane (OH, OW).
+    ih: usize,
+    iw: usize,
+    oh: usize,
+    ow: usize,
+    /// Kernel (KH, KW), strides, dilations, leading pads.
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    pt: usize,
+    pl: usize,
+    /// Repacked plane (rows, columns), padding and margin included.
+    hp: usize,
+    wp: usize,
+}
+
+struct ConvVnni {
+    n: usize,
+    g: Geo,
+    x: Addr,
+    x_dt: DType,
+    /// The input zero point in the u8 domain (the padding byte).
+    zx_u8: u8,
+    /// Repacked image.
+    scratch: Addr,
+    /// Weights `[M][cg4][KH][KW]` x 16 bytes: the 4 channel weights repeated 4 times.
+    w16: Addr,
+    y: Addr,
+    y_dt: DType,
+    req: Requant,
+}
+
+/// Lowers `qconv` to the VNNI kernel when it applies (`Ok(None)` otherwise).
+pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered {
+    if !l.vnni || a.group != 1 {
+        return Ok(None);
+    }
+    let xs = l.in_dims(0)?;
+    let ws = l.in_dims(1)?;
+    let ys = l.out_dims(0)?;
+    let x_dt = l.in_ty(0)?.dtype;
+    let y_ty = l.out_ty(0)?.clone();
+    if !matches!(x_dt, DType::U8 | DType::I8)
+        || !matches!(y_ty.dtype, DType::U8 | DType::I8)
+        || !small_int(y_ty.dtype)
+        || !(3..=4).contains(&xs.len())
+        || ws.len() != xs.len()
+        || ys.len() != xs.len()
+        || ws[1] != xs[1]
+        || ys[1] != ws[0]
+        || ys[0] != xs[0]
+    {
+        return Ok(None);
+    }
+    let Some((h, w, ends)) = axes(
+        &xs[2..],
+        &ys[2..],
+        &ws[2..],
+        &a.strides,
+        &a.pads,
+        &a.dilations,
+    ) else {
+        return Ok(None);
+    };
+    if h.out_size(ends[0]) != Some(h.output)
+        || w.out_size(ends[1]) != Some(w.output)
+        || h.output == 0
+        || w.output == 0
+    {
+        return Ok(None);
+    }
+    // A 1x1, stride-1, unpadded convolution reads each plane as one row.
+    let pointwise =
+        |a: &super::conv::Axis, e: usize| a.kernel == 1 && a.stride == 1 && a.pad == 0 && e == 0;
+    let (h, w) = if pointwise(&h, ends[0]) && pointwise(&w, ends[1]) {
+        let hw = h.input * w.input;
+        let one = super::conv::Axis {
+            input: 1,
+            output: 1,
+            kernel: 1,
+            stride: 1,
+            dil: 1,
+            pad: 0,
+        };
+        let row = super::conv::Axis {
+            input: hw,
+            output: hw,
+            ..one.clone()
+        };
+        (one, row)
+    } else {
+        (h, w)
+    };
+    let Some(wt) = l.const_operand(1).cloned() else {
+        return Ok(None);
+    };
+    let bias: Option<Vec<i32>> = match l.node.inputs.len() {
+        2 => None,
+        3 => match l.const_operand(2).and_then(|t| t.as_slice::<i32>()) {
+            Some(b) if b.len() == ws[0] => Some(b.to_vec()),
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let Some((sx, zx)) = l.in_q_tensor(0) else {
+        return Ok(None);
+    };
+    let (n, c, m) = (xs[0], xs[1], ws[0]);
+    let Some(wq) = l.in_ty(1)?.quant.clone() else {
+        return Ok(None);
+    };
+    let (sw, zw): (Vec<f32>, Vec<i32>) = match wq.axis {
+        None => (vec![wq.scale[0]; m], vec![wq.zero_point[0]; m]),
+        Some(0) if wq.scale.len() == m => (wq.scale.clone(), wq.zero_point.clone()),
+        _ => return Ok(None),
+    };
+    let Some(yq) = y_ty.quant.clone() else {
+        return Ok(None);
+    };
+    if yq.axis.is_some() && (yq.axis != Some(1) || yq.scale.len() != m) {
+        return Ok(None);
+    }
+    let taps = h.kernel * w.kernel;
+    let wv = wt.data.to_i64_vec();
+    if wv.len() != m * c * taps {
+        return Ok(None);
+    }
+    let packed: Vec<i64> = wv
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v - zw[i / (c * taps)] as i64)
+        .collect();
+    if packed.iter().any(|&v| i8::try_from(v).is_err()) {
+        return Ok(None);
+    }
+    let cg4 = c.div_ceil(4);
+    let ow8 = w.output.div_ceil(PIX) * PIX;
+    let g = Geo {
+        c,
+        m,
+        cg4,
+        ih: h.input,
+        iw: w.input,
+        oh: h.output,
+        ow: w.output,
+        kh: h.kernel,
+        kw: w.kernel,
+        sh: h.stride,
+        sw: w.stride,
+        dh: h.dil,
+        dw: w.dil,
+        pt: h.pad,
+        pl: w.pad,
+        hp: (h.pad + h.input).max((h.output - 1) * h.stride + (h.kernel - 1) * h.dil + 1),
+        // The last pixel block reads up to pixel `ow8 - 1`; stride 2 reads 4 columns
+        // beyond its last pixel pair.
+        wp: (w.pad + w.input).max(ow8 * w.stride + (w.kernel - 1) * w.dil + 4),
+    };
+    // The weights, repeated 4 times per 4-channel group, and the bias correction.
+    let zx_u8 = zx + if x_dt == DType::I8 { 128 } else { 0 };
+    let mut w16 = vec![0u8; m * cg4 * taps * 16];
+    let mut corr = vec![0i32; m];
+    for mi in 0..m {
+        for ci in 0..c {
+            for t in 0..taps {
+                let v = packed[(mi * c + ci) * taps + t];
+                corr[mi] = corr[mi].wrapping_add(zx_u8.wrapping_mul(v as i32));
+                let at = ((mi * cg4 + ci / 4) * taps + t) * 16 + ci % 4;
+                for rep in 0..4 {
+                    w16[at + 4 * rep] = v as i8 as u8;
+                }
+            }
+        }
+    }
+    let mut chans = requant::channels(l.module.requant, 1.0, sx, &sw, &yq, bias.as_deref())?;
+    for (ch, k) in chans.iter_mut().zip(&corr) {
+        ch.bias = ch.bias.wrapping_sub(*k);
+    }
+    let (qmin, qmax) = super::out_bounds(yq.storage_range(y_ty.dtype), clamp)?;
+    let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax });
+    let scratch = l.scratch((g.cg4 * g.hp * g.wp * 4).div_ceil(16) * 16);
+    Ok(Some(Box::new(ConvVnni {
+        n,
+        x: l.in_addr(0)?,
+        x_dt,
+        zx_u8: zx_u8 as u8,
+        scratch,
+        w16: l.pool.add(&w16),
+        y: l.out_addr(0)?,
+        y_dt: y_ty.dtype,
+        req,
+        g,
+    })))
+}
+
+impl ConvVnni {
+    /// Repacks image `b` into the scratch buffer (zero point everywhere first).
+    fn repack(&self, fb: &mut Fb, b: Value) {
+        let g = &self.g;
+        let s = fb.base(self.scratch);
+        let z = fb.b.ins().iconst(types::I8, self.zx_u8 as i8 as i64);
+        let zv = fb.b.ins().splat(types::I8X16, z);
+        let total = (g.cg4 * g.hp * g.wp * 4).div_ceil(16);
+        fb.for_n(total, |fb, i| {
+            let a = fb.index(s, i, 16);
+            fb.b.ins().store(flags(), zv, a, 0);
+        });
+        let plane = g.ih * g.iw;
+        let xbase = fb.base(self.x);
+        let img = fb.index(xbase, b, g.c * plane);
+        fb.for_n(g.c, |fb, ci| {
+            // Channel ci goes to byte ci % 4 of group ci / 4.
+            let grp = fb.b.ins().ushr_imm_u(ci, 2);
+            let lane = fb.b.ins().band_imm_u(ci, 3);
+            let gs = fb.index(s, grp, g.hp * g.wp * 4);
+            let gs = fb.b.ins().iadd(gs, lane);
+            let xc = fb.index(img, ci, plane);
+            fb.for_n(g.ih, |fb, r| {
+                let xr = fb.index(xc, r, g.iw);
+                let dr = fb.b.ins().iadd_imm_s(r, g.pt as i64);
+                let dr = fb.index(gs, dr, g.wp * 4);
+                fb.for_n(g.iw, |fb, col| {
+                    let xa = fb.b.ins().iadd(xr, col);
+                    let v = fb.b.ins().uload8(types::I32, flags(), xa, 0);
+                    let v = if self.x_dt == DType::I8 {
+                        fb.b.ins().bxor_imm_u(v, 0x80)
+                    } else {
+                        v
+                    };
+                    let d = fb.index(dr, col, 4);
+                    fb.b.ins().istore8(flags(), v, d, (g.pl * 4) as i32);
+                });
+            });
+        });
+    }
+
+    /// Four output pixels starting at padded column `col` (an i64 byte offset `off` of the
+    /// row start): one 16-byte vector of `[pixel][4 channels]`.
+    fn load4(&self, fb: &mut Fb, row: Value, col: usize) -> Value {
+        let sw = self.g.sw;
+        let f = flags();
+        match sw {
+            1 => fb.b.ins().load(types::I8X16, f, row, (col * 4) as i32),
+            2 => {
+                let a = fb.b.ins().load(types::I8X16, f, row, (col * 4) as i32);
+                let b =
+                    fb.b.ins()
+                        .load(types::I8X16, f, row, ((col + 4) * 4) as i32);
+                let mask: Vec<u8> = vec![0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+                let imm = fb.b.func.dfg.immediates.push(ConstantData::from(mask));
+                fb.b.ins().shuffle(a, b, imm)
+            }
+            _ => {
+                let z = fb.c32(0);
+                let mut v = fb.b.ins().splat(types::I32X4, z);
+                for p in 0..4u8 {
+                    let e =
+                        fb.b.ins()
+                            .load(types::I32, f, row, ((col + p as usize * sw) * 4) as i32);
+                    v = fb.b.ins().insertlane(v, e, p);
+                }
+                let le = f.with_endianness(cranelift_codegen::ir::Endianness::Little);
+                fb.b.ins().bitcast(types::I8X16, le, v)
+            }
+        }
+    }
+
+    /// Output channels `m0 .. m0 + ocb` (m0 an i64 value) of image `b`.
+    fn block(&self, fb: &mut Fb, b: Value, m0: Value, ocb: usize) {
+        let g = &self.g;
+        let taps = g.kh * g.kw;
+        let s = fb.base(self.scratch);
+        let wbase = fb.base(self.w16);
+        let w0 = fb.index(wbase, m0, g.cg4 * taps * 16);
+        let ybase = fb.base(self.y);
+        let bm = fb.b.ins().imul_imm_s(b, g.m as i64);
+        let bm = fb.b.ins().iadd(bm, m0);
+        let y0 = fb.index(ybase, bm, g.oh * g.ow * self.y_dt.size());
+        let blocks = g.ow.div_ceil(PIX);
+        fb.for_n(g.oh, |fb, oh| {
+            fb.for_n(blocks, |fb, pb| {
+                let zero = fb.c32(0);
+                let zv = fb.b.ins().splat(types::I32X4, zero);
+                let accs: Vec<_> = (0..ocb * 2).map(|_| fb.var(types::I32X4, zv)).collect();
+                // Column of the block's first pixel in the padded plane.
+                let col0 = fb.b.ins().imul_imm_s(pb, (PIX * g.sw * 4) as i64);
+                let r0 = fb.b.ins().imul_imm_s(oh, (g.sh * g.wp * 4) as i64);
+                let base = fb.b.ins().iadd(s, r0);
+                let base = fb.b.ins().iadd(base, col0);
+                fb.for_n(g.cg4, |fb, cg| {
+                    let gb = fb.index(base, cg, g.hp * g.wp * 4);
+                    let wg = fb.index(w0, cg, taps * 16);
+                    for kh in 0..g.kh {
+                        let row = fb.b.ins().iadd_imm_s(gb, (kh * g.dh * g.wp * 4) as i64);
+                        for kw in 0..g.kw {
+                            let col = kw * g.dw;
+                            let x0 = self.load4(fb, row, col);
+                            let x1 = self.load4(fb, row, col + 4 * g.sw);
+                            for o in 0..ocb {
+                                let off = ((o * g.cg4 * taps + kh * g.kw + kw) * 16) as i32;
+                                let w =
+                                    fb.b.ins().load(types::I8X16, super::const_flags(), wg, off);
+                                for (k, x) in [x0, x1].into_iter().enumerate() {
+                                    let a = fb.b.use_var(accs[2 * o + k]);
+                                    let a = dot_i8_u8_acc(fb, w, x, a);
+                                    fb.b.def_var(accs[2 * o + k], a);
+                                }
+                            }
+                        }
+                    }
+                });
+                self.store(fb, &accs, y0, m0, oh, pb, ocb);
+            });
+        });
+    }
+
+    /// Requantizes and stores one block: all 8 pixels when the block is inside the row,
+    /// else lane by lane up to the row's end.
+    #[allow(clippy::too_many_arguments)]
+    fn store(
+        &self,
+        fb: &mut Fb,
+        accs: &[cranelift_frontend::Variable],
+        y0: Value,
+        m0: Value,
+        oh: Value,
+        pb: Value,
+        ocb: usize,
+    ) {
+        let g = &self.g;
+        let ysz = self.y_dt.size();
+        let full = g.ow / PIX;
+        let tail = g.ow % PIX;
+        for o in 0..ocb {
+            let m = fb.b.ins().iadd_imm_s(m0, o as i64);
+            let row = self.req.row(fb, m);
+            let bias = self.req.bias(fb, row);
+            let bv = fb.b.ins().splat(types::I32X4, bias);
+            let lo = fb.b.use_var(accs[2 * o]);
+            let hi = fb.b.use_var(accs[2 * o + 1]);
+            let lo = fb.b.ins().iadd(lo, bv);
+            let hi = fb.b.ins().iadd(hi, bv);
+            let yc = fb.b.ins().iadd_imm_s(y0, (o * g.oh * g.ow * ysz) as i64);
+            let yr = fb.index(yc, oh, g.ow * ysz);
+            let ya = fb.index(yr, pb, PIX * ysz);
+            if tail == 0 {
+                requant_store8(fb, &self.req, row, lo, hi, self.y_dt, ya);
+                continue;
+            }
+            let is_full = fb.b.ins().icmp_imm_s(
+                cranelift_codegen::ir::condcodes::IntCC::SignedLessThan,
+                pb,
+                full as i64,
+            );
+            let (fblk, tblk, done) = (
+                fb.b.create_block(),
+                fb.b.create_block(),
+                fb.b.create_block(),
+            );
+            fb.b.ins().brif(is_full, fblk, &[], tblk, &[]);
+            fb.b.switch_to_block(fblk);
+            requant_store8(fb, &self.req, row, lo, hi, self.y_dt, ya);
+            fb.b.ins().jump(done, &[]);
+            fb.b.switch_to_block(tblk);
+            for p in 0..tail {
+                let v = if p < 4 { lo } else { hi };
+                let a = fb.b.ins().extractlane(v, (p % 4) as u8);
+                let q = self.req.apply(fb, row, a);
+                fb.store_int(self.y_dt, q, ya, (p * ysz) as i32);
+            }
+            fb.b.ins().jump(done, &[]);
+            fb.b.switch_to_block(done);
+        }
+    }
+}
+
+impl Kernel for ConvVnni {
+    fn emit(&self, fb: &mut Fb) {
+        let g = self.g.clone();
+        fb.for_n(self.n, |fb, b| {
+            self.repack(fb, b);
+            fb.for_n(g.m / OCB, |fb, mb| {
+                let m0 = fb.b.ins().imul_imm_s(mb, OCB as i64);
+                self.block(fb, b, m0, OCB);
+            });
+            if g.m % OCB != 0 {
+                let m0 = fb.c64((g.m / OCB * OCB) as i64);
+                self.block(fb, b, m0, g.m % OCB);
+            }
+        });
+    }
+}

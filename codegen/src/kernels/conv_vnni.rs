@@ -421,7 +421,7 @@ impl Kernel for ConvVnni {
                 let m0 = fb.b.ins().imul_imm_s(mb, OCB as i64);
                 self.block(fb, b, m0, OCB);
             });
-            if g.m % OCB != 0 {
+            if !g.m.is_multiple_of(OCB) {
                 let m0 = fb.c64((g.m / OCB * OCB) as i64);
                 self.block(fb, b, m0, g.m % OCB);
             }

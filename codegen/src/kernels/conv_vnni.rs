@@ -1,7 +1,7 @@
 //! `qconv` with the u8 x i8 dot product (`vpdpbusd`, targets with VNNI), for ungrouped
 //! convolutions whose weights (zero points subtracted) fit in i8.
 //!
-//! Each image is first repacked into scratch space as `[ceil(C/4)][Hp][Wp][4]` bytes: four
+//! Each image is first repacked into scratch space ([`super::repack`]) as `[ceil(C/4)][Hp][Wp][4]` bytes: four
 //! input channels interleaved per pixel, in the u8 domain (i8 inputs get 128 added), with
 //! the padding and a right margin filled with the input zero point. One 16-byte load then
 //! holds 4 output pixels x 4 input channels, which is what `vpdpbusd` multiplies against a
@@ -14,6 +14,7 @@
 //! are stored.
 
 use super::conv::axes;
+use super::repack::Repack;
 use super::requant::{self, OutMode, Requant};
 use super::simd::{dot_i8_u8_acc, requant_store8};
 use super::{flags, small_int, Addr, Fb, Kernel, Lower, Lowered};
@@ -56,9 +57,8 @@ struct ConvVnni {
     n: usize,
     g: Geo,
     x: Addr,
-    x_dt: DType,
-    /// The input zero point in the u8 domain (the padding byte).
-    zx_u8: u8,
+    /// The repacking of each image into `scratch`.
+    rp: Repack,
     /// Repacked image.
     scratch: Addr,
     /// Weights `[M][cg4][KH][KW]` x 16 bytes: the 4 channel weights repeated 4 times.
@@ -216,12 +216,22 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     }
     let (qmin, qmax) = super::out_bounds(yq.storage_range(y_ty.dtype), clamp)?;
     let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax });
-    let scratch = l.scratch((g.cg4 * g.hp * g.wp * 4).div_ceil(16) * 16);
+    let rp = Repack {
+        c,
+        ih: g.ih,
+        iw: g.iw,
+        hp: g.hp,
+        wp: g.wp,
+        pt: g.pt,
+        pl: g.pl,
+        x_dt,
+        zx_u8: zx_u8 as u8,
+    };
+    let scratch = l.scratch(rp.bytes());
     Ok(Some(Box::new(ConvVnni {
         n,
         x: l.in_addr(0)?,
-        x_dt,
-        zx_u8: zx_u8 as u8,
+        rp,
         scratch,
         w16: l.pool.add(&w16),
         y: l.out_addr(0)?,
@@ -232,44 +242,12 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
 }
 
 impl ConvVnni {
-    /// Repacks image `b` into the scratch buffer (zero point everywhere first).
+    /// Repacks image `b` into the scratch buffer.
     fn repack(&self, fb: &mut Fb, b: Value) {
-        let g = &self.g;
-        let s = fb.base(self.scratch);
-        let z = fb.b.ins().iconst(types::I8, self.zx_u8 as i8 as i64);
-        let zv = fb.b.ins().splat(types::I8X16, z);
-        let total = (g.cg4 * g.hp * g.wp * 4).div_ceil(16);
-        fb.for_n(total, |fb, i| {
-            let a = fb.index(s, i, 16);
-            fb.b.ins().store(flags(), zv, a, 0);
-        });
-        let plane = g.ih * g.iw;
         let xbase = fb.base(self.x);
-        let img = fb.index(xbase, b, g.c * plane);
-        fb.for_n(g.c, |fb, ci| {
-            // Channel ci goes to byte ci % 4 of group ci / 4.
-            let grp = fb.b.ins().ushr_imm_u(ci, 2);
-            let lane = fb.b.ins().band_imm_u(ci, 3);
-            let gs = fb.index(s, grp, g.hp * g.wp * 4);
-            let gs = fb.b.ins().iadd(gs, lane);
-            let xc = fb.index(img, ci, plane);
-            fb.for_n(g.ih, |fb, r| {
-                let xr = fb.index(xc, r, g.iw);
-                let dr = fb.b.ins().iadd_imm_s(r, g.pt as i64);
-                let dr = fb.index(gs, dr, g.wp * 4);
-                fb.for_n(g.iw, |fb, col| {
-                    let xa = fb.b.ins().iadd(xr, col);
-                    let v = fb.b.ins().uload8(types::I32, flags(), xa, 0);
-                    let v = if self.x_dt == DType::I8 {
-                        fb.b.ins().bxor_imm_u(v, 0x80)
-                    } else {
-                        v
-                    };
-                    let d = fb.index(dr, col, 4);
-                    fb.b.ins().istore8(flags(), v, d, (g.pl * 4) as i32);
-                });
-            });
-        });
+        let img = fb.index(xbase, b, self.g.c * self.g.ih * self.g.iw);
+        let s = fb.base(self.scratch);
+        self.rp.emit(fb, img, s);
     }
 
     /// Four output pixels starting at padded column `col` (an i64 byte offset `off` of the

@@ -11,6 +11,7 @@ pub mod eltwise;
 pub mod gemm;
 pub mod pool;
 pub mod quant;
+pub mod repack;
 pub mod requant;
 pub mod simd;
 

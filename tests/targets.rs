@@ -20,7 +20,7 @@ fn optimise(target: Target) -> (Vec<String>, String) {
 
 #[test]
 fn builtin_targets_have_tables_and_integer_concat() {
-    for name in ["x86-avx2", "x86-64", "generic"] {
+    for name in ["native", "x86-avxvnni", "x86-avx2", "x86-64", "generic"] {
         let (fired, out) = optimise(Target::builtin(name).unwrap());
         assert!(
             fired.contains(&"sigmoid-to-lut".to_string()),

@@ -43,7 +43,7 @@ pub struct CommonArgs {
     #[arg(short = 'O', value_name = "LEVEL", default_value = "2", value_parser = parse_level)]
     pub opt: OptLevel,
     /// Target: instruction set and built-in rewrite description.
-    #[arg(long, value_enum, default_value_t = TargetArg::X86Avx2)]
+    #[arg(long, value_enum, default_value_t = TargetArg::Native)]
     pub target: TargetArg,
     /// A target description file (`key = values` lines, see passes/targets/) used by the
     /// rewrites instead of the built-in description of --target.
@@ -60,6 +60,9 @@ pub struct CommonArgs {
 /// `--target` spellings.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetArg {
+    /// The best instruction set this host runs (x86-avxvnni, x86-avx2, x86-64 or generic).
+    #[value(name = "native")]
+    Native,
     /// x86-64 with AVX2.
     #[value(name = "x86-avx2")]
     X86Avx2,
@@ -77,6 +80,7 @@ pub enum TargetArg {
 impl From<TargetArg> for Target {
     fn from(t: TargetArg) -> Target {
         let name = match t {
+            TargetArg::Native => "native",
             TargetArg::X86Avx2 => "x86-avx2",
             TargetArg::X86AvxVnni => "x86-avxvnni",
             TargetArg::X86_64 => "x86-64",

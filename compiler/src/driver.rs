@@ -147,6 +147,7 @@ pub fn jit_target(t: &Target) -> qcc_codegen::Target {
         "x86-avxvnni" => qcc_codegen::Target::X86AvxVnni,
         "x86-64" => qcc_codegen::Target::X86_64,
         "generic" => qcc_codegen::Target::Generic,
+        "native" => qcc_codegen::Target::Native,
         _ => qcc_codegen::Target::Native,
     }
 }

@@ -39,6 +39,7 @@ pub const SHARE_CANDIDATES: &[&str] = &[
 pub const BUILTIN_TARGETS: &[(&str, &str)] = &[
     ("x86-avx2", include_str!("../targets/x86-avx2.target")),
     ("x86-avxvnni", include_str!("../targets/x86-avxvnni.target")),
+    ("native", include_str!("../targets/native.target")),
     ("x86-64", include_str!("../targets/x86-64.target")),
     ("generic", include_str!("../targets/generic.target")),
 ];

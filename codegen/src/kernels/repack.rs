@@ -51,7 +51,7 @@ impl Repack {
         self.fill_border(fb, dst);
         let full = self.c / 4;
         fb.for_n(full, |fb, grp| self.group(fb, img, dst, grp, 4));
-        if self.c % 4 != 0 {
+        if !self.c.is_multiple_of(4) {
             let grp = fb.c64(full as i64);
             self.group(fb, img, dst, grp, self.c % 4);
         }

@@ -415,15 +415,20 @@ fn conv_f32_mlas(
         for g in 0..cs.group {
             let x0 = (bi * cs.c + g * cg) * in_n;
             let w0 = g * mg * cg * k_n;
-            let col = |kk: usize, o: usize| {
+            // im2col: `[cg * taps][o_n]`, 0.0 in the padding.
+            let kk_n = cg * k_n;
+            let mut colm = vec![0.0f32; kk_n * o_n];
+            for (kk, dst) in colm.chunks_mut(o_n.max(1)).enumerate().take(kk_n) {
                 let (ci, k) = (kk / k_n, kk % k_n);
-                match table[k * o_n + o] {
-                    NONE => 0.0,
-                    i => xv[x0 + ci * in_n + i],
+                for (o, d) in dst.iter_mut().enumerate() {
+                    let i = table[k * o_n + o];
+                    if i != NONE {
+                        *d = xv[x0 + ci * in_n + i];
+                    }
                 }
-            };
-            let wt = |m: usize, kk: usize| wv[w0 + m * cg * k_n + kk];
-            let out = super::mlas::conv_group(mg, o_n, cg * k_n, pointwise, wt, col);
+            }
+            let wm = &wv[w0..w0 + mg * kk_n];
+            let out = super::mlas::conv_group(mg, o_n, kk_n, pointwise, wm, &colm);
             for mo in 0..mg {
                 let m = g * mg + mo;
                 let dst = &mut y[(bi * cs.m + m) * o_n..(bi * cs.m + m + 1) * o_n];

@@ -131,23 +131,19 @@ fn sgemm_element(
 }
 
 /// One (batch, group) slice of a float convolution, without bias: `out[m * n + o]` for `m`
-/// filters over `n` output positions and depth `k`. `w(m, kk)` is the filter element and
-/// `col(kk, o)` the im2col element (0.0 in the padding).
+/// filters over `n` output positions and depth `k`. `w` is the filter matrix (`m x k`,
+/// row-major) and `col` the im2col matrix (`k x n`, 0.0 in the padding).
 pub(crate) fn conv_group(
     m: usize,
     n: usize,
     k: usize,
     pointwise: bool,
-    w: impl Fn(usize, usize) -> f32,
-    col: impl Fn(usize, usize) -> f32,
+    w: &[f32],
+    col: &[f32],
 ) -> Vec<f32> {
     let mut out = vec![0.0f32; m * n];
     if pointwise || m > n {
-        for r in 0..m {
-            for o in 0..n {
-                out[r * n + o] = sgemm_element(m, n, k, r, &|i| (w(r, i), col(i, o)), None);
-            }
-        }
+        sgemm(m, n, k, (0, n), (0, k), w, col, &mut out, true);
         return out;
     }
     let (stride_n, stride_k) = sgemm_strides(n, k);
@@ -157,24 +153,132 @@ pub(crate) fn conv_group(
         let mut k0 = 0;
         while k0 < k {
             let count_k = stride_k.min(k - k0);
-            for r in 0..m {
-                for o in n0..n0 + count_n {
-                    let c = (k0 > 0).then(|| out[r * n + o]);
-                    out[r * n + o] = sgemm_element(
-                        m,
-                        count_n,
-                        count_k,
-                        r,
-                        &|i| (w(r, k0 + i), col(k0 + i, o)),
-                        c,
-                    );
-                }
-            }
+            sgemm(
+                m,
+                count_n,
+                count_k,
+                (n0, n0 + count_n),
+                (k0, k0 + count_k),
+                w,
+                col,
+                &mut out,
+                k0 == 0,
+            );
             k0 += count_k;
         }
         n0 += count_n;
     }
     out
+}
+
+/// One SGEMM call of shape `sm x sn x sk` over columns `os` and depth `ks` of the full
+/// matrices (`w`: rows of `k`, `col` and `out`: rows of `n`), accumulated into `out`
+/// (`first`: the output is still zero-mode).
+#[allow(clippy::too_many_arguments)]
+fn sgemm(
+    sm: usize,
+    sn: usize,
+    sk: usize,
+    os: (usize, usize),
+    ks: (usize, usize),
+    w: &[f32],
+    col: &[f32],
+    out: &mut [f32],
+    first: bool,
+) {
+    let k = w.len() / sm.max(1);
+    let n = out.len() / sm.max(1);
+    if sm > 1 && sn > 1 {
+        let stride_k = sgemm_strides(sn, sk).1;
+        for r in 0..sm {
+            let w_row = &w[r * k..(r + 1) * k];
+            let o_row = &mut out[r * n + os.0..r * n + os.1];
+            fma_rows(w_row, col, n, os.0, ks, stride_k, o_row, first);
+        }
+        return;
+    }
+    for r in 0..sm {
+        for o in os.0..os.1 {
+            let ab = |i: usize| (w[r * k + ks.0 + i], col[(ks.0 + i) * n + o]);
+            let c = (!first).then(|| out[r * n + o]);
+            out[r * n + o] = sgemm_element(sm, sn, sk, r, &ab, c);
+        }
+    }
+}
+
+/// The FMA kernel for a run of output columns `o0 .. o0 + out.len()` of one row: over each
+/// `stride_k` block of `ks`, `acc = fma(w, x, acc)` in depth order, then `acc + out` (or
+/// `acc + 0.0` for the first block of a zero-mode output). Element for element this is
+/// [`dot_fma`]; the loop runs over columns so it vectorises (with hardware FMA when the
+/// host has it, which rounds exactly like `f32::mul_add`).
+#[allow(clippy::too_many_arguments)]
+fn fma_rows(
+    w_row: &[f32],
+    col: &[f32],
+    n: usize,
+    o0: usize,
+    ks: (usize, usize),
+    stride_k: usize,
+    out: &mut [f32],
+    first: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports FMA (checked above).
+        unsafe { fma_rows_hw(w_row, col, n, o0, ks, stride_k, out, first) };
+        return;
+    }
+    fma_rows_body(w_row, col, n, o0, ks, stride_k, out, first);
+}
+
+/// [`fma_rows_body`] compiled with hardware FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma,avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn fma_rows_hw(
+    w_row: &[f32],
+    col: &[f32],
+    n: usize,
+    o0: usize,
+    ks: (usize, usize),
+    stride_k: usize,
+    out: &mut [f32],
+    first: bool,
+) {
+    fma_rows_body(w_row, col, n, o0, ks, stride_k, out, first);
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn fma_rows_body(
+    w_row: &[f32],
+    col: &[f32],
+    n: usize,
+    o0: usize,
+    ks: (usize, usize),
+    stride_k: usize,
+    out: &mut [f32],
+    first: bool,
+) {
+    let len = out.len();
+    let mut acc = vec![0.0f32; len];
+    let mut k0 = ks.0;
+    while k0 < ks.1 {
+        let end = (k0 + stride_k).min(ks.1);
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        for i in k0..end {
+            let wv = w_row[i];
+            let x = &col[i * n + o0..i * n + o0 + len];
+            for (a, &xv) in acc.iter_mut().zip(x) {
+                *a = wv.mul_add(xv, *a);
+            }
+        }
+        let zero_mode = first && k0 == ks.0;
+        for (o, &a) in out.iter_mut().zip(&acc) {
+            *o = accumulate((!zero_mode).then_some(*o), a);
+        }
+        k0 = end;
+    }
 }
 
 #[cfg(test)]

@@ -184,26 +184,35 @@ fn gemm_dims(a: &[usize], b: &[usize], at: &GemmAttrs) -> R<(usize, usize, usize
     Ok((m, ka, n))
 }
 
-/// Gemm core: `acc[i, j] = sum_k A'[i, k] * B'[k, j]`, k ascending.
+/// Gemm core: `acc[i, j] = sum_k A'[i, k] * B'[k, j]`, k ascending. Each output row is
+/// accumulated over contiguous rows of B' (a transposed B is copied once into `[k][n]`), so
+/// the per-element order is unchanged and the inner loop vectorises across columns.
 fn gemm_core<T: Mac>(a: &[T], b: &[T], (m, k, n): (usize, usize, usize), at: &GemmAttrs) -> Vec<T> {
-    let mut out = vec![T::ZERO; m * n];
-    for i in 0..m {
+    let bt;
+    let b_kn: &[T] = if at.trans_b {
+        let mut t = vec![T::ZERO; k * n];
         for j in 0..n {
-            let mut acc = T::ZERO;
             for kk in 0..k {
-                let av = if at.trans_a {
-                    a[kk * m + i]
-                } else {
-                    a[i * k + kk]
-                };
-                let bv = if at.trans_b {
-                    b[j * k + kk]
-                } else {
-                    b[kk * n + j]
-                };
-                acc = acc.mac(av, bv);
+                t[kk * n + j] = b[j * k + kk];
             }
-            out[i * n + j] = acc;
+        }
+        bt = t;
+        &bt
+    } else {
+        b
+    };
+    let mut out = vec![T::ZERO; m * n];
+    for (i, acc) in out.chunks_mut(n.max(1)).enumerate().take(m) {
+        for kk in 0..k {
+            let av = if at.trans_a {
+                a[kk * m + i]
+            } else {
+                a[i * k + kk]
+            };
+            let brow = &b_kn[kk * n..(kk + 1) * n];
+            for (o, &bv) in acc.iter_mut().zip(brow) {
+                *o = o.mac(av, bv);
+            }
         }
     }
     out

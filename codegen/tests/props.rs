@@ -684,3 +684,68 @@ fn random_clamp(rng: &mut fastrand::Rng, dt: DType) -> Clamp {
     let b = rng.i64(a..=hi);
     Clamp(Some((a, b)))
 }
+
+/// Random f32 values of mixed magnitude and sign (so sums round differently by order).
+fn f32_data(rng: &mut fastrand::Rng, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| (rng.f32() - 0.5) * 10f32.powi(rng.i32(-3..=3)))
+        .collect()
+}
+
+#[test]
+fn float_gemm_and_matmul_match_interpreter() {
+    run_cases("fgemm", |rng| {
+        let mut b = Build::new(RequantMode::Float);
+        let (bd, mrows) = batch(rng);
+        let k = rng.usize(1..=40);
+        let n = rng.usize(1..=23);
+        let matmul = rng.u8(..3) == 0;
+        let trans_a = !matmul && rng.u8(..4) == 0;
+        let trans_b = !matmul && rng.bool();
+        let a_ty = if trans_a {
+            TensorType::new(DType::F32, &[k, mrows])
+        } else {
+            TensorType::with_dims(DType::F32, dims(&bd, &[k]))
+        };
+        let a = b.input("a", a_ty);
+        let b_shape = if trans_b { [n, k] } else { [k, n] };
+        let bv = b.constant(
+            "b",
+            TensorType::new(DType::F32, &b_shape),
+            Data::F32(f32_data(rng, k * n)),
+        );
+        let a_shape = if trans_a {
+            vec![k, mrows]
+        } else {
+            vec![mrows, k]
+        };
+        let input = Tensor::new(a_shape, Data::F32(f32_data(rng, mrows * k)));
+        if matmul {
+            return (
+                b.finish(Op::MatMul, vec![a, bv], DType::F32, None),
+                vec![input],
+            );
+        }
+        let mut ins = vec![a, bv];
+        if rng.bool() {
+            let cs: Vec<usize> = match rng.u8(..3) {
+                0 => vec![n],
+                1 => vec![1, n],
+                _ => vec![],
+            };
+            let cn: usize = cs.iter().product();
+            ins.push(b.constant(
+                "c",
+                TensorType::new(DType::F32, &cs),
+                Data::F32(f32_data(rng, cn)),
+            ));
+        }
+        let at = GemmAttrs {
+            alpha: [1.0, 0.5, -1.25][rng.usize(..3)],
+            beta: [1.0, 0.0, 0.3][rng.usize(..3)],
+            trans_a,
+            trans_b,
+        };
+        (b.finish(Op::Gemm(at), ins, DType::F32, None), vec![input])
+    });
+}

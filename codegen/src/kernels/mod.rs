@@ -3,11 +3,13 @@
 //!
 //! * [`Fb`]: a thin layer over `FunctionBuilder` (counted loops, typed loads and stores).
 //! * [`Requant`]: per-channel requantization tables and the exact epilogue.
-//! * `conv`, `gemm`, `pool`, `eltwise`, `quant`: the op kernels.
+//! * `conv`, `conv_vnni` (+ `repack`), `gemm`, `fgemm`, `pool`, `eltwise`, `quant`: the op
+//!   kernels.
 
 pub mod conv;
 pub mod conv_vnni;
 pub mod eltwise;
+pub mod fgemm;
 pub mod gemm;
 pub mod pool;
 pub mod quant;
@@ -207,6 +209,9 @@ pub fn lower(l: &mut Lower) -> Lowered {
         },
         Op::QGemm(a, c) => gemm::lower_qgemm(l, a, c.0),
         Op::QMatMul => gemm::lower_qmatmul(l),
+        Op::Gemm(a) => fgemm::lower_gemm(l, a),
+        Op::MatMul => fgemm::lower_matmul(l),
+        Op::Unary(qcc_ir::UnaryOp::Relu) => eltwise::lower_clip(l, Some(0.0), None),
         Op::QAdd => eltwise::lower_qadd(l),
         Op::Clip { min, max } => eltwise::lower_clip(l, *min, *max),
         Op::MaxPool(a) => pool::lower_maxpool(l, a),

@@ -71,8 +71,11 @@ pub(super) fn inherited(
             .and_then(|k| k.ty.quant.clone()),
         Op::Identity | Op::Clip { .. } => q0(),
         Op::Unary(UnaryOp::Relu) => x.filter(|t| t.dtype.is_int()).and_then(|t| t.quant.clone()),
-        // Pooling mixes values along the spatial dims only.
-        Op::MaxPool(_) | Op::GlobalMaxPool => remap(q0(), |a| (a < 2).then_some(a)),
+        // Pooling mixes values along the spatial dims only; an integer average pool (TFLite's
+        // AVERAGE_POOL_2D) averages stored values on its operand's grid.
+        Op::MaxPool(_) | Op::GlobalMaxPool | Op::AvgPool(_) | Op::GlobalAvgPool => {
+            remap(q0(), |a| (a < 2).then_some(a))
+        }
         Op::Transpose { perm } => remap(q0(), |a| {
             shapes::perm_of(perm, rank)
                 .ok()?

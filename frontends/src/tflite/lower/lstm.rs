@@ -14,8 +14,9 @@ const OUTPUT_STATE: usize = 18;
 const CELL_STATE: usize = 19;
 const LAYER_NORM: [usize; 4] = [20, 21, 22, 23];
 
-/// The zero-filled initial value of variable state tensor `t` (TFLite resets variables to
-/// zero bytes), with its quantization.
+/// The initial value of variable state tensor `t`, with its quantization: TFLite's
+/// `ResetVariableTensor` fills int8 variables with their zero point (the real value 0) and
+/// other types with zero bytes.
 fn state(b: &mut Builder<'_>, t: usize, want: DType, what: &str) -> LResult<ValueId> {
     let ti = b.tensor(t);
     if ti.dtype != want {
@@ -23,11 +24,18 @@ fn state(b: &mut Builder<'_>, t: usize, want: DType, what: &str) -> LResult<Valu
     }
     b.per_tensor(t, what)?;
     let n: usize = ti.shape.iter().product();
+    let q = b.qparams(t);
     let data = match want {
         DType::I16 => Data::I16(vec![0; n]),
-        _ => Data::I8(vec![0; n]),
+        _ => {
+            let zp = q
+                .as_ref()
+                .and_then(|q| q.zero_point.first())
+                .copied()
+                .unwrap_or(0);
+            Data::I8(vec![zp as i8; n])
+        }
     };
-    let q = b.qparams(t);
     let name = ti.name.clone();
     Ok(b.new_const(&name, Tensor::new(ti.shape.clone(), data), q))
 }

@@ -185,7 +185,10 @@ pub enum Op {
     Quantize,
     /// `[x: q] -> f32`: `(x - z) * s` with the operand type's params.
     Dequantize,
-    /// `[x: q] -> q'`: change parameters (`quantize(dequantize(x))` computed exactly).
+    /// `[x: q] -> q'`: change parameters, `quantize(dequantize(x))` in f32. In fixed-point
+    /// modules with per-tensor parameters: TFLite's integer `Requantize` (QUANTIZE int ->
+    /// int), `saturate(MultiplyByQuantizedMultiplier(x - z_x, QuantizeMultiplier(s_x / s_y))
+    /// + z_y)` with the ratio in double.
     Requantize,
 
     // ---- quantization, dynamic (ONNX) form ----

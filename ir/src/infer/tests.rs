@@ -1429,6 +1429,9 @@ fn share_ops_inherit_quantization() {
     let share = [
         Op::MaxPool(pool_attrs(&[2, 2], &[2, 2], &[], false)),
         Op::GlobalMaxPool,
+        // An integer average pool averages stored values on its operand's grid.
+        Op::AvgPool(pool_attrs(&[2, 2], &[2, 2], &[], false)),
+        Op::GlobalAvgPool,
         reshape_op(&[0, -1]),
         Op::Flatten { axis: 1 },
         Op::Transpose { perm: vec![] },
@@ -1452,8 +1455,6 @@ fn share_ops_inherit_quantization() {
     }
     // Not share-ops.
     for op in [
-        Op::AvgPool(pool_attrs(&[2, 2], &[2, 2], &[], false)),
-        Op::GlobalAvgPool,
         Op::Unary(UnaryOp::Sigmoid),
         Op::Requantize,
         Op::Dequantize,

@@ -179,6 +179,26 @@ pub(crate) fn requantize(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
     let dt = ctx.out_ty(0).dtype;
     quantized_dtype(dt, "the result")?;
     let (qmin, qmax) = qout.storage_range(dt);
+    let qin = ctx.in_q(0)?;
+    if ctx.module.requant == crate::RequantMode::FixedPoint
+        && qin.is_per_tensor()
+        && qout.is_per_tensor()
+    {
+        // TFLite's reference Requantize.
+        let (zi, zo) = (qin.zero_point[0] as i64, qout.zero_point[0] as i64);
+        let (m0, shift) =
+            crate::quant::quantize_multiplier(qin.scale[0] as f64 / qout.scale[0] as f64);
+        let vals: Vec<i64> = x
+            .data
+            .to_i64_vec()
+            .into_iter()
+            .map(|q| {
+                let v = crate::quant::multiply_by_quantized_multiplier((q - zi) as i32, m0, shift);
+                (v as i64 + zo).clamp(qmin, qmax)
+            })
+            .collect();
+        return Ok(Tensor::new(x.shape.clone(), Data::from_i64(dt, &vals)));
+    }
     let pout = Static::new(qout, &x.shape, "result parameters")?;
     let vals: Vec<i64> = x
         .data

@@ -343,6 +343,21 @@ def m_conv1d():
     return keras.Model(inp, x)
 
 
+def m_conv1d_plain():
+    """Keras Conv1D without dilation: EXPAND_DIMS -> CONV_2D -> SQUEEZE."""
+    inp = keras.Input((64, 3))
+    x = L.Conv1D(8, 5, padding="same")(inp)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    x = L.MaxPooling1D(2)(x)
+    x = L.Conv1D(16, 3, strides=2, padding="valid")(x)
+    x = L.BatchNormalization()(x)
+    x = L.Activation("relu")(x)
+    x = L.GlobalAveragePooling1D()(x)
+    x = L.Dense(6)(x)
+    return keras.Model(inp, x)
+
+
 def m_cnn16_supported():
     inp = keras.Input((20, 20, 2))
     x = conv_bn(inp, 8, 3, 1, act="relu")
@@ -554,6 +569,7 @@ MODELS = {
     "lstm_unrolled_int8io": (m_lstm(True), lambda r, n: series(r, n, 10, 6), "int8", "int8"),
     "lstm_stacked_floatio": (m_lstm_seq, lambda r, n: series(r, n, 12, 4), "float", "int8"),
     "conv1d_int8io": (m_conv1d, lambda r, n: series(r, n, 64, 3), "int8", "int8"),
+    "conv1d_plain_int8io": (m_conv1d_plain, lambda r, n: series(r, n, 64, 3), "int8", "int8"),
     "cnn_int16x8": (m_cnn16_supported, lambda r, n: normalized_images(r, n, 20, 20, 2), "int16", "int16"),
     "cnn_full_int16x8": (m_cnn16_full, lambda r, n: normalized_images(r, n, 16, 16, 3), "int16", "int16"),
     "flat_fc_int8io": (m_flat_fc_int8, lambda r, n: images(r, n, 28, 28, 1), "int8", "int8"),

@@ -87,6 +87,27 @@ pub(crate) fn squeeze(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     Ok(())
 }
 
+/// EXPAND_DIMS: `unsqueeze` at the constant axis (`axis < 0` counts from the end of the
+/// result, as TFLite's `axis + rank + 1`).
+pub(crate) fn expand_dims(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    same_params(b, x, y)?;
+    let axis = match const_ints(b, op.input(1)?, "axis")?.as_slice() {
+        [a] => *a,
+        v => bail!("axis must hold one value, found {v:?}"),
+    };
+    let rank = b.tensor(x).shape.len() as i64;
+    let a = if axis < 0 { axis + rank + 1 } else { axis };
+    if !(0..=rank).contains(&a) {
+        bail!("axis {axis} is out of range for rank {rank}");
+    }
+    let xv = b.value(x)?;
+    let v = b.emit_tensor(y, Op::Unsqueeze { axes: vec![a] }, vec![xv])?;
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
 /// CONCATENATION of inputs that share the output's quantization.
 pub(crate) fn concatenation(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     op.arity(1, usize::MAX, 1)?;

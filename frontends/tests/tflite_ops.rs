@@ -43,6 +43,8 @@ enum Opts {
     Pool(Padding, (i32, i32), (i32, i32)),
     /// keep_dims
     Reducer(bool),
+    /// alpha
+    LeakyRelu(f32),
 }
 
 /// A model with one operator `code` reading `ins` and writing `outs`.
@@ -122,6 +124,13 @@ fn model(
                     },
                 )
                 .as_union_value(),
+            ),
+        ),
+        Opts::LeakyRelu(alpha) => (
+            BuiltinOptions::LeakyReluOptions,
+            Some(
+                LeakyReluOptions::create(&mut fbb, &LeakyReluOptionsArgs { alpha })
+                    .as_union_value(),
             ),
         ),
         Opts::Reducer(keep_dims) => (
@@ -480,6 +489,27 @@ fn litert_fixture_models_match_the_builder() {
     for (name, code, qx, qy) in unary {
         let t = [act_i8(&[1, 256], qx.0, qx.1), act_i8(&[1, 256], qy.0, qy.1)];
         let m = model(&t, code, &[0], &[1], Opts::None, &[0]);
+        check_fixture(root, name, &m);
+    }
+    // LEAKY_RELU: alpha below and above 1, output grids finer and coarser than the input's.
+    for (name, alpha, qx, qy) in [
+        (
+            "op_leaky_relu_a",
+            0.2f32,
+            (0.05f32, 3i64),
+            (0.04f32, -20i64),
+        ),
+        ("op_leaky_relu_b", 1.7, (0.02, -100), (0.1, 50)),
+    ] {
+        let t = [act_i8(&[1, 256], qx.0, qx.1), act_i8(&[1, 256], qy.0, qy.1)];
+        let m = model(
+            &t,
+            BuiltinOperator::LEAKY_RELU,
+            &[0],
+            &[1],
+            Opts::LeakyRelu(alpha),
+            &[0],
+        );
         check_fixture(root, name, &m);
     }
     // MEAN over a [2, 4, 5, 8] input.

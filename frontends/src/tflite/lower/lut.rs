@@ -1,4 +1,4 @@
-//! LOGISTIC, TANH and HARD_SWISH. On 8-bit tensors each becomes a `lut` whose 256 entries
+//! LOGISTIC, TANH, HARD_SWISH and LEAKY_RELU. On 8-bit tensors each becomes a `lut` whose 256 entries
 //! are what LiteRT's reference kernel computes for every stored value:
 //!
 //! - LOGISTIC / TANH: the kernel itself is a table (`LUTPopulate`): `dequantize` in f32,
@@ -7,6 +7,8 @@
 //! - HARD_SWISH: `reference_ops::HardSwish`'s 16-bit fixed-point arithmetic (hires input
 //!   scale `s_x / 128`, a "relu-ish" multiplier on the scale where 3.0 is 32768, a truncating
 //!   `SaturatingDoublingHighMul`), evaluated on all 256 inputs.
+//!
+//! - LEAKY_RELU: `QuantizeLeakyRelu`'s two fixed-point multipliers, per stored value.
 //!
 //! Float tensors lower to the float ops. 16-bit tensors are not lowered yet.
 
@@ -33,6 +35,29 @@ pub(crate) fn hard_swish(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     unary(b, op, UnaryOp::HardSwish, hard_swish_table)
 }
 
+/// LEAKY_RELU: `leaky_relu` for float; on 8-bit tensors a table of the reference kernel
+/// (`QuantizeLeakyRelu`: `z_y + MultiplyByQuantizedMultiplier(x - z_x, m)` with the identity
+/// multiplier `s_x / s_y` for `x >= z_x`, else `s_x * alpha / s_y`, both ratios in f32).
+pub(crate) fn leaky_relu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    let alpha = op
+        .fb
+        .builtin_options_as_leaky_relu_options()
+        .map_or(0.0, |o| o.alpha());
+    let build = move |p: Params| {
+        let (mi, si) = quantize_multiplier(f64::from(p.sx / p.sy));
+        let (ma, sa) = quantize_multiplier(f64::from(p.sx * alpha / p.sy));
+        (p.range.0..=p.range.1)
+            .map(|v| {
+                let x = (v - p.zx) as i32;
+                let (m, s) = if x >= 0 { (mi, si) } else { (ma, sa) };
+                let y = i64::from(qcc_ir::quant::multiply_by_quantized_multiplier(x, m, s));
+                (p.zy + y).clamp(p.range.0, p.range.1)
+            })
+            .collect()
+    };
+    lower_unary(b, op, Op::LeakyRelu { alpha }, &build)
+}
+
 /// Quantization of an 8-bit operand and result.
 #[derive(Clone, Copy)]
 struct Params {
@@ -51,6 +76,16 @@ fn unary(
     float_op: UnaryOp,
     build: fn(Params) -> Vec<i64>,
 ) -> LResult<()> {
+    lower_unary(b, op, Op::Unary(float_op), &build)
+}
+
+/// [`unary`] with any float op and table builder.
+fn lower_unary(
+    b: &mut Builder<'_>,
+    op: &OpRef<'_>,
+    float_op: Op,
+    build: &dyn Fn(Params) -> Vec<i64>,
+) -> LResult<()> {
     op.arity(1, 1, 1)?;
     let (x, y) = (op.input(0)?, op.output(0)?);
     let dt = expect_dtype(
@@ -67,7 +102,7 @@ fn unary(
     }
     let xv = b.value(x)?;
     let v = match dt {
-        DType::F32 => b.emit_tensor(y, Op::Unary(float_op), vec![xv])?,
+        DType::F32 => b.emit_tensor(y, float_op, vec![xv])?,
         DType::I8 | DType::U8 => {
             let (sx, zx) = b.per_tensor(x, "the input")?;
             let (sy, zy) = b.per_tensor(y, "the output")?;

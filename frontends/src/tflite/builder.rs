@@ -317,12 +317,19 @@ impl<'a> Builder<'a> {
     pub(crate) fn check_shape(&self, t: usize, v: ValueId) -> LResult<()> {
         let ti = self.tensor(t);
         let got = &self.ty(v).shape;
+        // A dim the signature marks dynamic (`-1`) is stored as a placeholder.
+        let dynamic = |i: usize| ti.signature.as_ref().is_some_and(|s| s.get(i) == Some(&-1));
         let ok = got.len() == ti.shape.len()
-            && got.iter().zip(&ti.shape).all(|(g, &d)| match g {
-                Dim::Fixed(x) => *x == d,
-                Dim::Sym(_) => d == 1,
-                Dim::Any => true,
-            });
+            && got
+                .iter()
+                .zip(&ti.shape)
+                .enumerate()
+                .all(|(i, (g, &d))| match g {
+                    _ if dynamic(i) => true,
+                    Dim::Fixed(x) => *x == d,
+                    Dim::Sym(_) => d == 1,
+                    Dim::Any => true,
+                });
         if !ok {
             bail!(
                 "computed output shape [{}] differs from the model's shape {:?} for tensor {t} '{}'",

@@ -111,6 +111,9 @@ pub(crate) fn expand_dims(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
 /// CONCATENATION of inputs that share the output's quantization.
 pub(crate) fn concatenation(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     op.arity(1, usize::MAX, 1)?;
+    if super::shape::concat_shapes(b, op)? {
+        return Ok(());
+    }
     let y = op.output(0)?;
     let Some(o) = op.fb.builtin_options_as_concatenation_options() else {
         bail!("missing ConcatenationOptions");

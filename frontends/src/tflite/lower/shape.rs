@@ -1,5 +1,9 @@
-//! RESHAPE and the shape arithmetic folded at compile time: SHAPE, STRIDED_SLICE and PACK
-//! on compile-time shape vectors (Keras' Flatten: SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE).
+//! RESHAPE and the shape arithmetic folded at compile time: SHAPE, STRIDED_SLICE, PACK,
+//! GATHER, REDUCE_PROD and CONCATENATION on compile-time shape vectors (Keras' Flatten:
+//! SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE; Keras 3's Dense on a rank > 2 input: SHAPE ->
+//! GATHER -> REDUCE_PROD -> CONCATENATION / PACK -> RESHAPE). A product involving the
+//! symbolic batch is known only at run time: it folds to an unknown entry, which RESHAPE
+//! turns into its one `-1`.
 
 use super::OpRef;
 use crate::tflite::builder::{Builder, Slot};
@@ -87,7 +91,8 @@ pub(crate) fn reshape(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     Ok(())
 }
 
-/// SHAPE: the input's dims as a compile-time vector (the batch may be symbolic).
+/// SHAPE: the input's dims as a compile-time vector (the batch may be symbolic, other
+/// entries unknown until run time).
 pub(crate) fn shape(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     op.arity(1, 1, 1)?;
     let (x, y) = (op.input(0)?, op.output(0)?);
@@ -98,9 +103,8 @@ pub(crate) fn shape(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         Some(Slot::Value(v)) => b.ty(*v).shape.clone(),
         _ => b.tensor(x).shape.iter().map(|&d| Dim::Fixed(d)).collect(),
     };
-    if dims.contains(&Dim::Any) {
-        unsupported!("SHAPE of a tensor with data-dependent dims");
-    }
+    // Entries known only at run time (`Dim::Any`, e.g. after a reshape to `[-1, C]` of a
+    // batched tensor) stay unknown; a RESHAPE they reach may have one of them.
     b.bind(
         y,
         Slot::Shape {
@@ -216,4 +220,94 @@ pub(crate) fn pack(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         },
     );
     Ok(())
+}
+
+/// The product of shape entries (`Dim::Any` when it involves more
+/// than one run-time entry, the entry itself when it is the only factor other than 1).
+fn product(dims: &[Dim]) -> Dim {
+    let fixed: usize = dims.iter().filter_map(Dim::fixed).product();
+    let other: Vec<&Dim> = dims.iter().filter(|d| d.fixed().is_none()).collect();
+    match other.as_slice() {
+        [] => Dim::Fixed(fixed),
+        [d] if fixed == 1 => (*d).clone(),
+        _ => Dim::Any,
+    }
+}
+
+/// GATHER of entries of a compile-time shape vector (axis 0, constant indices).
+pub(crate) fn gather(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    let Some((dims, false)) = shape_vec(b, x) else {
+        unsupported!("GATHER of run-time data (only shape arithmetic is folded)");
+    };
+    if let Some(o) = op.fb.builtin_options_as_gather_options() {
+        if o.axis() != 0 || o.batch_dims() != 0 {
+            unsupported!("GATHER of a shape vector along axis {}", o.axis());
+        }
+    }
+    let it = op.input(1)?;
+    let idx = const_ints(b, it, "indices")?;
+    let scalar = b.const_data(it).is_some_and(|d| d.shape.is_empty());
+    let mut out = Vec::with_capacity(idx.len());
+    for &i in &idx {
+        match usize::try_from(i).ok().and_then(|i| dims.get(i)) {
+            Some(d) => out.push(d.clone()),
+            None => bail!("index {i} is out of range for {} entries", dims.len()),
+        }
+    }
+    b.bind(y, Slot::Shape { dims: out, scalar });
+    Ok(())
+}
+
+/// REDUCE_PROD of a compile-time shape vector over its one axis.
+pub(crate) fn reduce_prod(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    let Some((dims, false)) = shape_vec(b, x) else {
+        unsupported!("REDUCE_PROD of run-time data (only shape arithmetic is folded)");
+    };
+    let axes = const_ints(b, op.input(1)?, "axis")?;
+    if axes.iter().any(|&a| a != 0 && a != -1) {
+        bail!("axis {axes:?} is out of range for a rank-1 shape vector");
+    }
+    let keep = op
+        .fb
+        .builtin_options_as_reducer_options()
+        .is_some_and(|o| o.keep_dims());
+    let (dims, scalar) = if axes.is_empty() {
+        (dims, false)
+    } else {
+        (vec![product(&dims)], !keep)
+    };
+    b.bind(y, Slot::Shape { dims, scalar });
+    Ok(())
+}
+
+/// CONCATENATION of compile-time shape vectors, when every input is one and at least one is
+/// a folded SHAPE result; `Ok(false)` leaves the op to the tensor lowering.
+pub(crate) fn concat_shapes(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<bool> {
+    let n = op.info.inputs.len();
+    let mut vecs = Vec::with_capacity(n);
+    let mut folded = false;
+    for i in 0..n {
+        let t = op.input(i)?;
+        folded |= matches!(b.slot(t), Some(Slot::Shape { .. }));
+        match shape_vec(b, t) {
+            Some((d, false)) => vecs.push(d),
+            _ => return Ok(false),
+        }
+    }
+    if !folded {
+        return Ok(false);
+    }
+    let y = op.output(0)?;
+    b.bind(
+        y,
+        Slot::Shape {
+            dims: vecs.concat(),
+            scalar: false,
+        },
+    );
+    Ok(true)
 }

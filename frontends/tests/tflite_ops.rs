@@ -45,6 +45,8 @@ enum Opts {
     Reducer(bool),
     /// alpha
     LeakyRelu(f32),
+    /// begin, end and shrink-axis masks
+    StridedSlice(i32, i32, i32),
 }
 
 /// A model with one operator `code` reading `ins` and writing `outs`.
@@ -121,6 +123,21 @@ fn model(
                         filter_width: fw,
                         filter_height: fh,
                         fused_activation_function: ActivationFunctionType::NONE,
+                    },
+                )
+                .as_union_value(),
+            ),
+        ),
+        Opts::StridedSlice(begin_mask, end_mask, shrink_axis_mask) => (
+            BuiltinOptions::StridedSliceOptions,
+            Some(
+                StridedSliceOptions::create(
+                    &mut fbb,
+                    &StridedSliceOptionsArgs {
+                        begin_mask,
+                        end_mask,
+                        shrink_axis_mask,
+                        ..Default::default()
                     },
                 )
                 .as_union_value(),
@@ -512,6 +529,52 @@ fn litert_fixture_models_match_the_builder() {
         );
         check_fixture(root, name, &m);
     }
+    // STRIDED_SLICE of run-time data over a [4, 6, 5] input: masks, negative indices and
+    // strides, a shrunk axis (x[1:3, ::2, ::-1], x[-1], x[0:4:2, 5:-7:-2, 1:4:3]).
+    let slices: [SliceCase; 3] = [
+        (
+            "op_strided_slice_a",
+            [1, 0, -1],
+            [3, 6, 0],
+            [1, 2, -1],
+            (0b010, 0b100, 0),
+            &[2, 3, 5],
+        ),
+        (
+            "op_strided_slice_b",
+            [-1, 0, 0],
+            [0, 0, 0],
+            [1, 1, 1],
+            (0b110, 0b110, 0b001),
+            &[6, 5],
+        ),
+        (
+            "op_strided_slice_c",
+            [0, 5, 1],
+            [4, -7, 4],
+            [2, -2, 3],
+            (0, 0, 0),
+            &[2, 3, 1],
+        ),
+    ];
+    for (name, begin, end, strides, (bm, em, sm), out) in slices {
+        let t = [
+            act_i8(&[4, 6, 5], 0.1, 2),
+            const_i32(&begin),
+            const_i32(&end),
+            const_i32(&strides),
+            act_i8(out, 0.1, 2),
+        ];
+        let m = model(
+            &t,
+            BuiltinOperator::STRIDED_SLICE,
+            &[0, 1, 2, 3],
+            &[4],
+            Opts::StridedSlice(bm, em, sm),
+            &[0],
+        );
+        check_fixture(root, name, &m);
+    }
     // MEAN over a [2, 4, 5, 8] input.
     let means: [MeanCase; 4] = [
         (
@@ -557,6 +620,17 @@ fn litert_fixture_models_match_the_builder() {
         check_fixture(root, name, &m);
     }
 }
+
+/// A STRIDED_SLICE fixture: name, begin, end, strides, (begin, end, shrink-axis masks),
+/// output shape.
+type SliceCase = (
+    &'static str,
+    [i32; 3],
+    [i32; 3],
+    [i32; 3],
+    (i32, i32, i32),
+    &'static [i32],
+);
 
 /// A MEAN fixture: name, axes, keep_dims, output shape, input and output (scale, zero point).
 type MeanCase = (

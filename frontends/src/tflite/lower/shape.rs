@@ -115,12 +115,101 @@ pub(crate) fn shape(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     Ok(())
 }
 
-/// STRIDED_SLICE of a 1-d compile-time shape vector (other inputs: unsupported).
+/// STRIDED_SLICE of run-time data: `slice` (TFLite's masks resolved: a begin / end mask
+/// selects the whole range in the stride's direction), then `squeeze` of the shrunk axes.
+/// Ellipsis, new-axis masks and `offset` are unsupported.
+fn strided_slice_data(b: &mut Builder<'_>, op: &OpRef<'_>, x: usize, y: usize) -> LResult<()> {
+    let (tx, ty) = (b.tensor(x), b.tensor(y));
+    if tx.dtype != ty.dtype || b.qparams(x) != b.qparams(y) {
+        unsupported!("STRIDED_SLICE with different input and output quantization");
+    }
+    let begin = const_ints(b, op.input(1)?, "begin")?;
+    let end = const_ints(b, op.input(2)?, "end")?;
+    let strides = const_ints(b, op.input(3)?, "strides")?;
+    let rank = tx.shape.len();
+    if begin.len() != end.len() || begin.len() != strides.len() || begin.len() > rank {
+        bail!("begin, end and strides must have one entry per sliced dim (rank {rank})");
+    }
+    let (mut bm, mut em, mut sm) = (0, 0, 0);
+    if let Some(o) = op.fb.builtin_options_as_strided_slice_options() {
+        // `offset` (field 5, vtable slot 14) is newer than tract-tflite's schema.
+        // SAFETY: slot 14 of StridedSliceOptions is the bool `offset` in TFLite's schema.
+        let offset = unsafe { o._tab.get::<bool>(14, Some(false)) }.unwrap_or(false);
+        if o.ellipsis_mask() != 0 || o.new_axis_mask() != 0 || offset {
+            unsupported!("ellipsis / new-axis masks or offset");
+        }
+        (bm, em, sm) = (o.begin_mask(), o.end_mask(), o.shrink_axis_mask());
+    }
+    let (mut starts, mut ends, mut axes, mut steps, mut shrunk) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for i in 0..begin.len() {
+        let bit = |m: i32| m >> i & 1 != 0;
+        let step = strides[i];
+        if step == 0 {
+            bail!("stride 0 on dim {i}");
+        }
+        let (s, e, st) = if bit(sm) {
+            shrunk.push(i as i64);
+            let s = begin[i];
+            // One element; -1 as an end would wrap, so the end is open instead.
+            (s, if s == -1 { i64::MAX } else { s + 1 }, 1)
+        } else {
+            let s = if bit(bm) {
+                if step > 0 {
+                    0
+                } else {
+                    i64::MAX
+                }
+            } else {
+                begin[i]
+            };
+            let e = if bit(em) {
+                if step > 0 {
+                    i64::MAX
+                } else {
+                    i64::MIN
+                }
+            } else {
+                end[i]
+            };
+            (s, e, step)
+        };
+        starts.push(s);
+        ends.push(e);
+        axes.push(i as i64);
+        steps.push(st);
+    }
+    let xv = b.value(x)?;
+    let name = format!("{}_slice", b.tensor(y).name);
+    let q = b.qparams(y);
+    let dt = b.tensor(y).dtype;
+    let sliced = b.emit(
+        &name,
+        Op::Slice {
+            starts,
+            ends,
+            axes,
+            steps,
+        },
+        vec![xv],
+        Some(dt),
+        Some(q),
+    )?;
+    let v = if shrunk.is_empty() {
+        b.emit_tensor(y, Op::Identity, vec![sliced])?
+    } else {
+        b.emit_tensor(y, Op::Squeeze { axes: shrunk }, vec![sliced])?
+    };
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
+/// STRIDED_SLICE: folded on a 1-d compile-time shape vector, else a `slice` of the data.
 pub(crate) fn strided_slice(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     op.arity(4, 4, 1)?;
     let (x, y) = (op.input(0)?, op.output(0)?);
     let Some((dims, scalar)) = shape_vec(b, x) else {
-        unsupported!("STRIDED_SLICE of run-time data (only shape arithmetic is folded)");
+        return strided_slice_data(b, op, x, y);
     };
     if scalar {
         bail!("input must have rank 1");

@@ -749,3 +749,46 @@ fn float_gemm_and_matmul_match_interpreter() {
         (b.finish(Op::Gemm(at), ins, DType::F32, None), vec![input])
     });
 }
+
+#[test]
+fn matmul_integer_matches_interpreter() {
+    run_cases("matmul_integer", |rng| {
+        let mut b = Build::new(RequantMode::Float);
+        let (bd, mrows) = batch(rng);
+        let k = rng.usize(1..=70);
+        let n = rng.usize(1..=13);
+        let adt = q8(rng);
+        let bdt = if rng.u8(..4) == 0 {
+            DType::U8
+        } else {
+            DType::I8
+        };
+        let a = b.input("a", TensorType::with_dims(adt, dims(&bd, &[k])));
+        let bv = b.constant("b", TensorType::new(bdt, &[k, n]), int_data(rng, bdt, k * n));
+        let mut inputs = vec![Tensor::new(vec![mrows, k], int_data(rng, adt, mrows * k))];
+        let mut ins = vec![a, bv];
+        // A's zero point: absent, a constant, or a run-time scalar (dynamic quantization).
+        match rng.u8(..3) {
+            0 => {}
+            1 => ins.push(b.constant("za", TensorType::new(adt, &[]), int_data(rng, adt, 1))),
+            _ => {
+                ins.push(b.input("za", TensorType::new(adt, &[])));
+                inputs.push(Tensor::new(vec![], int_data(rng, adt, 1)));
+            }
+        }
+        if ins.len() == 3 || rng.bool() {
+            if ins.len() == 2 {
+                ins.push(b.constant("za", TensorType::new(adt, &[]), int_data(rng, adt, 1)));
+            }
+            let zn = if rng.bool() { 1 } else { n };
+            let zs: Vec<usize> = if zn == 1 { vec![] } else { vec![n] };
+            let zb = if bdt == DType::I8 && rng.bool() {
+                Data::from_i64(bdt, &vec![0; zn])
+            } else {
+                int_data(rng, bdt, zn)
+            };
+            ins.push(b.constant("zb", TensorType::new(bdt, &zs), zb));
+        }
+        (b.finish(Op::MatMulInteger, ins, DType::I32, None), inputs)
+    });
+}

@@ -367,7 +367,8 @@ impl Kernel for QGemm {
                 let init = self.init(fb, i, j);
                 let acc = match self.bp16 {
                     Some(bp16) => {
-                        super::simd::dot_u8_i16(fb, self.a_dt, arow, self.za, bp16, j, k, init)
+                        let za = fb.c32(self.za);
+                        super::simd::dot_u8_i16(fb, self.a_dt, arow, za, bp16, j, k, init)
                     }
                     None => {
                         let acc = fb.var(types::I32, init);

@@ -10,13 +10,13 @@ use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::DType;
 
 /// `init + sum_{kk < k} (a[kk] - za) * b16[j * k8 + kk]` for a contiguous u8/i8 row `arow`
-/// and an i16 matrix packed `[N][k8]` (k8 = k rounded up to 8).
+/// and an i16 matrix packed `[N][k8]` (k8 = k rounded up to 8); `za` is an i32 value.
 #[allow(clippy::too_many_arguments)]
 pub fn dot_u8_i16(
     fb: &mut Fb,
     a_dt: DType,
     arow: Value,
-    za: i32,
+    za: Value,
     b16: Addr,
     j: Value,
     k: usize,
@@ -29,7 +29,7 @@ pub fn dot_u8_i16(
     let accv = fb.var(types::I32X4, zv);
     let bbase = fb.base(b16);
     let brow = fb.index(bbase, j, k8 * 2);
-    let z16 = fb.b.ins().iconst(types::I16, za as i64);
+    let z16 = fb.b.ins().ireduce(types::I16, za);
     let zsplat = fb.b.ins().splat(types::I16X8, z16);
     fb.for_n(full, |fb, c| {
         let aa = fb.index(arow, c, 8);
@@ -60,7 +60,7 @@ pub fn dot_u8_i16(
     let acc = fb.var(types::I32, s);
     for kk in full * 8..k {
         let av = fb.load_int(a_dt, arow, kk as i32);
-        let av = fb.b.ins().iadd_imm_s(av, -(za as i64));
+        let av = fb.b.ins().isub(av, za);
         let bv =
             fb.b.ins()
                 .sload16(types::I32, flags(), brow, (kk * 2) as i32);

@@ -135,12 +135,22 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
     });
     let got = jit.run(inputs);
     // The node must really be compiled, not handed to the interpreter; in fixed-point
-    // (TFLite) modules `quantize` and `qadd` have TFLite arithmetic the kernels do not
-    // implement yet, so those run through the interpreter.
+    // (TFLite) modules `quantize`, `qadd` and per-axis `requantize` have TFLite arithmetic the
+    // kernels do not implement yet, so those run through the interpreter.
     let batch = inputs.first().map_or(1, |t| t.shape[0]);
     let (_, interpreted, _) = jit.listing(batch).unwrap();
+    let per_axis = m.graph.nodes.iter().any(|n| {
+        n.inputs.iter().chain(&n.outputs).any(|&v| {
+            m.graph
+                .ty(v)
+                .quant
+                .as_ref()
+                .is_some_and(|q| !q.is_per_tensor())
+        })
+    });
     let tflite_only = |op: &String| {
-        m.requant == qcc_ir::RequantMode::FixedPoint && matches!(op.as_str(), "quantize" | "qadd")
+        m.requant == qcc_ir::RequantMode::FixedPoint
+            && (matches!(op.as_str(), "quantize" | "qadd") || (op == "requantize" && per_axis))
     };
     assert!(
         interpreted.iter().all(tflite_only),
@@ -764,7 +774,11 @@ fn matmul_integer_matches_interpreter() {
             DType::I8
         };
         let a = b.input("a", TensorType::with_dims(adt, dims(&bd, &[k])));
-        let bv = b.constant("b", TensorType::new(bdt, &[k, n]), int_data(rng, bdt, k * n));
+        let bv = b.constant(
+            "b",
+            TensorType::new(bdt, &[k, n]),
+            int_data(rng, bdt, k * n),
+        );
         let mut inputs = vec![Tensor::new(vec![mrows, k], int_data(rng, adt, mrows * k))];
         let mut ins = vec![a, bv];
         // A's zero point: absent, a constant, or a run-time scalar (dynamic quantization).

@@ -227,13 +227,13 @@ pub fn lower(l: &mut Lower) -> Lowered {
 
 /// In fixed-point (TFLite) modules, the ops whose kernels reproduce the interpreter: the
 /// integer convolutions and matmuls with an int32 bias, layout and pooling ops, dequantize
-/// and dequantize. `quantize` (rounding half away from zero), `qadd` (TFLite's ADD),
-/// `requantize` (TFLite's integer Requantize) and int64-bias convolutions have TFLite
-/// arithmetic the kernels do not implement yet, so they run through the interpreter.
+/// dequantize and requantize (TFLite's integer Requantize). `quantize` (rounding half away
+/// from zero), `qadd` (TFLite's ADD) and int64-bias convolutions have TFLite arithmetic the
+/// kernels do not implement yet, so they run through the interpreter.
 fn fixed_point_kernel(l: &Lower) -> bool {
     use qcc_ir::Op;
     match &l.node.op {
-        Op::Quantize | Op::QAdd | Op::Requantize => false,
+        Op::Quantize | Op::QAdd => false,
         Op::QConv(..) | Op::QGemm(..) => l
             .node
             .inputs

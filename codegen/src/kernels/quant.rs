@@ -1,8 +1,9 @@
 //! `quantize` (f32 -> q), `dequantize` (q -> f32) and `requantize` (q -> q'), per-tensor or
 //! per-axis, with the interpreter's arithmetic: f32 division (never a reciprocal multiply),
-//! round half to even, saturating conversion, `+ zp`, clamp.
+//! round half to even, saturating conversion, `+ zp`, clamp; in fixed-point modules
+//! `requantize` is TFLite's integer Requantize.
 
-use super::requant::add_zp_clamp;
+use super::requant::{add_zp_clamp, Channel, OutMode, Requant};
 use super::{flags, small_int, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::{DType, QParams};
@@ -137,9 +138,69 @@ pub fn lower_dequantize(l: &mut Lower) -> Lowered {
     build(l, Kind::Dequantize)
 }
 
-/// Lowers `requantize`.
+/// Lowers `requantize`: in fixed-point modules with per-tensor parameters TFLite's integer
+/// Requantize ([`FixedRequant`]; per-axis ones stay with the interpreter), else the f32 path.
 pub fn lower_requantize(l: &mut Lower) -> Lowered {
-    build(l, Kind::Requantize)
+    if l.module.requant != qcc_ir::RequantMode::FixedPoint {
+        return build(l, Kind::Requantize);
+    }
+    let (x_ty, y_ty) = (l.in_ty(0)?.clone(), l.out_ty(0)?.clone());
+    let (Some(qi), Some(qo)) = (&x_ty.quant, &y_ty.quant) else {
+        return Ok(None);
+    };
+    if l.node.inputs.len() != 1
+        || !qi.is_per_tensor()
+        || !qo.is_per_tensor()
+        || !small_int(x_ty.dtype)
+        || !small_int(y_ty.dtype)
+    {
+        return Ok(None);
+    }
+    let (m0, shift) = qcc_ir::quant::quantize_multiplier(qi.scale[0] as f64 / qo.scale[0] as f64);
+    let chan = Channel {
+        bias: 0,
+        zp: qo.zero_point[0],
+        mult: qcc_ir::quant::Multiplier::Fixed { m0, shift },
+    };
+    let (qmin, qmax) = qo.storage_range(y_ty.dtype);
+    Ok(Some(Box::new(FixedRequant {
+        n: l.in_dims(0)?.iter().product(),
+        x: l.in_addr(0)?,
+        x_dt: x_ty.dtype,
+        zi: qi.zero_point[0],
+        y: l.out_addr(0)?,
+        y_dt: y_ty.dtype,
+        req: Requant::new(l.pool, &[chan], OutMode::Quant { qmin, qmax }),
+    })))
+}
+
+/// TFLite's integer Requantize: `saturate(MultiplyByQuantizedMultiplier(x - z_x, m) + z_y)`.
+struct FixedRequant {
+    n: usize,
+    x: Addr,
+    x_dt: DType,
+    zi: i32,
+    y: Addr,
+    y_dt: DType,
+    req: Requant,
+}
+
+impl Kernel for FixedRequant {
+    fn emit(&self, fb: &mut Fb) {
+        let (xs, ys) = (self.x_dt.size(), self.y_dt.size());
+        let xb = fb.base(self.x);
+        let yb = fb.base(self.y);
+        let zero = fb.c64(0);
+        let row = self.req.row(fb, zero);
+        fb.for_n(self.n, |fb, i| {
+            let xa = fb.index(xb, i, xs);
+            let q = fb.load_int(self.x_dt, xa, 0);
+            let acc = fb.b.ins().iadd_imm_s(q, -(self.zi as i64));
+            let v = self.req.apply(fb, row, acc);
+            let ya = fb.index(yb, i, ys);
+            fb.store_int(self.y_dt, v, ya, 0);
+        });
+    }
 }
 
 impl QuantOp {

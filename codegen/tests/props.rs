@@ -806,3 +806,27 @@ fn matmul_integer_matches_interpreter() {
         (b.finish(Op::MatMulInteger, ins, DType::I32, None), inputs)
     });
 }
+
+#[test]
+fn lut_matches_interpreter() {
+    run_cases("lut", |rng| {
+        let mut b = Build::new(mode(rng));
+        let (bd, n) = batch(rng);
+        let c = rng.usize(1..=5);
+        let hw = rng.usize(1..=9);
+        let xdt = q8(rng);
+        let ydt = q8(rng);
+        let xq = QParams::per_tensor(scale(rng, 0.01, 0.1), zp(rng, xdt));
+        let x = b.input(
+            "x",
+            TensorType::with_dims(xdt, dims(&bd, &[c, hw])).quantized(xq),
+        );
+        let per_channel = rng.bool();
+        let tshape: Vec<usize> = if per_channel { vec![c, 256] } else { vec![256] };
+        let tn: usize = tshape.iter().product();
+        let yq = QParams::per_tensor(scale(rng, 0.01, 0.1), zp(rng, ydt));
+        let t = b.constant("t", TensorType::new(ydt, &tshape), int_data(rng, ydt, tn));
+        let input = Tensor::new(vec![n, c, hw], int_data(rng, xdt, n * c * hw));
+        (b.finish(Op::Lut, vec![x, t], ydt, Some(yq)), vec![input])
+    });
+}

@@ -3,14 +3,15 @@
 //!
 //! * [`Fb`]: a thin layer over `FunctionBuilder` (counted loops, typed loads and stores).
 //! * [`Requant`]: per-channel requantization tables and the exact epilogue.
-//! * `conv`, `conv_vnni` (+ `repack`), `gemm`, `fgemm`, `matmul_integer`, `pool`, `eltwise`,
-//!   `quant`: the op kernels.
+//! * `conv`, `conv_vnni` (+ `repack`), `gemm`, `fgemm`, `matmul_integer`, `lut`, `pool`,
+//!   `eltwise`, `quant`: the op kernels.
 
 pub mod conv;
 pub mod conv_vnni;
 pub mod eltwise;
 pub mod fgemm;
 pub mod gemm;
+pub mod lut;
 pub mod matmul_integer;
 pub mod pool;
 pub mod quant;
@@ -213,6 +214,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::Gemm(a) => fgemm::lower_gemm(l, a),
         Op::MatMul => fgemm::lower_matmul(l),
         Op::MatMulInteger => matmul_integer::lower(l),
+        Op::Lut => lut::lower(l),
         Op::Unary(qcc_ir::UnaryOp::Relu) => eltwise::lower_clip(l, Some(0.0), None),
         Op::QAdd => eltwise::lower_qadd(l),
         Op::Clip { min, max } => eltwise::lower_clip(l, *min, *max),

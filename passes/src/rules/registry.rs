@@ -101,6 +101,16 @@ pub static CONDITIONS: &[Condition] = &[
         doc: "quantized with one scale and zero point",
     },
     Condition {
+        name: "per_tensor_8bit",
+        arity: 1,
+        check: |g, a| {
+            tensor_type(g, a[0]).is_some_and(|t| {
+                t.dtype.size() == 1 && t.quant.as_ref().is_some_and(QParams::is_per_tensor)
+            })
+        },
+        doc: "8-bit storage quantized with one scale and zero point",
+    },
+    Condition {
         name: "weights_per_axis_ok",
         arity: 2,
         check: weights_ok,

@@ -12,6 +12,7 @@ pub mod pool;
 pub mod quant;
 pub mod requant;
 pub mod simd;
+pub mod taps;
 
 use crate::plan::{Loc, Plan};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -317,6 +318,21 @@ impl Fb<'_> {
         }
         let lo = self.c64(0);
         let hi = self.c64(n as i64);
+        self.for_range(lo, hi, body);
+    }
+
+    /// `for i in lo..hi { body(i) }` with compile-time bounds (no loop for one iteration).
+    pub fn for_span(&mut self, lo: usize, hi: usize, body: impl FnOnce(&mut Self, Value)) {
+        if hi <= lo {
+            return;
+        }
+        if hi == lo + 1 {
+            let i = self.c64(lo as i64);
+            body(self, i);
+            return;
+        }
+        let lo = self.c64(lo as i64);
+        let hi = self.c64(hi as i64);
         self.for_range(lo, hi, body);
     }
 

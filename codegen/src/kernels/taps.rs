@@ -1,0 +1,282 @@
+//! Interior rows of convolutions with few input channels per group (depthwise convs, the
+//! 3-channel stem): kernel taps along W paired for `pmaddwd`, W stride 1 or 2, no W
+//! dilation.
+//!
+//! Output column `j` of tap pair `(2p, 2p+1)` reads input bytes `c + s*j + 2p` and the one
+//! after it, which are adjacent in memory, so one widening 8-byte load (`pmovzxbw`) gives
+//! the interleaved pairs of four columns: with stride 2 the load at `c + 8g + 2p` serves
+//! columns `4g..4g+4`; with stride 1 the load at `c + g + 2p` serves the even (`g = 0`) or
+//! odd (`g = 1`) columns of an 8-column group, and the bytes are put back in order after
+//! requantization (one `pshufb`). An odd last tap `K-1` is paired as `(0, w[K-1])` read at
+//! `K-2`. No shuffles on the input side, and every byte read is one that some output
+//! column of the block needs, so loads never run past a row or the buffer.
+//!
+//! Only rows and columns whose taps all fall inside the input come here (the caller keeps
+//! the padded borders), so the input zero point is folded into the bias:
+//! `bias + sum (x - zx) w = (bias - zx sum w) + sum x w` in wrapping i32, like the
+//! interpreter's wrapping accumulation. A row's last block overlaps the previous one
+//! (recomputing a few columns) instead of leaving a scalar tail.
+
+use super::conv::Axis;
+use super::{simd, Addr, Fb, Pool, Requant};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use qcc_ir::DType;
+
+/// Accumulators held per pass: output channels x (columns / 4) i32x4 vectors.
+const MAX_ACCS: usize = 8;
+/// Weight-pair vectors kept in registers across a channel's rows.
+const MAX_HOISTED: usize = 8;
+
+/// The plan of one convolution's interior kernel.
+pub struct Taps {
+    /// Weight pairs `[M][cg][KH][P]` (i32: low 16 bits `w[2p]`, high `w[2p+1]`; the odd
+    /// last tap `(0, w[K-1])`), zero points subtracted.
+    pairs: Addr,
+    /// Per output channel `bias - zx * sum(w)` (wrapping i32).
+    bias: Addr,
+    /// Output rows `[r0, r1)` whose taps are all inside the input.
+    pub rows: (usize, usize),
+    /// Output columns `[c0, c1)` whose taps are all inside the input (`c1 - c0 >= 8`).
+    pub cols: (usize, usize),
+    /// Output columns per block (8 or 16).
+    block: usize,
+    /// Output channels per pass.
+    mb: usize,
+    h: Axis,
+    w: Axis,
+    cg: usize,
+    /// Tap pairs per kernel row.
+    np: usize,
+    ow: usize,
+    x_dt: DType,
+    y_dt: DType,
+}
+
+/// The full-tap interval of an axis: `[a, b)` where every tap is inside the input.
+fn interior(a: &Axis) -> (usize, usize) {
+    let full = (0, a.kernel as i32);
+    let r = a.tap_ranges();
+    match r.iter().position(|&t| t == full) {
+        Some(s) => (s, s + r[s..].iter().take_while(|&&t| t == full).count()),
+        None => (0, 0),
+    }
+}
+
+/// Plans the interior kernel when it applies: u8/i8 input and output, at most 4 input
+/// channels per group, W stride 1 or 2 without dilation, a kernel at least 2 wide, and
+/// at least 8 interior columns. `packed` holds the weights `[M][cg][KH][KW]` with their
+/// zero points subtracted; `mb` output channels are computed per pass.
+#[allow(clippy::too_many_arguments)]
+pub fn plan(
+    pool: &mut Pool,
+    (h, w): (&Axis, &Axis),
+    (m, cg, mb): (usize, usize, usize),
+    packed: &[i32],
+    bias: Option<&[i32]>,
+    zx: i32,
+    x_dt: DType,
+    y_dt: DType,
+) -> Option<Taps> {
+    let ok = matches!(x_dt, DType::U8 | DType::I8)
+        && matches!(y_dt, DType::U8 | DType::I8)
+        && (1..=4).contains(&cg)
+        && matches!(w.stride, 1 | 2)
+        && w.dil == 1
+        && w.kernel >= 2;
+    if !ok {
+        return None;
+    }
+    let rows = interior(h);
+    let cols = interior(w);
+    if rows.1 <= rows.0 || cols.1 < cols.0 + 8 {
+        return None;
+    }
+    let (kh, kw) = (h.kernel, w.kernel);
+    let np = kw.div_ceil(2);
+    let taps = kh * kw;
+    let mut pairs = Vec::with_capacity(m * cg * kh * np);
+    let mut folded = Vec::with_capacity(m);
+    for mi in 0..m {
+        let wm = &packed[mi * cg * taps..(mi + 1) * cg * taps];
+        let sum = wm.iter().fold(0i32, |a, &v| a.wrapping_add(v));
+        let b = bias.map_or(0, |b| b[mi]);
+        folded.push(b.wrapping_sub(zx.wrapping_mul(sum)));
+        for ci in 0..cg {
+            for r in 0..kh {
+                let at = |k: usize| wm[ci * taps + r * kw + k] as i16 as u16 as u32;
+                for p in 0..np {
+                    let (lo, hi) = if 2 * p + 1 < kw {
+                        (at(2 * p), at(2 * p + 1))
+                    } else {
+                        (0, at(kw - 1))
+                    };
+                    pairs.push((lo | (hi << 16)) as i32);
+                }
+            }
+        }
+    }
+    let block = if mb * 4 <= MAX_ACCS && cols.1 - cols.0 >= 16 {
+        16
+    } else {
+        8
+    };
+    Some(Taps {
+        pairs: pool.i32s(&pairs),
+        bias: pool.i32s(&folded),
+        rows,
+        cols,
+        block,
+        mb,
+        h: h.clone(),
+        w: w.clone(),
+        cg,
+        np,
+        ow: w.output,
+        x_dt,
+        y_dt,
+    })
+}
+
+/// One output channel of a pass: its index `m`, requantization row and output plane.
+pub type Out = (Value, Value, Value);
+
+/// Per-pass values computed once before the rows: folded biases (splat) and either the
+/// weight-pair vectors themselves (few taps) or each channel's weight row address.
+pub struct Pass {
+    bias: Vec<Value>,
+    wvec: Vec<Vec<Value>>,
+    wrow: Vec<Value>,
+}
+
+impl Taps {
+    /// Output channels per pass.
+    pub fn mb(&self) -> usize {
+        self.mb
+    }
+
+    fn per_channel(&self) -> usize {
+        self.cg * self.h.kernel * self.np
+    }
+
+    /// Loads the pass constants of channels `outs` (emitted before the row loop).
+    pub fn pass(&self, fb: &mut Fb, outs: &[Out]) -> Pass {
+        let f = super::const_flags();
+        let n = self.per_channel();
+        let hoist = n * outs.len() <= MAX_HOISTED;
+        let mut p = Pass {
+            bias: Vec::new(),
+            wvec: Vec::new(),
+            wrow: Vec::new(),
+        };
+        for &(m, _, _) in outs {
+            let bb = fb.base(self.bias);
+            let ba = fb.index(bb, m, 4);
+            let b = fb.b.ins().load(types::I32, f, ba, 0);
+            p.bias.push(fb.b.ins().splat(types::I32X4, b));
+            let wb = fb.base(self.pairs);
+            let wr = fb.index(wb, m, n * 4);
+            p.wrow.push(wr);
+            let mut v = Vec::new();
+            if hoist {
+                for i in 0..n {
+                    let w = fb.b.ins().load(types::I32, f, wr, (i * 4) as i32);
+                    v.push(simd::splat_pair(fb, w));
+                }
+            }
+            p.wvec.push(v);
+        }
+        p
+    }
+
+    /// Interior output row `oh` (an interior row) of the pass: every interior column, in
+    /// blocks. `x0` is the group's first input plane.
+    pub fn emit_row(
+        &self,
+        fb: &mut Fb,
+        req: &Requant,
+        pass: &Pass,
+        outs: &[Out],
+        x0: Value,
+        oh: Value,
+    ) {
+        let iw = self.w.input;
+        let ih0 = fb.b.ins().imul_imm_s(oh, self.h.stride as i64);
+        let ih0 = fb.b.ins().iadd_imm_s(ih0, -(self.h.pad as i64));
+        let xrow = fb.index(x0, ih0, iw);
+        let yo = fb.b.ins().imul_imm_s(oh, self.ow as i64);
+        let (c0, c1) = self.cols;
+        let b = self.block;
+        fb.for_n((c1 - c0) / b, |fb, blk| {
+            let ow0 = fb.b.ins().imul_imm_s(blk, b as i64);
+            let ow0 = fb.b.ins().iadd_imm_s(ow0, c0 as i64);
+            self.emit_block(fb, req, pass, outs, xrow, yo, ow0);
+        });
+        if (c1 - c0) % b != 0 {
+            let ow0 = fb.c64((c1 - b) as i64);
+            self.emit_block(fb, req, pass, outs, xrow, yo, ow0);
+        }
+    }
+
+    /// `block` output columns from `ow0` of every channel in `outs`.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_block(
+        &self,
+        fb: &mut Fb,
+        req: &Requant,
+        pass: &Pass,
+        outs: &[Out],
+        xrow: Value,
+        yo: Value,
+        ow0: Value,
+    ) {
+        let f = super::const_flags();
+        let (s, kw, np) = (self.w.stride, self.w.kernel, self.np);
+        let plane = self.h.input * self.w.input;
+        let iw0 = fb.b.ins().imul_imm_s(ow0, s as i64);
+        let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
+        let xb = fb.b.ins().iadd(xrow, iw0);
+        // Groups of four columns: (8-column block, even/odd or low/high half).
+        let groups: Vec<i32> = (0..self.block / 8)
+            .flat_map(|b| (0..2).map(move |g| if s == 1 { b * 8 + g } else { b * 16 + 8 * g }))
+            .map(|o| o as i32)
+            .collect();
+        let mut acc: Vec<Vec<Value>> = pass.bias.iter().map(|&b| vec![b; groups.len()]).collect();
+        for ci in 0..self.cg {
+            for r in 0..self.h.kernel {
+                let roff = ci * plane + r * self.h.dil * self.w.input;
+                for p in 0..np {
+                    let off = if 2 * p + 1 < kw { 2 * p } else { kw - 2 };
+                    let xs: Vec<Value> = groups
+                        .iter()
+                        .map(|&g| simd::load8_raw(fb, self.x_dt, xb, (roff + off) as i32 + g))
+                        .collect();
+                    let wi = (ci * self.h.kernel + r) * np + p;
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        let w = match pass.wvec[j].get(wi) {
+                            Some(&v) => v,
+                            None => {
+                                let w =
+                                    fb.b.ins()
+                                        .load(types::I32, f, pass.wrow[j], (wi * 4) as i32);
+                                simd::splat_pair(fb, w)
+                            }
+                        };
+                        for (av, &x) in a.iter_mut().zip(&xs) {
+                            *av = simd::madd(fb, x, w, *av);
+                        }
+                    }
+                }
+            }
+        }
+        // Stride 1 packs [even 4, odd 4] per 8 columns: byte n sits at 8b + 4(n%2) + n/2.
+        let perm: Vec<u8> = (0..self.block as u8)
+            .map(|n| (n / 8) * 8 + (n % 8 % 2) * 4 + n % 8 / 2)
+            .collect();
+        let o = fb.b.ins().iadd(yo, ow0);
+        for (&(_, row, y0), a) in outs.iter().zip(&acc) {
+            let q: Vec<Value> = a.iter().map(|&v| simd::requant4(fb, req, row, v)).collect();
+            let ya = fb.index(y0, o, self.y_dt.size());
+            simd::store_q(fb, &q, (s == 1).then_some(&perm[..]), self.y_dt, ya);
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! taps that fall inside the input, so padded taps (which contribute `(z_x - z_x) * w = 0`
 //! in the interpreter) are skipped without a branch per tap.
 
+use super::pointwise::{self, Pointwise};
 use super::requant::{self, OutMode, Requant};
 use super::taps::{self, Taps};
 use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
@@ -147,6 +148,8 @@ struct QConv {
     mb: usize,
     /// The interior kernel for few input channels per group (depthwise, stem).
     taps: Option<Taps>,
+    /// The kernel of pointwise convolutions (planes flattened to one row).
+    pw: Option<Pointwise>,
 }
 
 /// Lowers a `qconv` node (rank 3 or 4, constant weights and bias); `clamp` is a fused
@@ -209,7 +212,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     }
     // A 1x1, stride-1, unpadded convolution reads each plane as one contiguous row.
     let pointwise = |a: &Axis, e: usize| a.kernel == 1 && a.stride == 1 && a.pad == 0 && e == 0;
-    let (h, w) = if pointwise(&h, ends[0]) && pointwise(&w, ends[1]) {
+    let is_pw = pointwise(&h, ends[0]) && pointwise(&w, ends[1]);
+    let (h, w) = if is_pw {
         let hw = h.input * w.input;
         let one = Axis {
             input: 1,
@@ -310,8 +314,27 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     }
     let tpairs = l.pool.i32s(&tp);
     let mg = m / group;
-    let mb = if vec.is_some() {
-        [4, 2, 1].into_iter().find(|b| mg.is_multiple_of(*b)).unwrap_or(1)
+    let pw = if l.simd && is_pw {
+        pointwise::plan(
+            l.pool,
+            w.input,
+            (m, cg, mg),
+            &packed,
+            bias.as_deref(),
+            zx,
+            x_dt,
+            y_ty.dtype,
+        )
+    } else {
+        None
+    };
+    let mb = if let Some(p) = &pw {
+        p.mb()
+    } else if vec.is_some() {
+        [4, 2, 1]
+            .into_iter()
+            .find(|b| mg.is_multiple_of(*b))
+            .unwrap_or(1)
     } else {
         1
     };
@@ -332,6 +355,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     Ok(Some(Box::new(QConv {
         mb,
         taps,
+        pw,
         tpairs,
         vec,
         wpairs,
@@ -396,6 +420,12 @@ impl Kernel for QConv {
                         let ybase = fb.base(self.y);
                         let y0 = fb.index(ybase, bm, oh_n * ow_n * self.y_dt.size());
                         chans.push((m, row, bias, w0, y0));
+                    }
+                    if let Some(p) = &self.pw {
+                        let outs: Vec<pointwise::Out> =
+                            chans.iter().map(|c| (c.0, c.1, c.4)).collect();
+                        p.emit(fb, &self.req, &outs, x0);
+                        return;
                     }
                     let Some(t) = &self.taps else {
                         fb.for_n(oh_n, |fb, oh| self.emit_row(fb, &chans, x0, oh));

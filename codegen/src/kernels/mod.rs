@@ -8,6 +8,7 @@
 pub mod conv;
 pub mod eltwise;
 pub mod gemm;
+pub mod pointwise;
 pub mod pool;
 pub mod quant;
 pub mod requant;

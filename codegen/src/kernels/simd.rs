@@ -201,7 +201,7 @@ pub fn madd(fb: &mut Fb, x: Value, w: Value, acc: Value) -> Value {
 
 /// Interleaves the 16-bit lanes of `a` and `b`: (`[a0 b0 a1 b1 a2 b2 a3 b3]`,
 /// `[a4 b4 .. a7 b7]`), i.e. punpcklwd / punpckhwd.
-fn zip16(fb: &mut Fb, a: Value, b: Value) -> (Value, Value) {
+pub fn zip16(fb: &mut Fb, a: Value, b: Value) -> (Value, Value) {
     use cranelift_codegen::ir::ConstantData;
     let le = flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
     let a8 = fb.b.ins().bitcast(types::I8X16, le, a);

@@ -134,7 +134,7 @@ impl Pointwise {
             let col = fb.b.ins().imul_imm_s(i, c as i64);
             self.emit_block(fb, req, outs, &bias, x0, w0, col);
         });
-        if n % c != 0 {
+        if !n.is_multiple_of(c) {
             let col = fb.c64((n - c) as i64);
             self.emit_block(fb, req, outs, &bias, x0, w0, col);
         }

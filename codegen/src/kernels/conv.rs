@@ -341,8 +341,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     let taps = if l.simd {
         taps::plan(
             l.pool,
-            (&h, &w),
-            (m, cg, mb),
+            (&h, &w, ends),
+            (m, cg, mg, mb),
             &packed,
             bias.as_deref(),
             zx,
@@ -397,6 +397,10 @@ impl Kernel for QConv {
         let (ih_n, iw_n) = (self.h.input, self.w.input);
         let (oh_n, ow_n) = (self.h.output, self.w.output);
         let xsz = self.x_dt.size();
+        let buf = match &self.taps {
+            Some(t) if t.is_padded() => Some(t.padded_buffer(fb)),
+            _ => None,
+        };
         fb.for_n(self.n, |fb, b| {
             fb.for_n(self.group, |fb, g| {
                 fb.for_n(mg / mb, |fb, mob| {
@@ -435,6 +439,13 @@ impl Kernel for QConv {
                     // and the tap-pair kernel in between.
                     let outs: Vec<taps::Out> = chans.iter().map(|c| (c.0, c.1, c.4)).collect();
                     let pass = t.pass(fb, &outs);
+                    if let Some(buf) = buf {
+                        t.copy_plane(fb, buf, x0);
+                        fb.for_n(oh_n, |fb, oh| {
+                            t.emit_row(fb, &self.req, &pass, &outs, buf, oh);
+                        });
+                        return;
+                    }
                     let (r0, r1) = t.rows;
                     let (c0, c1) = t.cols;
                     fb.for_span(0, r0, |fb, oh| self.emit_row(fb, &chans, x0, oh));

@@ -141,6 +141,11 @@ pub fn requant4(fb: &mut Fb, req: &super::Requant, row: Value, v: Value) -> Valu
 /// byte `i` of the result at `perm[i]` of the packed order when given, and stores the 8 or
 /// 16 bytes at `ya`.
 pub fn store_q(fb: &mut Fb, q: &[Value], perm: Option<&[u8]>, y_dt: DType, ya: Value) {
+    store_q_n(fb, q, perm, y_dt, ya, 4 * q.len());
+}
+
+/// [`store_q`] storing only the first `n` bytes (`n <= 4 * q.len()`).
+pub fn store_q_n(fb: &mut Fb, q: &[Value], perm: Option<&[u8]>, y_dt: DType, ya: Value, n: usize) {
     use cranelift_codegen::ir::ConstantData;
     let w0 = fb.b.ins().snarrow(q[0], q[1]);
     let w1 = if q.len() == 4 {
@@ -162,13 +167,34 @@ pub fn store_q(fb: &mut Fb, q: &[Value], perm: Option<&[u8]>, y_dt: DType, ya: V
         w8 = fb.b.ins().shuffle(b8, b8, imm);
     }
     let f = super::flags();
-    if q.len() == 4 {
+    if n == 16 {
         let b8 = fb.b.ins().bitcast(types::I8X16, le, w8);
         fb.b.ins().store(f, b8, ya, 0);
-    } else {
-        let w64 = fb.b.ins().bitcast(types::I64X2, le, w8);
-        let word = fb.b.ins().extractlane(w64, 0);
-        fb.b.ins().store(f, word, ya, 0);
+        return;
+    }
+    let w64 = fb.b.ins().bitcast(types::I64X2, le, w8);
+    let mut at = 0;
+    for lane in 0..2u8 {
+        let mut word = fb.b.ins().extractlane(w64, lane);
+        let mut left = n.saturating_sub(8 * lane as usize).min(8);
+        if left == 8 {
+            fb.b.ins().store(f, word, ya, at);
+            at += 8;
+            continue;
+        }
+        // The first `left` bytes of the word in pieces of 4, 2 and 1.
+        for size in [4, 2, 1] {
+            if left >= size {
+                match size {
+                    4 => fb.b.ins().istore32(f, word, ya, at),
+                    2 => fb.b.ins().istore16(f, word, ya, at),
+                    _ => fb.b.ins().istore8(f, word, ya, at),
+                };
+                word = fb.b.ins().ushr_imm_s(word, (8 * size) as i64);
+                at += size as i32;
+                left -= size;
+            }
+        }
     }
 }
 
@@ -335,5 +361,42 @@ pub fn mul_acc(
         let a = fb.b.use_var(var);
         let a = fb.b.ins().iadd(a, p);
         fb.b.def_var(var, a);
+    }
+}
+
+/// Copies `n` bytes from `src` to `dst` (non-overlapping buffers): 16-byte vectors, the
+/// last one overlapping the previous when `n >= 16`, else pieces of 8, 4, 2 and 1 bytes.
+/// Reads and writes exactly the `n` bytes.
+pub fn copy_bytes(fb: &mut Fb, src: Value, dst: Value, n: usize) {
+    let f = flags();
+    if n >= 16 {
+        let mv = |fb: &mut Fb, off: Value| {
+            let s = fb.b.ins().iadd(src, off);
+            let d = fb.b.ins().iadd(dst, off);
+            let v = fb.b.ins().load(types::I8X16, f, s, 0);
+            fb.b.ins().store(f, v, d, 0);
+        };
+        fb.for_n(n / 16, |fb, i| {
+            let off = fb.b.ins().imul_imm_s(i, 16);
+            mv(fb, off);
+        });
+        if !n.is_multiple_of(16) {
+            let off = fb.c64((n - 16) as i64);
+            mv(fb, off);
+        }
+        return;
+    }
+    let mut at = 0i32;
+    for (size, ty) in [
+        (8, types::I64),
+        (4, types::I32),
+        (2, types::I16),
+        (1, types::I8),
+    ] {
+        if n & size != 0 {
+            let v = fb.b.ins().load(ty, f, src, at);
+            fb.b.ins().store(f, v, dst, at);
+            at += size as i32;
+        }
     }
 }

@@ -16,6 +16,12 @@
 //! `bias + sum (x - zx) w = (bias - zx sum w) + sum x w` in wrapping i32, like the
 //! interpreter's wrapping accumulation. A row's last block overlaps the previous one
 //! (recomputing a few columns) instead of leaving a scalar tail.
+//!
+//! Depthwise convolutions (one input and one output channel per group) whose padded plane
+//! fits in [`MAX_PADDED`] bytes have no borders at all: each input plane is copied into a
+//! stack buffer filled with the zero point (padding contributes `(zx - zx) w = 0`, as in
+//! the interpreter), with slack after each row, and every output row and column is
+//! computed from there; rows narrower than a block store only their columns.
 
 use super::conv::Axis;
 use super::{simd, Addr, Fb, Pool, Requant};
@@ -26,6 +32,19 @@ use qcc_ir::DType;
 const MAX_ACCS: usize = 8;
 /// Weight-pair vectors kept in registers across a channel's rows.
 const MAX_HOISTED: usize = 8;
+/// Largest zero-point-padded plane copied to the stack (bytes).
+pub const MAX_PADDED: usize = 64 * 1024;
+
+/// The stack copy of one input plane: `rows` rows of `rs` bytes, the input at row `pt`,
+/// column `pl`, everything else the input zero point.
+#[derive(Clone, Copy, Debug)]
+pub struct Padded {
+    rows: usize,
+    rs: usize,
+    pt: usize,
+    pl: usize,
+    zx: i32,
+}
 
 /// The plan of one convolution's interior kernel.
 pub struct Taps {
@@ -44,6 +63,12 @@ pub struct Taps {
     mb: usize,
     h: Axis,
     w: Axis,
+    /// Bytes from one input row to the next where the kernel reads (`W` or the padded
+    /// copy's row stride) and the padding subtracted from input coordinates.
+    rs: usize,
+    pads: (usize, usize),
+    /// The stack copy of each plane, for depthwise convolutions.
+    padded: Option<Padded>,
     cg: usize,
     /// Tap pairs per kernel row.
     np: usize,
@@ -62,15 +87,16 @@ fn interior(a: &Axis) -> (usize, usize) {
     }
 }
 
-/// Plans the interior kernel when it applies: u8/i8 input and output, at most 4 input
-/// channels per group, W stride 1 or 2 without dilation, a kernel at least 2 wide, and
-/// at least 8 interior columns. `packed` holds the weights `[M][cg][KH][KW]` with their
-/// zero points subtracted; `mb` output channels are computed per pass.
+/// Plans the kernel when it applies: u8/i8 input and output, at most 4 input channels per
+/// group, W stride 1 or 2 without dilation, a kernel at least 2 wide, and either a
+/// depthwise convolution (`mg == 1`) whose padded plane fits [`MAX_PADDED`] or at least 8
+/// interior columns. `packed` holds the weights `[M][cg][KH][KW]` with their zero points
+/// subtracted; `mb` output channels are computed per pass; `ends` are the end pads (H, W).
 #[allow(clippy::too_many_arguments)]
 pub fn plan(
     pool: &mut Pool,
-    (h, w): (&Axis, &Axis),
-    (m, cg, mb): (usize, usize, usize),
+    (h, w, ends): (&Axis, &Axis, [usize; 2]),
+    (m, cg, mg, mb): (usize, usize, usize, usize),
     packed: &[i32],
     bias: Option<&[i32]>,
     zx: i32,
@@ -86,12 +112,27 @@ pub fn plan(
     if !ok {
         return None;
     }
-    let rows = interior(h);
-    let cols = interior(w);
-    if rows.1 <= rows.0 || cols.1 < cols.0 + 8 {
+    let (kh, kw) = (h.kernel, w.kernel);
+    // The padded copy: every row read, with slack so that a full block from column 0
+    // stays inside (stride 1 reads up to byte K + 6 of a block, stride 2 up to K + 13).
+    let prows = h.pad + h.input + ends[0];
+    let rs = (w.pad + w.input + ends[1])
+        .max(8 * w.stride + kw + 8)
+        .next_multiple_of(16);
+    let padded = (cg == 1 && mg == 1 && mb == 1 && prows * rs <= MAX_PADDED).then_some(Padded {
+        rows: prows,
+        rs,
+        pt: h.pad,
+        pl: w.pad,
+        zx,
+    });
+    let (rows, cols, rs, pads) = match padded {
+        Some(p) => ((0, h.output), (0, w.output), p.rs, (0, 0)),
+        None => (interior(h), interior(w), w.input, (h.pad, w.pad)),
+    };
+    if rows.1 <= rows.0 || cols.1 <= cols.0 || (padded.is_none() && cols.1 < cols.0 + 8) {
         return None;
     }
-    let (kh, kw) = (h.kernel, w.kernel);
     let np = kw.div_ceil(2);
     let taps = kh * kw;
     let mut pairs = Vec::with_capacity(m * cg * kh * np);
@@ -129,6 +170,9 @@ pub fn plan(
         mb,
         h: h.clone(),
         w: w.clone(),
+        rs,
+        pads,
+        padded,
         cg,
         np,
         ow: w.output,
@@ -152,6 +196,45 @@ impl Taps {
     /// Output channels per pass.
     pub fn mb(&self) -> usize {
         self.mb
+    }
+
+    /// True when each input plane is first copied to a padded stack buffer
+    /// ([`Taps::padded_buffer`], [`Taps::copy_plane`]) and every output comes from here.
+    pub fn is_padded(&self) -> bool {
+        self.padded.is_some()
+    }
+
+    /// Allocates the padded plane buffer in the function's frame and fills it with the
+    /// input zero point (once per call; the copies only overwrite the input area).
+    pub fn padded_buffer(&self, fb: &mut Fb) -> Value {
+        use cranelift_codegen::ir::{StackSlotData, StackSlotKind};
+        let p = self.padded.expect("padded plan");
+        let size = p.rows * p.rs;
+        let slot = fb.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            size as u32,
+            4,
+        ));
+        let buf = fb.b.ins().stack_addr(types::I64, slot, 0);
+        let z = fb.b.ins().iconst(types::I8, (p.zx as u8) as i64);
+        let zv = fb.b.ins().splat(types::I8X16, z);
+        fb.for_n(size / 16, |fb, i| {
+            let a = fb.index(buf, i, 16);
+            fb.b.ins().store(super::flags(), zv, a, 0);
+        });
+        buf
+    }
+
+    /// Copies the input plane at `x0` into the padded buffer `buf`.
+    pub fn copy_plane(&self, fb: &mut Fb, buf: Value, x0: Value) {
+        let p = self.padded.expect("padded plan");
+        let iw = self.w.input;
+        let dst0 = fb.b.ins().iadd_imm_s(buf, (p.pt * p.rs + p.pl) as i64);
+        fb.for_n(self.h.input, |fb, r| {
+            let src = fb.index(x0, r, iw);
+            let dst = fb.index(dst0, r, p.rs);
+            simd::copy_bytes(fb, src, dst, iw);
+        });
     }
 
     fn per_channel(&self) -> usize {
@@ -199,41 +282,45 @@ impl Taps {
         x0: Value,
         oh: Value,
     ) {
-        let iw = self.w.input;
         let ih0 = fb.b.ins().imul_imm_s(oh, self.h.stride as i64);
-        let ih0 = fb.b.ins().iadd_imm_s(ih0, -(self.h.pad as i64));
-        let xrow = fb.index(x0, ih0, iw);
+        let ih0 = fb.b.ins().iadd_imm_s(ih0, -(self.pads.0 as i64));
+        let xrow = fb.index(x0, ih0, self.rs);
         let yo = fb.b.ins().imul_imm_s(oh, self.ow as i64);
         let (c0, c1) = self.cols;
         let b = self.block;
+        if c1 - c0 < b {
+            // Only in the padded copy, whose rows have room for a whole block.
+            let ow0 = fb.c64(c0 as i64);
+            self.emit_block(fb, req, pass, outs, (xrow, yo, ow0), c1 - c0);
+            return;
+        }
         fb.for_n((c1 - c0) / b, |fb, blk| {
             let ow0 = fb.b.ins().imul_imm_s(blk, b as i64);
             let ow0 = fb.b.ins().iadd_imm_s(ow0, c0 as i64);
-            self.emit_block(fb, req, pass, outs, xrow, yo, ow0);
+            self.emit_block(fb, req, pass, outs, (xrow, yo, ow0), b);
         });
-        if (c1 - c0) % b != 0 {
+        if !(c1 - c0).is_multiple_of(b) {
             let ow0 = fb.c64((c1 - b) as i64);
-            self.emit_block(fb, req, pass, outs, xrow, yo, ow0);
+            self.emit_block(fb, req, pass, outs, (xrow, yo, ow0), b);
         }
     }
 
-    /// `block` output columns from `ow0` of every channel in `outs`.
-    #[allow(clippy::too_many_arguments)]
+    /// `block` output columns from `ow0` of every channel in `outs`, of which the first
+    /// `n` are stored.
     fn emit_block(
         &self,
         fb: &mut Fb,
         req: &Requant,
         pass: &Pass,
         outs: &[Out],
-        xrow: Value,
-        yo: Value,
-        ow0: Value,
+        (xrow, yo, ow0): (Value, Value, Value),
+        n: usize,
     ) {
         let f = super::const_flags();
         let (s, kw, np) = (self.w.stride, self.w.kernel, self.np);
         let plane = self.h.input * self.w.input;
         let iw0 = fb.b.ins().imul_imm_s(ow0, s as i64);
-        let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
+        let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.pads.1 as i64));
         let xb = fb.b.ins().iadd(xrow, iw0);
         // Groups of four columns: (8-column block, even/odd or low/high half).
         let groups: Vec<i32> = (0..self.block / 8)
@@ -243,7 +330,7 @@ impl Taps {
         let mut acc: Vec<Vec<Value>> = pass.bias.iter().map(|&b| vec![b; groups.len()]).collect();
         for ci in 0..self.cg {
             for r in 0..self.h.kernel {
-                let roff = ci * plane + r * self.h.dil * self.w.input;
+                let roff = ci * plane + r * self.h.dil * self.rs;
                 for p in 0..np {
                     let off = if 2 * p + 1 < kw { 2 * p } else { kw - 2 };
                     let xs: Vec<Value> = groups
@@ -276,7 +363,7 @@ impl Taps {
         for (&(_, row, y0), a) in outs.iter().zip(&acc) {
             let q: Vec<Value> = a.iter().map(|&v| simd::requant4(fb, req, row, v)).collect();
             let ya = fb.index(y0, o, self.y_dt.size());
-            simd::store_q(fb, &q, (s == 1).then_some(&perm[..]), self.y_dt, ya);
+            simd::store_q_n(fb, &q, (s == 1).then_some(&perm[..]), self.y_dt, ya, n);
         }
     }
 }

@@ -102,6 +102,17 @@ pub fn plan(
     })
 }
 
+/// Largest per-pass buffer of broadcast weights (bytes, on the stack).
+const MAX_SPLAT: usize = 32 * 1024;
+
+/// Where a pass reads its weights: packed i32 pairs, or pairs already broadcast to
+/// 16-byte vectors (`[cp][mb]`).
+#[derive(Clone, Copy)]
+enum Weights {
+    Pairs(Value),
+    Splat(Value),
+}
+
 /// One output channel of a pass: its index `m`, requantization row and output plane.
 pub type Out = (Value, Value, Value);
 
@@ -128,15 +139,37 @@ impl Pointwise {
         // The pass's weights start at block m0 / mb, i.e. at m0 * ncp pairs.
         let wb = fb.base(self.pairs);
         let w0 = fb.index(wb, outs[0].0, ncp * 4);
+        // Broadcast once per pass into a stack buffer of 16-byte vectors, so the column
+        // blocks read them as plain vector loads (no per-use broadcast); not worth it for
+        // a single block.
+        let w = if ncp * self.mb * 16 <= MAX_SPLAT && self.width >= 2 * self.cols {
+            use cranelift_codegen::ir::{StackSlotData, StackSlotKind};
+            let slot = fb.b.create_sized_stack_slot(StackSlotData::new(
+                StackSlotKind::ExplicitSlot,
+                (ncp * self.mb * 16) as u32,
+                4,
+            ));
+            let buf = fb.b.ins().stack_addr(types::I64, slot, 0);
+            fb.for_n(ncp * self.mb, |fb, i| {
+                let wa = fb.index(w0, i, 4);
+                let v = fb.b.ins().load(types::I32, f, wa, 0);
+                let v = simd::splat_pair(fb, v);
+                let d = fb.index(buf, i, 16);
+                fb.b.ins().store(super::flags(), v, d, 0);
+            });
+            Weights::Splat(buf)
+        } else {
+            Weights::Pairs(w0)
+        };
         let n = self.width;
         let c = self.cols;
         fb.for_n(n / c, |fb, i| {
             let col = fb.b.ins().imul_imm_s(i, c as i64);
-            self.emit_block(fb, req, outs, &bias, x0, w0, col);
+            self.emit_block(fb, req, outs, &bias, x0, w, col);
         });
         if !n.is_multiple_of(c) {
             let col = fb.c64((n - c) as i64);
-            self.emit_block(fb, req, outs, &bias, x0, w0, col);
+            self.emit_block(fb, req, outs, &bias, x0, w, col);
         }
     }
 
@@ -149,10 +182,14 @@ impl Pointwise {
         outs: &[Out],
         bias: &[Value],
         x0: Value,
-        w0: Value,
+        w: Weights,
         col: Value,
     ) {
         let f = super::const_flags();
+        let (w0, wsize) = match w {
+            Weights::Pairs(a) => (a, 4),
+            Weights::Splat(a) => (a, 16),
+        };
         let plane = self.width;
         let halves = self.cols / 8;
         let accs: Vec<Vec<_>> = bias
@@ -178,8 +215,17 @@ impl Pointwise {
                 xs.push(hi);
             }
             for (j, acc) in accs.iter().enumerate() {
-                let w = fb.b.ins().load(types::I32, f, wa, (j * 4) as i32);
-                let w = simd::splat_pair(fb, w);
+                let off = (j * wsize) as i32;
+                let w = match w {
+                    Weights::Pairs(_) => {
+                        let w = fb.b.ins().load(types::I32, f, wa, off);
+                        simd::splat_pair(fb, w)
+                    }
+                    // Readonly while the blocks run (written before, in the pass
+                    // prologue): a pure load, placed at its first use rather than with
+                    // the other loads at the top of the iteration.
+                    Weights::Splat(_) => fb.b.ins().load(types::I16X8, f, wa, off),
+                };
                 for (var, &x) in acc.iter().zip(&xs) {
                     let a = fb.b.use_var(*var);
                     let a = simd::madd(fb, x, w, a);
@@ -187,17 +233,29 @@ impl Pointwise {
                 }
             }
         };
-        fb.for_n(self.cg / 2, |fb, cp| {
+        // Channel pairs two at a time, then the odd pair and the odd channel.
+        let step = self.mb * wsize;
+        let pair = |fb: &mut Fb, cp: Value, k: usize| {
             let xa = fb.index(xc, cp, 2 * plane);
+            let xa = fb.b.ins().iadd_imm_s(xa, (2 * k * plane) as i64);
             let xb = fb.b.ins().iadd_imm_s(xa, plane as i64);
-            let wa = fb.index(w0, cp, self.mb * 4);
+            let wa = fb.index(w0, cp, step);
+            let wa = fb.b.ins().iadd_imm_s(wa, (k * step) as i64);
             mac(fb, xa, Some(xb), wa);
+        };
+        let full = self.cg / 2;
+        fb.for_n(full / 2, |fb, i| {
+            let cp = fb.b.ins().imul_imm_s(i, 2);
+            pair(fb, cp, 0);
+            pair(fb, cp, 1);
         });
+        if full % 2 == 1 {
+            let cp = fb.c64((full - 1) as i64);
+            pair(fb, cp, 0);
+        }
         if self.cg % 2 == 1 {
             let xa = fb.b.ins().iadd_imm_s(xc, ((self.cg - 1) * plane) as i64);
-            let wa =
-                fb.b.ins()
-                    .iadd_imm_s(w0, (self.cg / 2 * self.mb * 4) as i64);
+            let wa = fb.b.ins().iadd_imm_s(w0, (full * step) as i64);
             mac(fb, xa, None, wa);
         }
         for (&(_, row, y0), acc) in outs.iter().zip(&accs) {

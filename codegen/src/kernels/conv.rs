@@ -438,7 +438,7 @@ impl Kernel for QConv {
                     // Padded border rows as before; interior rows: scalar border columns
                     // and the tap-pair kernel in between.
                     let outs: Vec<taps::Out> = chans.iter().map(|c| (c.0, c.1, c.4)).collect();
-                    let pass = t.pass(fb, &outs);
+                    let pass = t.pass(fb, &self.req, &outs);
                     if let Some(buf) = buf {
                         t.copy_plane(fb, buf, x0);
                         fb.for_n(oh_n, |fb, oh| {

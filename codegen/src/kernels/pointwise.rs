@@ -126,15 +126,6 @@ impl Pointwise {
     /// multiple of `mb`), from the group's first input plane `x0`.
     pub fn emit(&self, fb: &mut Fb, req: &Requant, outs: &[Out], x0: Value) {
         let f = super::const_flags();
-        let bias: Vec<Value> = outs
-            .iter()
-            .map(|&(m, _, _)| {
-                let bb = fb.base(self.bias);
-                let ba = fb.index(bb, m, 4);
-                let b = fb.b.ins().load(types::I32, f, ba, 0);
-                fb.b.ins().splat(types::I32X4, b)
-            })
-            .collect();
         let ncp = self.cg.div_ceil(2);
         // The pass's weights start at block m0 / mb, i.e. at m0 * ncp pairs.
         let wb = fb.base(self.pairs);
@@ -165,11 +156,11 @@ impl Pointwise {
         let c = self.cols;
         fb.for_n(n / c, |fb, i| {
             let col = fb.b.ins().imul_imm_s(i, c as i64);
-            self.emit_block(fb, req, outs, &bias, x0, w, col);
+            self.emit_block(fb, req, outs, x0, w, col);
         });
         if !n.is_multiple_of(c) {
             let col = fb.c64((n - c) as i64);
-            self.emit_block(fb, req, outs, &bias, x0, w, col);
+            self.emit_block(fb, req, outs, x0, w, col);
         }
     }
 
@@ -180,7 +171,6 @@ impl Pointwise {
         fb: &mut Fb,
         req: &Requant,
         outs: &[Out],
-        bias: &[Value],
         x0: Value,
         w: Weights,
         col: Value,
@@ -192,9 +182,17 @@ impl Pointwise {
         };
         let plane = self.width;
         let halves = self.cols / 8;
-        let accs: Vec<Vec<_>> = bias
+        // Biases and requantization constants are loaded per block (not movable), so
+        // they are not live across the channel loop.
+        let accs: Vec<Vec<_>> = outs
             .iter()
-            .map(|&b| (0..2 * halves).map(|_| fb.var(types::I32X4, b)).collect())
+            .map(|&(m, _, _)| {
+                let bb = fb.base(self.bias);
+                let ba = fb.index(bb, m, 4);
+                let b = fb.b.ins().load(types::I32, super::flags(), ba, 0);
+                let b = fb.b.ins().splat(types::I32X4, b);
+                (0..2 * halves).map(|_| fb.var(types::I32X4, b)).collect()
+            })
             .collect();
         let xc = fb.b.ins().iadd(x0, col);
         let zero16 = {
@@ -259,11 +257,12 @@ impl Pointwise {
             mac(fb, xa, None, wa);
         }
         for (&(_, row, y0), acc) in outs.iter().zip(&accs) {
+            let rq = simd::ReqVec::new(fb, req, row);
             let q: Vec<Value> = acc
                 .iter()
                 .map(|&v| {
                     let v = fb.b.use_var(v);
-                    simd::requant4(fb, req, row, v)
+                    rq.apply(fb, req, v)
                 })
                 .collect();
             let ya = fb.index(y0, col, self.y_dt.size());

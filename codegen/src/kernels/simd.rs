@@ -88,53 +88,90 @@ pub fn requant_store8(
 }
 
 /// Requantizes four i32 accumulators (bias added) of channel `row` to their stored values
-/// (i32x4 in `[qmin, qmax]`). Float mode is vectorised with the scalar semantics: with
-/// [`super::Requant::small`] multipliers, `cvtdq2ps`, `mulps`, `roundps` (half to even),
-/// `cvttps2dq`, `+ zp` and an integer clamp (exact, see there); otherwise the f32 clamp to
-/// `[qmin - zp, qmax - zp]` and a saturating convert (NaN becomes `zp` as in the
-/// interpreter). Fixed point goes lane by lane through [`super::Requant::apply`].
+/// (i32x4 in `[qmin, qmax]`); see [`ReqVec`].
 pub fn requant4(fb: &mut Fb, req: &super::Requant, row: Value, v: Value) -> Value {
-    let super::requant::OutMode::Quant { qmin, qmax } = req.out else {
-        unreachable!("vector epilogue only for quantized outputs")
-    };
-    if req.fixed {
-        let mut out = v;
-        for lane in 0..4u8 {
-            let a = fb.b.ins().extractlane(v, lane);
-            let q = req.apply(fb, row, a);
-            out = fb.b.ins().insertlane(out, q, lane);
+    let r = ReqVec::new(fb, req, row);
+    r.apply(fb, req, v)
+}
+
+/// One channel's vector requantization constants, loaded and broadcast once (before a
+/// kernel's column loop) and applied to many i32x4 accumulators.
+///
+/// Float mode is vectorised with the scalar semantics: with [`super::Requant::small`]
+/// multipliers, `cvtdq2ps`, `mulps`, `roundps` (half to even), `cvttps2dq`, `+ zp` and an
+/// integer clamp (exact, see there); otherwise the f32 clamp to `[qmin - zp, qmax - zp]`
+/// and a saturating convert (NaN becomes `zp` as in the interpreter). Fixed point goes
+/// lane by lane through [`super::Requant::apply`].
+#[derive(Clone, Copy)]
+pub struct ReqVec {
+    row: Value,
+    /// Multiplier (f32x4), zero point (i32x4) and the clamp bounds: `[qmin, qmax]` (i32x4)
+    /// with small multipliers, else `[qmin - zp, qmax - zp]` (f32x4).
+    consts: Option<(Value, Value, Value, Value)>,
+}
+
+impl ReqVec {
+    /// Loads the constants of channel `row`.
+    pub fn new(fb: &mut Fb, req: &super::Requant, row: Value) -> ReqVec {
+        let super::requant::OutMode::Quant { qmin, qmax } = req.out else {
+            unreachable!("vector epilogue only for quantized outputs")
+        };
+        if req.fixed {
+            return ReqVec { row, consts: None };
         }
-        return out;
+        // Not movable: the loads stay where they are emitted (a kernel decides whether
+        // the constants live across its loops or are reloaded per block).
+        let f = super::flags().with_readonly();
+        let m = fb.b.ins().load(types::F32, f, row, 8);
+        let ms = fb.b.ins().splat(types::F32X4, m);
+        let zp = fb.b.ins().load(types::I32, f, row, 4);
+        let zps = fb.b.ins().splat(types::I32X4, zp);
+        let (lo, hi) = if req.small {
+            let lo = fb.c32(qmin as i32);
+            let hi = fb.c32(qmax as i32);
+            (lo, hi)
+        } else {
+            let zpf = fb.b.ins().fcvt_from_sint(types::F32, zp);
+            let qminf = fb.f32c(qmin as f32);
+            let qmaxf = fb.f32c(qmax as f32);
+            let lo = fb.b.ins().fsub(qminf, zpf);
+            let hi = fb.b.ins().fsub(qmaxf, zpf);
+            (lo, hi)
+        };
+        let ty = if req.small { types::I32X4 } else { types::F32X4 };
+        let lo = fb.b.ins().splat(ty, lo);
+        let hi = fb.b.ins().splat(ty, hi);
+        ReqVec {
+            row,
+            consts: Some((ms, zps, lo, hi)),
+        }
     }
-    let f = super::const_flags();
-    let m = fb.b.ins().load(types::F32, f, row, 8);
-    let ms = fb.b.ins().splat(types::F32X4, m);
-    let zp = fb.b.ins().load(types::I32, f, row, 4);
-    let zps = fb.b.ins().splat(types::I32X4, zp);
-    let x = fb.b.ins().fcvt_from_sint(types::F32X4, v);
-    let p = fb.b.ins().fmul(x, ms);
-    let r = fb.b.ins().nearest(p);
-    if req.small {
-        let r = fb.b.ins().x86_cvtt2dq(types::I32X4, r);
-        let q = fb.b.ins().iadd(r, zps);
-        let lo = fb.c32(qmin as i32);
-        let lo = fb.b.ins().splat(types::I32X4, lo);
-        let hi = fb.c32(qmax as i32);
-        let hi = fb.b.ins().splat(types::I32X4, hi);
-        let q = fb.b.ins().smax(q, lo);
-        return fb.b.ins().smin(q, hi);
+
+    /// The stored values (i32x4) of four accumulators.
+    pub fn apply(&self, fb: &mut Fb, req: &super::Requant, v: Value) -> Value {
+        let Some((ms, zps, lo, hi)) = self.consts else {
+            let mut out = v;
+            for lane in 0..4u8 {
+                let a = fb.b.ins().extractlane(v, lane);
+                let q = req.apply(fb, self.row, a);
+                out = fb.b.ins().insertlane(out, q, lane);
+            }
+            return out;
+        };
+        let x = fb.b.ins().fcvt_from_sint(types::F32X4, v);
+        let p = fb.b.ins().fmul(x, ms);
+        let r = fb.b.ins().nearest(p);
+        if req.small {
+            let r = fb.b.ins().x86_cvtt2dq(types::I32X4, r);
+            let q = fb.b.ins().iadd(r, zps);
+            let q = fb.b.ins().smax(q, lo);
+            return fb.b.ins().smin(q, hi);
+        }
+        let r = fb.b.ins().fmax(r, lo);
+        let r = fb.b.ins().fmin(r, hi);
+        let r = fb.b.ins().fcvt_to_sint_sat(types::I32X4, r);
+        fb.b.ins().iadd(r, zps)
     }
-    let zpf = fb.b.ins().fcvt_from_sint(types::F32, zp);
-    let qminf = fb.f32c(qmin as f32);
-    let qmaxf = fb.f32c(qmax as f32);
-    let lo_b = fb.b.ins().fsub(qminf, zpf);
-    let hi_b = fb.b.ins().fsub(qmaxf, zpf);
-    let lo_b = fb.b.ins().splat(types::F32X4, lo_b);
-    let hi_b = fb.b.ins().splat(types::F32X4, hi_b);
-    let r = fb.b.ins().fmax(r, lo_b);
-    let r = fb.b.ins().fmin(r, hi_b);
-    let r = fb.b.ins().fcvt_to_sint_sat(types::I32X4, r);
-    fb.b.ins().iadd(r, zps)
 }
 
 /// Packs two or four i32x4 of stored values (already in the u8/i8 range) to bytes, puts
@@ -203,6 +240,22 @@ pub fn load8_raw(fb: &mut Fb, x_dt: DType, xa: Value, off: i32) -> Value {
     match x_dt {
         DType::I8 => fb.b.ins().sload8x8(flags(), xa, off),
         _ => fb.b.ins().uload8x8(flags(), xa, off),
+    }
+}
+
+/// Like [`load8_raw`] as a pure load (`movq` + `pmovzxbw`/`pmovsxbw`): for buffers the
+/// kernel never writes while it reads them (its input, or a scratch copy filled before),
+/// so the load is scheduled next to its use instead of with every other load of the loop
+/// body at its top (which would keep them all live and spill).
+pub fn load8_pure(fb: &mut Fb, x_dt: DType, xa: Value, off: i32) -> Value {
+    let le = flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+    // An f64 load goes straight to an xmm register (`movsd`), bits unchanged.
+    let v = fb.b.ins().load(types::F64, super::const_flags(), xa, off);
+    let v = fb.b.ins().scalar_to_vector(types::F64X2, v);
+    let v = fb.b.ins().bitcast(types::I8X16, le, v);
+    match x_dt {
+        DType::I8 => fb.b.ins().swiden_low(v),
+        _ => fb.b.ins().uwiden_low(v),
     }
 }
 

@@ -48,8 +48,9 @@ pub struct Padded {
 
 /// The plan of one convolution's interior kernel.
 pub struct Taps {
-    /// Weight pairs `[M][cg][KH][P]` (i32: low 16 bits `w[2p]`, high `w[2p+1]`; the odd
-    /// last tap `(0, w[K-1])`), zero points subtracted.
+    /// Weight pairs `[M][cg][KH][P]`, each broadcast to a 16-byte vector of four i32
+    /// (low 16 bits `w[2p]`, high `w[2p+1]`; the odd last tap `(0, w[K-1])`), zero points
+    /// subtracted: read with plain vector loads.
     pairs: Addr,
     /// Per output channel `bias - zx * sum(w)` (wrapping i32).
     bias: Addr,
@@ -135,7 +136,7 @@ pub fn plan(
     }
     let np = kw.div_ceil(2);
     let taps = kh * kw;
-    let mut pairs = Vec::with_capacity(m * cg * kh * np);
+    let mut pairs = Vec::with_capacity(m * cg * kh * np * 4);
     let mut folded = Vec::with_capacity(m);
     for mi in 0..m {
         let wm = &packed[mi * cg * taps..(mi + 1) * cg * taps];
@@ -151,7 +152,7 @@ pub fn plan(
                     } else {
                         (0, at(kw - 1))
                     };
-                    pairs.push((lo | (hi << 16)) as i32);
+                    pairs.extend([(lo | (hi << 16)) as i32; 4]);
                 }
             }
         }
@@ -187,6 +188,8 @@ pub type Out = (Value, Value, Value);
 /// Per-pass values computed once before the rows: folded biases (splat) and either the
 /// weight-pair vectors themselves (few taps) or each channel's weight row address.
 pub struct Pass {
+    hoist: bool,
+    req: Vec<simd::ReqVec>,
     bias: Vec<Value>,
     wvec: Vec<Vec<Value>>,
     wrow: Vec<Value>,
@@ -241,34 +244,44 @@ impl Taps {
         self.cg * self.h.kernel * self.np
     }
 
-    /// Loads the pass constants of channels `outs` (emitted before the row loop).
-    pub fn pass(&self, fb: &mut Fb, outs: &[Out]) -> Pass {
+    /// Loads the pass constants of channels `outs` (emitted before the row loop). With
+    /// one channel of few taps (depthwise) the weight vectors, bias and requantization
+    /// constants stay in registers across the rows; otherwise they are loaded per block,
+    /// inside it (Cranelift hoists pure loop-invariant values out of loops, and that many
+    /// live vectors would spill).
+    pub fn pass(&self, fb: &mut Fb, req: &Requant, outs: &[Out]) -> Pass {
         let f = super::const_flags();
         let n = self.per_channel();
-        let hoist = n * outs.len() <= MAX_HOISTED;
+        let hoist = outs.len() == 1 && n <= MAX_HOISTED;
         let mut p = Pass {
+            hoist,
+            req: Vec::new(),
             bias: Vec::new(),
             wvec: Vec::new(),
             wrow: Vec::new(),
         };
-        for &(m, _, _) in outs {
-            let bb = fb.base(self.bias);
-            let ba = fb.index(bb, m, 4);
-            let b = fb.b.ins().load(types::I32, f, ba, 0);
-            p.bias.push(fb.b.ins().splat(types::I32X4, b));
+        for &(m, row, _) in outs {
             let wb = fb.base(self.pairs);
-            let wr = fb.index(wb, m, n * 4);
+            let wr = fb.index(wb, m, n * 16);
             p.wrow.push(wr);
-            let mut v = Vec::new();
             if hoist {
-                for i in 0..n {
-                    let w = fb.b.ins().load(types::I32, f, wr, (i * 4) as i32);
-                    v.push(simd::splat_pair(fb, w));
-                }
+                p.req.push(simd::ReqVec::new(fb, req, row));
+                p.bias.push(self.bias(fb, m));
+                let v = (0..n)
+                    .map(|i| fb.b.ins().load(types::I16X8, f, wr, (i * 16) as i32))
+                    .collect();
+                p.wvec.push(v);
             }
-            p.wvec.push(v);
         }
         p
+    }
+
+    /// The folded bias of channel `m` (i32x4 splat), loaded where it is emitted.
+    fn bias(&self, fb: &mut Fb, m: Value) -> Value {
+        let bb = fb.base(self.bias);
+        let ba = fb.index(bb, m, 4);
+        let b = fb.b.ins().load(types::I32, super::flags(), ba, 0);
+        fb.b.ins().splat(types::I32X4, b)
     }
 
     /// Interior output row `oh` (an interior row) of the pass: every interior column, in
@@ -327,41 +340,81 @@ impl Taps {
             .flat_map(|b| (0..2).map(move |g| if s == 1 { b * 8 + g } else { b * 16 + 8 * g }))
             .map(|o| o as i32)
             .collect();
-        let mut acc: Vec<Vec<Value>> = pass.bias.iter().map(|&b| vec![b; groups.len()]).collect();
-        for ci in 0..self.cg {
-            for r in 0..self.h.kernel {
-                let roff = ci * plane + r * self.h.dil * self.rs;
-                for p in 0..np {
-                    let off = if 2 * p + 1 < kw { 2 * p } else { kw - 2 };
-                    let xs: Vec<Value> = groups
-                        .iter()
-                        .map(|&g| simd::load8_raw(fb, self.x_dt, xb, (roff + off) as i32 + g))
-                        .collect();
-                    let wi = (ci * self.h.kernel + r) * np + p;
-                    for (j, a) in acc.iter_mut().enumerate() {
-                        let w = match pass.wvec[j].get(wi) {
-                            Some(&v) => v,
-                            None => {
-                                let w =
-                                    fb.b.ins()
-                                        .load(types::I32, f, pass.wrow[j], (wi * 4) as i32);
-                                simd::splat_pair(fb, w)
-                            }
-                        };
-                        for (av, &x) in a.iter_mut().zip(&xs) {
-                            *av = simd::madd(fb, x, w, *av);
-                        }
+        let ng = groups.len();
+        let kh = self.h.kernel;
+        // Accumulates kernel row (ci, r) given its weight-vector address `wr(j)` and
+        // input offset `xr`.
+        let row = |fb: &mut Fb, acc: &mut [Vec<Value>], xr: Value, wv: &dyn Fn(&mut Fb, usize, usize) -> Value| {
+            for p in 0..np {
+                let off = if 2 * p + 1 < kw { 2 * p } else { kw - 2 };
+                let xs: Vec<Value> = groups
+                    .iter()
+                    .map(|&g| simd::load8_pure(fb, self.x_dt, xr, off as i32 + g))
+                    .collect();
+                for (j, a) in acc.iter_mut().enumerate() {
+                    let w = wv(fb, j, p);
+                    for (av, &x) in a.iter_mut().zip(&xs) {
+                        *av = simd::madd(fb, x, w, *av);
                     }
                 }
             }
-        }
+        };
+        let acc: Vec<Vec<Value>> = if pass.hoist {
+            // Few taps: everything unrolled, weights in registers.
+            let mut acc: Vec<Vec<Value>> = pass.bias.iter().map(|&b| vec![b; ng]).collect();
+            for ci in 0..self.cg {
+                for r in 0..kh {
+                    let xr = fb.b.ins().iadd_imm_s(xb, (ci * plane + r * self.h.dil * self.rs) as i64);
+                    let base = (ci * kh + r) * np;
+                    row(fb, &mut acc, xr, &|_, j, p| pass.wvec[j][base + p]);
+                }
+            }
+            acc
+        } else {
+            // One kernel row per loop iteration, so that only its loads are live.
+            let vars: Vec<Vec<_>> = outs
+                .iter()
+                .map(|&(m, _, _)| {
+                    let b = self.bias(fb, m);
+                    (0..ng).map(|_| fb.var(types::I32X4, b)).collect()
+                })
+                .collect();
+            fb.for_n(self.cg, |fb, ci| {
+                let xc = fb.index(xb, ci, plane);
+                fb.for_n(kh, |fb, r| {
+                    let xr = fb.index(xc, r, self.h.dil * self.rs);
+                    let k = fb.b.ins().imul_imm_s(ci, kh as i64);
+                    let k = fb.b.ins().iadd(k, r);
+                    let wrs: Vec<Value> = pass.wrow.iter().map(|&w| fb.index(w, k, np * 16)).collect();
+                    let mut acc: Vec<Vec<Value>> = vars
+                        .iter()
+                        .map(|v| v.iter().map(|&v| fb.b.use_var(v)).collect())
+                        .collect();
+                    row(fb, &mut acc, xr, &|fb, j, p| {
+                        fb.b.ins().load(types::I16X8, f, wrs[j], (p * 16) as i32)
+                    });
+                    for (v, a) in vars.iter().zip(&acc) {
+                        for (&var, &x) in v.iter().zip(a) {
+                            fb.b.def_var(var, x);
+                        }
+                    }
+                });
+            });
+            vars.iter()
+                .map(|v| v.iter().map(|&v| fb.b.use_var(v)).collect())
+                .collect()
+        };
         // Stride 1 packs [even 4, odd 4] per 8 columns: byte n sits at 8b + 4(n%2) + n/2.
         let perm: Vec<u8> = (0..self.block as u8)
             .map(|n| (n / 8) * 8 + (n % 8 % 2) * 4 + n % 8 / 2)
             .collect();
         let o = fb.b.ins().iadd(yo, ow0);
-        for (&(_, row, y0), a) in outs.iter().zip(&acc) {
-            let q: Vec<Value> = a.iter().map(|&v| simd::requant4(fb, req, row, v)).collect();
+        for (j, (&(_, row, y0), a)) in outs.iter().zip(&acc).enumerate() {
+            let rq = match pass.req.get(j) {
+                Some(&rq) => rq,
+                None => simd::ReqVec::new(fb, req, row),
+            };
+            let q: Vec<Value> = a.iter().map(|&v| rq.apply(fb, req, v)).collect();
             let ya = fb.index(y0, o, self.y_dt.size());
             simd::store_q_n(fb, &q, (s == 1).then_some(&perm[..]), self.y_dt, ya, n);
         }

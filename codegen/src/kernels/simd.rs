@@ -138,7 +138,11 @@ impl ReqVec {
             let hi = fb.b.ins().fsub(qmaxf, zpf);
             (lo, hi)
         };
-        let ty = if req.small { types::I32X4 } else { types::F32X4 };
+        let ty = if req.small {
+            types::I32X4
+        } else {
+            types::F32X4
+        };
         let lo = fb.b.ins().splat(ty, lo);
         let hi = fb.b.ins().splat(ty, hi);
         ReqVec {

@@ -344,7 +344,10 @@ impl Taps {
         let kh = self.h.kernel;
         // Accumulates kernel row (ci, r) given its weight-vector address `wr(j)` and
         // input offset `xr`.
-        let row = |fb: &mut Fb, acc: &mut [Vec<Value>], xr: Value, wv: &dyn Fn(&mut Fb, usize, usize) -> Value| {
+        let row = |fb: &mut Fb,
+                   acc: &mut [Vec<Value>],
+                   xr: Value,
+                   wv: &dyn Fn(&mut Fb, usize, usize) -> Value| {
             for p in 0..np {
                 let off = if 2 * p + 1 < kw { 2 * p } else { kw - 2 };
                 let xs: Vec<Value> = groups
@@ -364,7 +367,9 @@ impl Taps {
             let mut acc: Vec<Vec<Value>> = pass.bias.iter().map(|&b| vec![b; ng]).collect();
             for ci in 0..self.cg {
                 for r in 0..kh {
-                    let xr = fb.b.ins().iadd_imm_s(xb, (ci * plane + r * self.h.dil * self.rs) as i64);
+                    let xr =
+                        fb.b.ins()
+                            .iadd_imm_s(xb, (ci * plane + r * self.h.dil * self.rs) as i64);
                     let base = (ci * kh + r) * np;
                     row(fb, &mut acc, xr, &|_, j, p| pass.wvec[j][base + p]);
                 }
@@ -385,7 +390,8 @@ impl Taps {
                     let xr = fb.index(xc, r, self.h.dil * self.rs);
                     let k = fb.b.ins().imul_imm_s(ci, kh as i64);
                     let k = fb.b.ins().iadd(k, r);
-                    let wrs: Vec<Value> = pass.wrow.iter().map(|&w| fb.index(w, k, np * 16)).collect();
+                    let wrs: Vec<Value> =
+                        pass.wrow.iter().map(|&w| fb.index(w, k, np * 16)).collect();
                     let mut acc: Vec<Vec<Value>> = vars
                         .iter()
                         .map(|v| v.iter().map(|&v| fb.b.use_var(v)).collect())

@@ -102,9 +102,6 @@ pub fn plan(
     })
 }
 
-/// Channel pairs per loop iteration (2 and 4 measured no faster on mobilenet_v2).
-const UNROLL: usize = 1;
-
 /// Largest per-pass buffer of broadcast weights (bytes, on the stack).
 const MAX_SPLAT: usize = 32 * 1024;
 
@@ -234,27 +231,16 @@ impl Pointwise {
                 }
             }
         };
-        // Channel pairs, UNROLL per iteration, then the odd channel.
+        // One channel pair per iteration (two or four measured no faster), then the odd
+        // channel.
         let step = self.mb * wsize;
-        let pair = |fb: &mut Fb, cp: Value, k: usize| {
+        let full = self.cg / 2;
+        fb.for_n(full, |fb, cp| {
             let xa = fb.index(xc, cp, 2 * plane);
-            let xa = fb.b.ins().iadd_imm_s(xa, (2 * k * plane) as i64);
             let xb = fb.b.ins().iadd_imm_s(xa, plane as i64);
             let wa = fb.index(w0, cp, step);
-            let wa = fb.b.ins().iadd_imm_s(wa, (k * step) as i64);
             mac(fb, xa, Some(xb), wa);
-        };
-        let full = self.cg / 2;
-        fb.for_n(full / UNROLL, |fb, i| {
-            let cp = fb.b.ins().imul_imm_s(i, UNROLL as i64);
-            for k in 0..UNROLL {
-                pair(fb, cp, k);
-            }
         });
-        for k in 0..full % UNROLL {
-            let cp = fb.c64((full - full % UNROLL) as i64);
-            pair(fb, cp, k);
-        }
         if self.cg % 2 == 1 {
             let xa = fb.b.ins().iadd_imm_s(xc, ((self.cg - 1) * plane) as i64);
             let wa = fb.b.ins().iadd_imm_s(w0, (full * step) as i64);

@@ -274,8 +274,9 @@ fn qconv_matches_interpreter() {
 /// Shapes for the vector conv kernels: depthwise convs (one input channel per group) and
 /// convs with few input channels (the 3-channel stem), W strides 1 and 2 (sometimes 3),
 /// pads, dilation, kernels 1 to 5 wide, rows narrower than 8, between 8 and 16 and wider
-/// (odd widths leave overlapping last blocks), pointwise (1x1) convs with odd channel
-/// counts, and multipliers above 0.5 (the exact-clamp epilogue).
+/// (odd widths leave overlapping last blocks), 1-d convs and single output rows,
+/// pointwise (1x1) convs with odd channel counts, and multipliers above 0.5 (the
+/// exact-clamp epilogue).
 #[test]
 fn vector_convs_match_interpreter() {
     run_cases("qconv-vec", |rng| {
@@ -331,6 +332,18 @@ fn vector_convs_match_interpreter() {
                 rng.usize(min..=min + if d == 0 { 6 } else { extra })
             })
             .collect();
+        // A fifth are 1-d (the W axis only): one output row.
+        let (kernel, strides, dil, pads, sp) = if rng.u8(..5) == 0 {
+            (
+                kernel[1..].to_vec(),
+                strides[1..].to_vec(),
+                dil[1..].to_vec(),
+                vec![pads[1], pads[3]],
+                sp[1..].to_vec(),
+            )
+        } else {
+            (kernel, strides, dil, pads, sp)
+        };
         let xdt = q8(rng);
         let wdt = if rng.u8(..4) == 0 {
             DType::U8

@@ -440,9 +440,9 @@ impl Kernel for QConv {
                     let outs: Vec<taps::Out> = chans.iter().map(|c| (c.0, c.1, c.4)).collect();
                     let pass = t.pass(fb, &self.req, &outs);
                     if let Some(buf) = buf {
-                        t.copy_plane(fb, buf, x0);
+                        let xb = t.copy_plane(fb, buf, x0);
                         fb.for_n(oh_n, |fb, oh| {
-                            t.emit_row(fb, &self.req, &pass, &outs, buf, oh);
+                            t.emit_row(fb, &self.req, &pass, &outs, xb, oh);
                         });
                         return;
                     }

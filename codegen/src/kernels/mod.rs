@@ -337,6 +337,16 @@ impl Fb<'_> {
         self.for_range(lo, hi, body);
     }
 
+    /// `ptr` re-derived after the stores emitted so far: `ptr + *zero` with a load that
+    /// may not move (`zero` an i64 zero in the pool). Pure (movable) loads from the
+    /// result cannot be hoisted above those stores, which Cranelift would otherwise do
+    /// for loop-invariant addresses (e.g. in a loop of one iteration).
+    pub fn fence(&mut self, ptr: Value, zero: Addr) -> Value {
+        let z = self.base(zero);
+        let z = self.b.ins().load(types::I64, flags(), z, 0);
+        self.b.ins().iadd(ptr, z)
+    }
+
     /// Loads an integer element of `dt` widened to i32 (u8/i8/u16/i16/i32).
     pub fn load_int(&mut self, dt: DType, addr: Value, off: i32) -> Value {
         let f = flags();

@@ -31,6 +31,8 @@ pub struct Pointwise {
     cg: usize,
     x_dt: DType,
     y_dt: DType,
+    /// An i64 zero for [`Fb::fence`].
+    zero: Addr,
 }
 
 /// Output channels per pass for `mg` output channels per group, and columns per pass.
@@ -93,6 +95,7 @@ pub fn plan(
     Some(Pointwise {
         pairs: pool.i32s(&pairs),
         bias: pool.i32s(&folded),
+        zero: pool.i32s(&[0, 0]),
         mb,
         cols,
         width,
@@ -148,7 +151,8 @@ impl Pointwise {
                 let d = fb.index(buf, i, 16);
                 fb.b.ins().store(super::flags(), v, d, 0);
             });
-            Weights::Splat(buf)
+            // Fenced: the blocks read the buffer with movable loads.
+            Weights::Splat(fb.fence(buf, self.zero))
         } else {
             Weights::Pairs(w0)
         };

@@ -70,6 +70,8 @@ pub struct Taps {
     pads: (usize, usize),
     /// The stack copy of each plane, for depthwise convolutions.
     padded: Option<Padded>,
+    /// An i64 zero for [`Fb::fence`].
+    zero: Addr,
     cg: usize,
     /// Tap pairs per kernel row.
     np: usize,
@@ -174,6 +176,7 @@ pub fn plan(
         rs,
         pads,
         padded,
+        zero: pool.i32s(&[0, 0]),
         cg,
         np,
         ow: w.output,
@@ -228,8 +231,10 @@ impl Taps {
         buf
     }
 
-    /// Copies the input plane at `x0` into the padded buffer `buf`.
-    pub fn copy_plane(&self, fb: &mut Fb, buf: Value, x0: Value) {
+    /// Copies the input plane at `x0` into the padded buffer `buf` and returns the
+    /// buffer's address for the reads (fenced after the copy: the kernel reads it with
+    /// movable loads).
+    pub fn copy_plane(&self, fb: &mut Fb, buf: Value, x0: Value) -> Value {
         let p = self.padded.expect("padded plan");
         let iw = self.w.input;
         let dst0 = fb.b.ins().iadd_imm_s(buf, (p.pt * p.rs + p.pl) as i64);
@@ -238,6 +243,7 @@ impl Taps {
             let dst = fb.index(dst0, r, p.rs);
             simd::copy_bytes(fb, src, dst, iw);
         });
+        fb.fence(buf, self.zero)
     }
 
     fn per_channel(&self) -> usize {

@@ -348,9 +348,14 @@ impl Program {
 }
 
 impl Drop for Program {
-    /// With `QCC_JIT_PROFILE` set, prints the time of each step (slowest first) to stderr.
+    /// With `QCC_JIT_PROFILE` set, prints the time of each step (slowest first) to stderr:
+    /// the 15 slowest, or as many as the variable's value when it is a number.
     fn drop(&mut self) {
         let Some(p) = &self.profile else { return };
+        let top = std::env::var("QCC_JIT_PROFILE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(15);
         let total: f64 = p.iter().map(|s| s.1.as_secs_f64()).sum();
         let mut rows: Vec<(usize, &(usize, std::time::Duration, u32))> =
             p.iter().enumerate().collect();
@@ -360,7 +365,7 @@ impl Drop for Program {
             p.len(),
             total * 1e3 / p.first().map_or(1, |s| s.2.max(1)) as f64
         );
-        for (si, (node, t, n)) in rows.into_iter().take(15) {
+        for (si, (node, t, n)) in rows.into_iter().take(top) {
             let what = if *node == usize::MAX {
                 self.step_names.get(si).cloned().unwrap_or_default()
             } else {

@@ -291,6 +291,143 @@ fn wzp(rng: &mut fastrand::Rng, dt: DType) -> i32 {
     }
 }
 
+/// Shapes for the vector conv kernels: depthwise convs (one input channel per group) and
+/// convs with few input channels (the 3-channel stem), W strides 1 and 2 (sometimes 3),
+/// pads, dilation, kernels 1 to 5 wide, rows narrower than 8, between 8 and 16 and wider
+/// (odd widths leave overlapping last blocks), 1-d convs and single output rows,
+/// pointwise (1x1) convs with odd channel counts, and multipliers above 0.5 (the
+/// exact-clamp epilogue).
+#[test]
+fn vector_convs_match_interpreter() {
+    run_cases("qconv-vec", |rng| {
+        let md = mode(rng);
+        let mut b = Build::new(md);
+        let (bd, n) = batch(rng);
+        let kind = rng.u8(..3);
+        let (group, cg, mg) = match kind {
+            0 => {
+                let g = rng.usize(1..=5);
+                (g, 1, 1)
+            }
+            1 => (rng.usize(1..=2), rng.usize(1..=4), rng.usize(1..=9)),
+            _ => (1, rng.usize(1..=7), rng.usize(1..=9)),
+        };
+        let (c, m) = (group * cg, group * mg);
+        let pointwise = kind == 2;
+        let kernel: Vec<usize> = if pointwise {
+            vec![1, 1]
+        } else {
+            vec![rng.usize(1..=4), rng.usize(1..=5)]
+        };
+        let pick_stride = |rng: &mut fastrand::Rng| match rng.u8(..8) {
+            0 => 3,
+            1..=4 => 1,
+            _ => 2,
+        };
+        let strides: Vec<usize> = if pointwise {
+            vec![1, 1]
+        } else {
+            vec![pick_stride(rng), pick_stride(rng)]
+        };
+        let dil: Vec<usize> = if pointwise {
+            vec![1, 1]
+        } else {
+            vec![rng.usize(1..=2), if rng.u8(..6) == 0 { 2 } else { 1 }]
+        };
+        let pads: Vec<usize> = if pointwise {
+            vec![0; 4]
+        } else {
+            (0..4).map(|_| rng.usize(0..=2)).collect()
+        };
+        let sp: Vec<usize> = (0..2)
+            .map(|d| {
+                let keff = dil[d] * (kernel[d] - 1) + 1;
+                let min = keff.saturating_sub(pads[d] + pads[2 + d]).max(1);
+                let extra = match rng.u8(..4) {
+                    0 => 6,
+                    1 => 20,
+                    2 => 40,
+                    _ => 70,
+                };
+                rng.usize(min..=min + if d == 0 { 6 } else { extra })
+            })
+            .collect();
+        // A fifth are 1-d (the W axis only): one output row.
+        let (kernel, strides, dil, pads, sp) = if rng.u8(..5) == 0 {
+            (
+                kernel[1..].to_vec(),
+                strides[1..].to_vec(),
+                dil[1..].to_vec(),
+                vec![pads[1], pads[3]],
+                sp[1..].to_vec(),
+            )
+        } else {
+            (kernel, strides, dil, pads, sp)
+        };
+        let xdt = q8(rng);
+        let wdt = if rng.u8(..4) == 0 {
+            DType::U8
+        } else {
+            DType::I8
+        };
+        let ydt = q8(rng);
+        let xq = QParams::per_tensor(scale(rng, 0.002, 0.05), zp(rng, xdt));
+        let mut xs = vec![n, c];
+        xs.extend(&sp);
+        let x = b.input(
+            "x",
+            TensorType::with_dims(xdt, dims(&bd, &xs[1..])).quantized(xq.clone()),
+        );
+        let mut ws = vec![m, cg];
+        ws.extend(&kernel);
+        let wq = if rng.bool() {
+            QParams::per_axis(
+                (0..m).map(|_| scale(rng, 0.001, 0.05)).collect(),
+                (0..m).map(|_| zp(rng, wdt)).collect(),
+                0,
+            )
+        } else {
+            QParams::per_tensor(scale(rng, 0.001, 0.05), zp(rng, wdt))
+        };
+        let wn: usize = ws.iter().product();
+        let w = b.constant(
+            "w",
+            TensorType::new(wdt, &ws).quantized(wq),
+            int_data(rng, wdt, wn),
+        );
+        let mut ins = vec![x, w];
+        if rng.bool() {
+            let big = rng.u8(..8) == 0;
+            let bv: Vec<i32> = (0..m)
+                .map(|_| {
+                    if big {
+                        rng.i32(..)
+                    } else {
+                        rng.i32(-20000..20000)
+                    }
+                })
+                .collect();
+            ins.push(b.constant("bias", TensorType::new(DType::I32, &[m]), Data::I32(bv)));
+        }
+        // Output scales down to 1e-5 give multipliers above 0.5.
+        let ys = if rng.u8(..5) == 0 {
+            scale(rng, 0.00001, 0.001)
+        } else {
+            scale(rng, 0.005, 0.5)
+        };
+        let yq = QParams::per_tensor(ys, zp(rng, ydt));
+        let a = ConvAttrs {
+            strides,
+            pads,
+            dilations: dil,
+            group,
+        };
+        let module = b.finish(Op::QConv(a, random_clamp(rng, ydt)), ins, ydt, Some(yq));
+        let xn: usize = xs.iter().product();
+        (module, vec![Tensor::new(xs, int_data(rng, xdt, xn))])
+    });
+}
+
 #[test]
 fn qgemm_and_qmatmul_match_interpreter() {
     run_cases("qgemm", |rng| {

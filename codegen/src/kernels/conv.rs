@@ -6,7 +6,9 @@
 //! taps that fall inside the input, so padded taps (which contribute `(z_x - z_x) * w = 0`
 //! in the interpreter) are skipped without a branch per tap.
 
+use super::pointwise::{self, Pointwise};
 use super::requant::{self, OutMode, Requant};
+use super::taps::{self, Taps};
 use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::{ConvAttrs, DType};
@@ -142,6 +144,12 @@ struct QConv {
     /// For an odd last input channel (depthwise convs): tap pairs along W,
     /// `[M][KH][KW/2]` i32 holding `w[kw=2p]` low and `w[kw=2p+1]` high.
     tpairs: Addr,
+    /// Output channels computed together by the vector kernels (sharing input loads).
+    mb: usize,
+    /// The interior kernel for few input channels per group (depthwise, stem).
+    taps: Option<Taps>,
+    /// The kernel of pointwise convolutions (planes flattened to one row).
+    pw: Option<Pointwise>,
 }
 
 /// Lowers a `qconv` node (rank 3 or 4, constant weights and bias); `clamp` is a fused
@@ -204,7 +212,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     }
     // A 1x1, stride-1, unpadded convolution reads each plane as one contiguous row.
     let pointwise = |a: &Axis, e: usize| a.kernel == 1 && a.stride == 1 && a.pad == 0 && e == 0;
-    let (h, w) = if pointwise(&h, ends[0]) && pointwise(&w, ends[1]) {
+    let is_pw = pointwise(&h, ends[0]) && pointwise(&w, ends[1]);
+    let (h, w) = if is_pw {
         let hw = h.input * w.input;
         let one = Axis {
             input: 1,
@@ -304,7 +313,49 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         }
     }
     let tpairs = l.pool.i32s(&tp);
+    let mg = m / group;
+    let pw = if l.simd && is_pw {
+        pointwise::plan(
+            l.pool,
+            w.input,
+            (m, cg, mg),
+            &packed,
+            bias.as_deref(),
+            zx,
+            x_dt,
+            y_ty.dtype,
+        )
+    } else {
+        None
+    };
+    let mb = if let Some(p) = &pw {
+        p.mb()
+    } else if vec.is_some() {
+        [4, 2, 1]
+            .into_iter()
+            .find(|b| mg.is_multiple_of(*b))
+            .unwrap_or(1)
+    } else {
+        1
+    };
+    let taps = if l.simd {
+        taps::plan(
+            l.pool,
+            (&h, &w, ends),
+            (m, cg, mg, mb),
+            &packed,
+            bias.as_deref(),
+            zx,
+            x_dt,
+            y_ty.dtype,
+        )
+    } else {
+        None
+    };
     Ok(Some(Box::new(QConv {
+        mb,
+        taps,
+        pw,
         tpairs,
         vec,
         wpairs,
@@ -341,16 +392,15 @@ type Chan = (Value, Value, Value, Value, Value);
 impl Kernel for QConv {
     fn emit(&self, fb: &mut Fb) {
         let (cg, mg) = (self.c / self.group, self.m / self.group);
-        // Output channels computed together by the vector kernel (sharing input loads).
-        let mb = if self.vec.is_some() {
-            [4, 2, 1].into_iter().find(|b| mg % b == 0).unwrap_or(1)
-        } else {
-            1
-        };
+        let mb = self.mb;
         let (kh_n, kw_n) = (self.h.kernel, self.w.kernel);
         let (ih_n, iw_n) = (self.h.input, self.w.input);
         let (oh_n, ow_n) = (self.h.output, self.w.output);
         let xsz = self.x_dt.size();
+        let buf = match &self.taps {
+            Some(t) if t.is_padded() => Some(t.padded_buffer(fb)),
+            _ => None,
+        };
         fb.for_n(self.n, |fb, b| {
             fb.for_n(self.group, |fb, g| {
                 fb.for_n(mg / mb, |fb, mob| {
@@ -375,28 +425,41 @@ impl Kernel for QConv {
                         let y0 = fb.index(ybase, bm, oh_n * ow_n * self.y_dt.size());
                         chans.push((m, row, bias, w0, y0));
                     }
-                    fb.for_n(oh_n, |fb, oh| {
-                        let (khlo, khhi) = range(fb, self.rows, oh);
-                        let ih0 = fb.b.ins().imul_imm_s(oh, self.h.stride as i64);
-                        let ih0 = fb.b.ins().iadd_imm_s(ih0, -(self.h.pad as i64));
-                        let rows = (oh, khlo, khhi, ih0);
-                        match self.vec {
-                            None => {
-                                for ch in &chans {
-                                    self.emit_scalar(fb, *ch, x0, rows, 0, ow_n);
-                                }
-                            }
-                            Some((a, nb)) => {
-                                for ch in &chans {
-                                    self.emit_scalar(fb, *ch, x0, rows, 0, a);
-                                }
-                                self.emit_vector(fb, &chans, x0, rows, a, nb);
-                                for ch in &chans {
-                                    self.emit_scalar(fb, *ch, x0, rows, a + 8 * nb, ow_n);
-                                }
-                            }
+                    if let Some(p) = &self.pw {
+                        let outs: Vec<pointwise::Out> =
+                            chans.iter().map(|c| (c.0, c.1, c.4)).collect();
+                        p.emit(fb, &self.req, &outs, x0);
+                        return;
+                    }
+                    let Some(t) = &self.taps else {
+                        fb.for_n(oh_n, |fb, oh| self.emit_row(fb, &chans, x0, oh));
+                        return;
+                    };
+                    // Padded border rows as before; interior rows: scalar border columns
+                    // and the tap-pair kernel in between.
+                    let outs: Vec<taps::Out> = chans.iter().map(|c| (c.0, c.1, c.4)).collect();
+                    let pass = t.pass(fb, &self.req, &outs);
+                    if let Some(buf) = buf {
+                        let xb = t.copy_plane(fb, buf, x0);
+                        fb.for_n(oh_n, |fb, oh| {
+                            t.emit_row(fb, &self.req, &pass, &outs, xb, oh);
+                        });
+                        return;
+                    }
+                    let (r0, r1) = t.rows;
+                    let (c0, c1) = t.cols;
+                    fb.for_span(0, r0, |fb, oh| self.emit_row(fb, &chans, x0, oh));
+                    fb.for_span(r0, r1, |fb, oh| {
+                        let rows = self.row_taps(fb, oh);
+                        for ch in &chans {
+                            self.emit_scalar(fb, *ch, x0, rows, 0, c0);
+                        }
+                        t.emit_row(fb, &self.req, &pass, &outs, x0, oh);
+                        for ch in &chans {
+                            self.emit_scalar(fb, *ch, x0, rows, c1, ow_n);
                         }
                     });
+                    fb.for_span(r1, oh_n, |fb, oh| self.emit_row(fb, &chans, x0, oh));
                 });
             });
         });
@@ -404,6 +467,37 @@ impl Kernel for QConv {
 }
 
 impl QConv {
+    /// Row `oh`'s kernel-row range and first input row: `(oh, khlo, khhi, ih0)`.
+    fn row_taps(&self, fb: &mut Fb, oh: Value) -> (Value, Value, Value, Value) {
+        let (khlo, khhi) = range(fb, self.rows, oh);
+        let ih0 = fb.b.ins().imul_imm_s(oh, self.h.stride as i64);
+        let ih0 = fb.b.ins().iadd_imm_s(ih0, -(self.h.pad as i64));
+        (oh, khlo, khhi, ih0)
+    }
+
+    /// Output row `oh` of every channel in `chans`: scalar border columns and the
+    /// channel-pair vector kernel on the interior.
+    fn emit_row(&self, fb: &mut Fb, chans: &[Chan], x0: Value, oh: Value) {
+        let ow_n = self.w.output;
+        let rows = self.row_taps(fb, oh);
+        match self.vec {
+            None => {
+                for ch in chans {
+                    self.emit_scalar(fb, *ch, x0, rows, 0, ow_n);
+                }
+            }
+            Some((a, nb)) => {
+                for ch in chans {
+                    self.emit_scalar(fb, *ch, x0, rows, 0, a);
+                }
+                self.emit_vector(fb, chans, x0, rows, a, nb);
+                for ch in chans {
+                    self.emit_scalar(fb, *ch, x0, rows, a + 8 * nb, ow_n);
+                }
+            }
+        }
+    }
+
     /// Output columns `lo..hi` of row `oh` for one channel, one at a time, with the
     /// per-column tap ranges (the borders of padded convolutions).
     fn emit_scalar(

@@ -3,8 +3,8 @@
 //!
 //! * [`Fb`]: a thin layer over `FunctionBuilder` (counted loops, typed loads and stores).
 //! * [`Requant`]: per-channel requantization tables and the exact epilogue.
-//! * `conv`, `conv_vnni` (+ `repack`), `gemm`, `fgemm`, `matmul_integer`, `lut`, `pool`,
-//!   `eltwise`, `quant`: the op kernels.
+//! * `conv` (with `pointwise` and `taps`), `conv_vnni` (+ `repack`), `gemm`, `fgemm`,
+//!   `matmul_integer`, `lut`, `pool`, `eltwise`, `quant`: the op kernels.
 
 pub mod conv;
 pub mod conv_vnni;
@@ -13,11 +13,13 @@ pub mod fgemm;
 pub mod gemm;
 pub mod lut;
 pub mod matmul_integer;
+pub mod pointwise;
 pub mod pool;
 pub mod quant;
 pub mod repack;
 pub mod requant;
 pub mod simd;
+pub mod taps;
 
 use crate::plan::{Loc, Plan};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -229,7 +231,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
 
 /// In fixed-point (TFLite) modules, the ops whose kernels reproduce the interpreter: the
 /// integer convolutions and matmuls with an int32 bias, layout and pooling ops, dequantize
-/// dequantize and requantize (TFLite's integer Requantize). `quantize` (rounding half away
+/// and requantize (TFLite's integer Requantize). `quantize` (rounding half away
 /// from zero), `qadd` (TFLite's ADD) and int64-bias convolutions have TFLite arithmetic the
 /// kernels do not implement yet, so they run through the interpreter.
 fn fixed_point_kernel(l: &Lower) -> bool {
@@ -344,6 +346,31 @@ impl Fb<'_> {
         let lo = self.c64(0);
         let hi = self.c64(n as i64);
         self.for_range(lo, hi, body);
+    }
+
+    /// `for i in lo..hi { body(i) }` with compile-time bounds (no loop for one iteration).
+    pub fn for_span(&mut self, lo: usize, hi: usize, body: impl FnOnce(&mut Self, Value)) {
+        if hi <= lo {
+            return;
+        }
+        if hi == lo + 1 {
+            let i = self.c64(lo as i64);
+            body(self, i);
+            return;
+        }
+        let lo = self.c64(lo as i64);
+        let hi = self.c64(hi as i64);
+        self.for_range(lo, hi, body);
+    }
+
+    /// `ptr` re-derived after the stores emitted so far: `ptr + *zero` with a load that
+    /// may not move (`zero` an i64 zero in the pool). Pure (movable) loads from the
+    /// result cannot be hoisted above those stores, which Cranelift would otherwise do
+    /// for loop-invariant addresses (e.g. in a loop of one iteration).
+    pub fn fence(&mut self, ptr: Value, zero: Addr) -> Value {
+        let z = self.base(zero);
+        let z = self.b.ins().load(types::I64, flags(), z, 0);
+        self.b.ins().iadd(ptr, z)
     }
 
     /// Loads an integer element of `dt` widened to i32 (u8/i8/u16/i16/i32).

@@ -39,6 +39,12 @@ pub struct Requant {
     pub out: OutMode,
     /// Number of channels (rows).
     pub channels: usize,
+    /// Every multiplier is a float with `|M| <= 0.5` and every zero point within `2^16`:
+    /// then `|float(acc) * M| <= 2^30` for any i32 `acc`, never NaN, and adding the zero
+    /// point cannot overflow i32, so the vector epilogue
+    /// ([`super::simd::requant4`]) may round, convert and clamp with plain `roundps`,
+    /// `cvttps2dq` and integer min/max and still equal [`Requant::apply`].
+    pub small: bool,
 }
 
 /// One channel's parameters.
@@ -57,7 +63,10 @@ impl Requant {
     pub fn new(pool: &mut Pool, chans: &[Channel], out: OutMode) -> Requant {
         let mut rows: Vec<i32> = Vec::with_capacity(chans.len() * 8);
         let mut fixed = false;
+        let mut small = true;
         for c in chans {
+            small &= matches!(c.mult, Multiplier::Float(m) if m.abs() <= 0.5)
+                && c.zp.unsigned_abs() <= 1 << 16;
             let (mbits, m0, factor, right, mask) = match c.mult {
                 Multiplier::Float(m) => (m.to_bits() as i32, 0, 0, 0, 0),
                 Multiplier::Fixed { m0, shift } => {
@@ -80,6 +89,7 @@ impl Requant {
             fixed,
             out,
             channels: chans.len(),
+            small,
         }
     }
 

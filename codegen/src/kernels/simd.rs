@@ -73,9 +73,7 @@ pub fn dot_u8_i16(
 }
 
 /// Requantizes eight i32 accumulators (`lo`, `hi`: i32x4, bias added) of one channel `row`
-/// and stores them as eight u8/i8 at `ya`. Float mode is vectorised with the scalar
-/// semantics (f32 multiply, `nearest`, clamp to `[qmin - zp, qmax - zp]`, saturating
-/// convert, `+ zp`; NaN becomes `zp` as in the interpreter); fixed point goes lane by lane.
+/// and stores them as eight u8/i8 at `ya` (see [`requant4`]).
 pub fn requant_store8(
     fb: &mut Fb,
     req: &super::Requant,
@@ -85,56 +83,208 @@ pub fn requant_store8(
     y_dt: DType,
     ya: Value,
 ) {
-    let super::requant::OutMode::Quant { qmin, qmax } = req.out else {
-        unreachable!("vector epilogue only for quantized outputs")
-    };
-    if req.fixed {
-        for (v, base) in [(lo, 0u8), (hi, 4u8)] {
+    let q = [requant4(fb, req, row, lo), requant4(fb, req, row, hi)];
+    store_q(fb, &q, None, y_dt, ya);
+}
+
+/// Requantizes four i32 accumulators (bias added) of channel `row` to their stored values
+/// (i32x4 in `[qmin, qmax]`); see [`ReqVec`].
+pub fn requant4(fb: &mut Fb, req: &super::Requant, row: Value, v: Value) -> Value {
+    let r = ReqVec::new(fb, req, row);
+    r.apply(fb, req, v)
+}
+
+/// One channel's vector requantization constants, loaded and broadcast once (before a
+/// kernel's column loop) and applied to many i32x4 accumulators.
+///
+/// Float mode is vectorised with the scalar semantics: with [`super::Requant::small`]
+/// multipliers, `cvtdq2ps`, `mulps`, `roundps` (half to even), `cvttps2dq`, `+ zp` and an
+/// integer clamp (exact, see there); otherwise the f32 clamp to `[qmin - zp, qmax - zp]`
+/// and a saturating convert (NaN becomes `zp` as in the interpreter). Fixed point goes
+/// lane by lane through [`super::Requant::apply`].
+#[derive(Clone, Copy)]
+pub struct ReqVec {
+    row: Value,
+    /// Multiplier (f32x4), zero point (i32x4) and the clamp bounds: `[qmin, qmax]` (i32x4)
+    /// with small multipliers, else `[qmin - zp, qmax - zp]` (f32x4).
+    consts: Option<(Value, Value, Value, Value)>,
+}
+
+impl ReqVec {
+    /// Loads the constants of channel `row`.
+    pub fn new(fb: &mut Fb, req: &super::Requant, row: Value) -> ReqVec {
+        let super::requant::OutMode::Quant { qmin, qmax } = req.out else {
+            unreachable!("vector epilogue only for quantized outputs")
+        };
+        if req.fixed {
+            return ReqVec { row, consts: None };
+        }
+        // Not movable: the loads stay where they are emitted (a kernel decides whether
+        // the constants live across its loops or are reloaded per block).
+        let f = super::flags().with_readonly();
+        let m = fb.b.ins().load(types::F32, f, row, 8);
+        let ms = fb.b.ins().splat(types::F32X4, m);
+        let zp = fb.b.ins().load(types::I32, f, row, 4);
+        let zps = fb.b.ins().splat(types::I32X4, zp);
+        let (lo, hi) = if req.small {
+            let lo = fb.c32(qmin as i32);
+            let hi = fb.c32(qmax as i32);
+            (lo, hi)
+        } else {
+            let zpf = fb.b.ins().fcvt_from_sint(types::F32, zp);
+            let qminf = fb.f32c(qmin as f32);
+            let qmaxf = fb.f32c(qmax as f32);
+            let lo = fb.b.ins().fsub(qminf, zpf);
+            let hi = fb.b.ins().fsub(qmaxf, zpf);
+            (lo, hi)
+        };
+        let ty = if req.small {
+            types::I32X4
+        } else {
+            types::F32X4
+        };
+        let lo = fb.b.ins().splat(ty, lo);
+        let hi = fb.b.ins().splat(ty, hi);
+        ReqVec {
+            row,
+            consts: Some((ms, zps, lo, hi)),
+        }
+    }
+
+    /// The stored values (i32x4) of four accumulators.
+    pub fn apply(&self, fb: &mut Fb, req: &super::Requant, v: Value) -> Value {
+        let Some((ms, zps, lo, hi)) = self.consts else {
+            let mut out = v;
             for lane in 0..4u8 {
                 let a = fb.b.ins().extractlane(v, lane);
-                let q = req.apply(fb, row, a);
-                fb.store_int(y_dt, q, ya, (base + lane) as i32);
+                let q = req.apply(fb, self.row, a);
+                out = fb.b.ins().insertlane(out, q, lane);
             }
-        }
-        return;
-    }
-    let f = super::const_flags();
-    let m = fb.b.ins().load(types::F32, f, row, 8);
-    let ms = fb.b.ins().splat(types::F32X4, m);
-    let zp = fb.b.ins().load(types::I32, f, row, 4);
-    let zpf = fb.b.ins().fcvt_from_sint(types::F32, zp);
-    let qminf = fb.f32c(qmin as f32);
-    let qmaxf = fb.f32c(qmax as f32);
-    let lo_b = fb.b.ins().fsub(qminf, zpf);
-    let hi_b = fb.b.ins().fsub(qmaxf, zpf);
-    let lo_b = fb.b.ins().splat(types::F32X4, lo_b);
-    let hi_b = fb.b.ins().splat(types::F32X4, hi_b);
-    let zps = fb.b.ins().splat(types::I32X4, zp);
-    let mut q = [lo; 2];
-    for (i, v) in [lo, hi].into_iter().enumerate() {
+            return out;
+        };
         let x = fb.b.ins().fcvt_from_sint(types::F32X4, v);
         let p = fb.b.ins().fmul(x, ms);
         let r = fb.b.ins().nearest(p);
-        let r = fb.b.ins().fmax(r, lo_b);
-        let r = fb.b.ins().fmin(r, hi_b);
+        if req.small {
+            let r = fb.b.ins().x86_cvtt2dq(types::I32X4, r);
+            let q = fb.b.ins().iadd(r, zps);
+            let q = fb.b.ins().smax(q, lo);
+            return fb.b.ins().smin(q, hi);
+        }
+        let r = fb.b.ins().fmax(r, lo);
+        let r = fb.b.ins().fmin(r, hi);
         let r = fb.b.ins().fcvt_to_sint_sat(types::I32X4, r);
-        q[i] = fb.b.ins().iadd(r, zps);
+        fb.b.ins().iadd(r, zps)
     }
-    let w16 = fb.b.ins().snarrow(q[0], q[1]);
-    let w8 = if y_dt == DType::U8 {
-        fb.b.ins().unarrow(w16, w16)
+}
+
+/// Packs two or four i32x4 of stored values (already in the u8/i8 range) to bytes, puts
+/// byte `i` of the result at `perm[i]` of the packed order when given, and stores the 8 or
+/// 16 bytes at `ya`.
+pub fn store_q(fb: &mut Fb, q: &[Value], perm: Option<&[u8]>, y_dt: DType, ya: Value) {
+    store_q_n(fb, q, perm, y_dt, ya, 4 * q.len());
+}
+
+/// [`store_q`] storing only the first `n` bytes (`n <= 4 * q.len()`).
+pub fn store_q_n(fb: &mut Fb, q: &[Value], perm: Option<&[u8]>, y_dt: DType, ya: Value, n: usize) {
+    use cranelift_codegen::ir::ConstantData;
+    let w0 = fb.b.ins().snarrow(q[0], q[1]);
+    let w1 = if q.len() == 4 {
+        fb.b.ins().snarrow(q[2], q[3])
     } else {
-        fb.b.ins().snarrow(w16, w16)
+        w0
+    };
+    let mut w8 = if y_dt == DType::U8 {
+        fb.b.ins().unarrow(w0, w1)
+    } else {
+        fb.b.ins().snarrow(w0, w1)
     };
     let le = super::flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+    if let Some(perm) = perm {
+        let mut mask: Vec<u8> = perm.to_vec();
+        mask.resize(16, 0);
+        let imm = fb.b.func.dfg.immediates.push(ConstantData::from(mask));
+        let b8 = fb.b.ins().bitcast(types::I8X16, le, w8);
+        w8 = fb.b.ins().shuffle(b8, b8, imm);
+    }
+    let f = super::flags();
+    if n == 16 {
+        let b8 = fb.b.ins().bitcast(types::I8X16, le, w8);
+        fb.b.ins().store(f, b8, ya, 0);
+        return;
+    }
     let w64 = fb.b.ins().bitcast(types::I64X2, le, w8);
-    let word = fb.b.ins().extractlane(w64, 0);
-    fb.b.ins().store(f, word, ya, 0);
+    let mut at = 0;
+    for lane in 0..2u8 {
+        let mut word = fb.b.ins().extractlane(w64, lane);
+        let mut left = n.saturating_sub(8 * lane as usize).min(8);
+        if left == 8 {
+            fb.b.ins().store(f, word, ya, at);
+            at += 8;
+            continue;
+        }
+        // The first `left` bytes of the word in pieces of 4, 2 and 1.
+        for size in [4, 2, 1] {
+            if left >= size {
+                match size {
+                    4 => fb.b.ins().istore32(f, word, ya, at),
+                    2 => fb.b.ins().istore16(f, word, ya, at),
+                    _ => fb.b.ins().istore8(f, word, ya, at),
+                };
+                word = fb.b.ins().ushr_imm_s(word, (8 * size) as i64);
+                at += size as i32;
+                left -= size;
+            }
+        }
+    }
+}
+
+/// Eight u8/i8 at `xa + off` widened to i16 (no zero point subtracted).
+pub fn load8_raw(fb: &mut Fb, x_dt: DType, xa: Value, off: i32) -> Value {
+    match x_dt {
+        DType::I8 => fb.b.ins().sload8x8(flags(), xa, off),
+        _ => fb.b.ins().uload8x8(flags(), xa, off),
+    }
+}
+
+/// Like [`load8_raw`] as a pure load (`movq` + `pmovzxbw`/`pmovsxbw`): for buffers the
+/// kernel never writes while it reads them (its input, or a scratch copy filled before),
+/// so the load is scheduled next to its use instead of with every other load of the loop
+/// body at its top (which would keep them all live and spill).
+pub fn load8_pure(fb: &mut Fb, x_dt: DType, xa: Value, off: i32) -> Value {
+    let le = flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+    // An f64 load goes straight to an xmm register (`movsd`), bits unchanged.
+    let v = fb.b.ins().load(types::F64, super::const_flags(), xa, off);
+    let v = fb.b.ins().scalar_to_vector(types::F64X2, v);
+    let v = fb.b.ins().bitcast(types::I8X16, le, v);
+    match x_dt {
+        DType::I8 => fb.b.ins().swiden_low(v),
+        _ => fb.b.ins().uwiden_low(v),
+    }
+}
+
+/// An i32 weight pair (`w0` low, `w1` high 16 bits) broadcast as i16x8 `[w0 w1 w0 w1 ..]`.
+pub fn splat_pair(fb: &mut Fb, wpair: Value) -> Value {
+    let le = flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+    let w32 = fb.b.ins().splat(types::I32X4, wpair);
+    fb.b.ins().bitcast(types::I16X8, le, w32)
+}
+
+/// `acc + pmaddwd(x, w)`: i32 lane `i` gains `x[2i] * w[2i] + x[2i+1] * w[2i+1]`, exact.
+pub fn madd(fb: &mut Fb, x: Value, w: Value, acc: Value) -> Value {
+    let xl = fb.b.ins().swiden_low(x);
+    let wl = fb.b.ins().swiden_low(w);
+    let xh = fb.b.ins().swiden_high(x);
+    let wh = fb.b.ins().swiden_high(w);
+    let pl = fb.b.ins().imul(xl, wl);
+    let ph = fb.b.ins().imul(xh, wh);
+    let p = fb.b.ins().iadd_pairwise(pl, ph);
+    fb.b.ins().iadd(acc, p)
 }
 
 /// Interleaves the 16-bit lanes of `a` and `b`: (`[a0 b0 a1 b1 a2 b2 a3 b3]`,
 /// `[a4 b4 .. a7 b7]`), i.e. punpcklwd / punpckhwd.
-fn zip16(fb: &mut Fb, a: Value, b: Value) -> (Value, Value) {
+pub fn zip16(fb: &mut Fb, a: Value, b: Value) -> (Value, Value) {
     use cranelift_codegen::ir::ConstantData;
     let le = flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
     let a8 = fb.b.ins().bitcast(types::I8X16, le, a);
@@ -357,4 +507,41 @@ pub fn dot_vnni_cols(
         }
     }
     sums
+}
+
+/// Copies `n` bytes from `src` to `dst` (non-overlapping buffers): 16-byte vectors, the
+/// last one overlapping the previous when `n >= 16`, else pieces of 8, 4, 2 and 1 bytes.
+/// Reads and writes exactly the `n` bytes.
+pub fn copy_bytes(fb: &mut Fb, src: Value, dst: Value, n: usize) {
+    let f = flags();
+    if n >= 16 {
+        let mv = |fb: &mut Fb, off: Value| {
+            let s = fb.b.ins().iadd(src, off);
+            let d = fb.b.ins().iadd(dst, off);
+            let v = fb.b.ins().load(types::I8X16, f, s, 0);
+            fb.b.ins().store(f, v, d, 0);
+        };
+        fb.for_n(n / 16, |fb, i| {
+            let off = fb.b.ins().imul_imm_s(i, 16);
+            mv(fb, off);
+        });
+        if !n.is_multiple_of(16) {
+            let off = fb.c64((n - 16) as i64);
+            mv(fb, off);
+        }
+        return;
+    }
+    let mut at = 0i32;
+    for (size, ty) in [
+        (8, types::I64),
+        (4, types::I32),
+        (2, types::I16),
+        (1, types::I8),
+    ] {
+        if n & size != 0 {
+            let v = fb.b.ins().load(ty, f, src, at);
+            fb.b.ins().store(f, v, dst, at);
+            at += size as i32;
+        }
+    }
 }

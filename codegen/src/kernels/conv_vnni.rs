@@ -16,7 +16,7 @@
 use super::conv::axes;
 use super::repack::Repack;
 use super::requant::{self, OutMode, Requant};
-use super::simd::{dot_i8_u8_acc, requant_store8};
+use super::simd::{dot_i8_u8_acc, store_q, store_q_n, ReqVec};
 use super::{flags, small_int, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
 use qcc_ir::{ConvAttrs, DType};
@@ -359,8 +359,12 @@ impl ConvVnni {
             let yc = fb.b.ins().iadd_imm_s(y0, (o * g.oh * g.ow * ysz) as i64);
             let yr = fb.index(yc, oh, g.ow * ysz);
             let ya = fb.index(yr, pb, PIX * ysz);
+            // One channel's constants for both vectors; the last block of a row stores
+            // only its real pixels.
+            let r = ReqVec::new(fb, &self.req, row);
+            let q = [r.apply(fb, &self.req, lo), r.apply(fb, &self.req, hi)];
             if tail == 0 {
-                requant_store8(fb, &self.req, row, lo, hi, self.y_dt, ya);
+                store_q(fb, &q, None, self.y_dt, ya);
                 continue;
             }
             let is_full = fb.b.ins().icmp_imm_s(
@@ -375,15 +379,10 @@ impl ConvVnni {
             );
             fb.b.ins().brif(is_full, fblk, &[], tblk, &[]);
             fb.b.switch_to_block(fblk);
-            requant_store8(fb, &self.req, row, lo, hi, self.y_dt, ya);
+            store_q(fb, &q, None, self.y_dt, ya);
             fb.b.ins().jump(done, &[]);
             fb.b.switch_to_block(tblk);
-            for p in 0..tail {
-                let v = if p < 4 { lo } else { hi };
-                let a = fb.b.ins().extractlane(v, (p % 4) as u8);
-                let q = self.req.apply(fb, row, a);
-                fb.store_int(self.y_dt, q, ya, (p * ysz) as i32);
-            }
+            store_q_n(fb, &q, None, self.y_dt, ya, tail);
             fb.b.ins().jump(done, &[]);
             fb.b.switch_to_block(done);
         }

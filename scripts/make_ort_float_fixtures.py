@@ -121,10 +121,13 @@ def main():
                      [-0.0, 0.0, -0.0, 0.0]], np.float32)
     build("softmax_edges", rows, op("Softmax", axis=-1))
 
-    # Dilated AveragePool-19 runs ORT's own loop (pool_functors.h). (ORT 1.32 runs every
-    # AveragePool-19 that way, undilated too; the IR does not record the opset, so the
-    # interpreter cannot tell an undilated AveragePool-19 from an AveragePool-11: not covered.)
+    # AveragePool-19 runs ORT's own loop (pool_functors.h), dilated or not: each window summed
+    # in f32 in row-major order, then divided (the IR's `row_major_sum`).
     dimg = wide([2, 4, 13, 11])
+    build("avgpool19_3x3_s2_p1", dimg, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), opset=19)
+    build("avgpool19_2x2", dimg, op("AveragePool", kernel_shape=[2, 2], strides=[2, 2]), opset=19)
+    build("avgpool19_3x3_s1_incpad", dimg, op("AveragePool", kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1), opset=19)
+    build("avgpool21_3x3_s2_p1", dimg, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), opset=21)
     build("avgpool19_dil2", dimg, op("AveragePool", kernel_shape=[3, 3], dilations=[2, 2], pads=[2, 2, 2, 2]), opset=19)
     build("avgpool19_dil_incpad", dimg, op("AveragePool", kernel_shape=[2, 3], strides=[2, 1], dilations=[2, 1], pads=[1, 1, 1, 1], count_include_pad=1), opset=19)
     build("avgpool19_dil_ceil", dimg, op("AveragePool", kernel_shape=[2, 2], strides=[2, 2], dilations=[3, 2], ceil_mode=1), opset=19)

@@ -634,6 +634,7 @@ fn pools_match_interpreter() {
             dilations: dil,
             ceil_mode: rng.bool(),
             count_include_pad: false,
+            row_major_sum: false,
         };
         let mut shape = vec![n];
         shape.extend(&rest);

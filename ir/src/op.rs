@@ -41,6 +41,10 @@ pub struct PoolAttrs {
     pub ceil_mode: bool,
     /// Average pooling divides by the full window including padding.
     pub count_include_pad: bool,
+    /// Float average pooling runs ONNX Runtime's opset-19 AveragePool loop (each window
+    /// summed from 0.0 in row-major order, then divided by the count); otherwise MLAS's
+    /// pooling kernels (opsets up to 18). Integer pools ignore it.
+    pub row_major_sum: bool,
 }
 
 /// A fused output clamp of an integer op (`qconv`, `qgemm`): the stored result saturates to

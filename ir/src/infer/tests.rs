@@ -76,6 +76,7 @@ fn pool_attrs(kernel: &[usize], strides: &[usize], pads: &[usize], ceil: bool) -
         dilations: vec![],
         ceil_mode: ceil,
         count_include_pad: false,
+        row_major_sum: false,
     }
 }
 

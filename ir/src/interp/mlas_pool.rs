@@ -95,7 +95,7 @@ pub(crate) fn average_pool(
     };
     let mut out = Vec::with_capacity(planes * out_n);
     let dilated = a.dilations.iter().any(|&d| d != 1);
-    if dilated || (a.ceil_mode && a.count_include_pad) {
+    if a.row_major_sum || dilated || (a.ceil_mode && a.count_include_pad) {
         for p in 0..planes {
             functor(&w, &a.dilations, &x[p * in_n..(p + 1) * in_n], &mut out);
         }

@@ -908,6 +908,7 @@ fn pool(
         dilations: vec![],
         ceil_mode: ceil,
         count_include_pad: include,
+        row_major_sum: false,
     }
 }
 

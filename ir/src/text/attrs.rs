@@ -40,6 +40,8 @@ pub(crate) enum Slot<'a> {
     OptI64s(&'a mut Option<Vec<i64>>),
     /// An optional `[lo, hi]` pair of integers: omitted when `None`.
     OptRange(&'a mut Option<(i64, i64)>),
+    /// A flag: printed only when `true`, `false` when omitted.
+    Flag(&'a mut bool),
 }
 
 impl Slot<'_> {
@@ -49,7 +51,7 @@ impl Slot<'_> {
             Slot::Usize(_) => "a non-negative integer",
             Slot::I64(_) => "an integer",
             Slot::F32(_) | Slot::F64(_) | Slot::OptF64(_) => "a number",
-            Slot::Bool(_) => "'true' or 'false'",
+            Slot::Bool(_) | Slot::Flag(_) => "'true' or 'false'",
             Slot::Usizes(_) => "a list of non-negative integers",
             Slot::I64s(_) | Slot::OptI64s(_) => "a list of integers",
             Slot::OptRange(_) => "a pair [lo, hi] of integers",
@@ -70,6 +72,12 @@ impl Slot<'_> {
             Slot::F32(v) => fmt_f32(**v),
             Slot::F64(v) => fmt_f64(**v),
             Slot::Bool(v) => v.to_string(),
+            Slot::Flag(v) => {
+                if !**v {
+                    return None;
+                }
+                "true".to_string()
+            }
             Slot::Usizes(v) => list(v),
             Slot::I64s(v) => list(v),
             Slot::DType(v) => v.name().to_string(),
@@ -85,7 +93,10 @@ impl Slot<'_> {
 
     /// True for the optional kinds, which may be left out.
     fn optional(&self) -> bool {
-        matches!(self, Slot::OptF64(_) | Slot::OptI64s(_) | Slot::OptRange(_))
+        matches!(
+            self,
+            Slot::OptF64(_) | Slot::OptI64s(_) | Slot::OptRange(_) | Slot::Flag(_)
+        )
     }
 }
 
@@ -118,6 +129,7 @@ fn pool_fields(a: &mut PoolAttrs, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
     f("dilations", Slot::Usizes(&mut a.dilations));
     f("ceil_mode", Slot::Bool(&mut a.ceil_mode));
     f("count_include_pad", Slot::Bool(&mut a.count_include_pad));
+    f("row_major_sum", Slot::Flag(&mut a.row_major_sum));
 }
 
 fn gemm_fields(a: &mut GemmAttrs, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
@@ -265,6 +277,7 @@ fn build_templates() -> Vec<Op> {
         dilations: vec![],
         ceil_mode: false,
         count_include_pad: false,
+        row_major_sum: false,
     };
     let gemm = GemmAttrs {
         alpha: 1.0,
@@ -536,7 +549,7 @@ fn fill(c: &Cursor, mnemonic: &str, a: &RawAttr, slot: Slot<'_>) -> Result<()> {
                 Slot::F32(v) => parse_f32(s).map(|x| *v = x).is_some(),
                 Slot::F64(v) => parse_f64(s).map(|x| *v = x).is_some(),
                 Slot::OptF64(v) => parse_f64(s).map(|x| *v = Some(x)).is_some(),
-                Slot::Bool(v) => match s.as_str() {
+                Slot::Bool(v) | Slot::Flag(v) => match s.as_str() {
                     "true" | "false" => {
                         *v = s == "true";
                         true

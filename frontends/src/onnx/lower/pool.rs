@@ -33,6 +33,7 @@ pub(crate) fn pool_attrs(ctx: &NodeCtx, x: &TensorType) -> LResult<PoolAttrs> {
         dilations,
         ceil_mode: a.flag("ceil_mode", false)?,
         count_include_pad: a.flag("count_include_pad", false)?,
+        row_major_sum: false,
     })
 }
 
@@ -112,11 +113,13 @@ pub(crate) fn max_pool(ctx: &mut NodeCtx) -> LResult<()> {
     ctx.bind_outputs(&[y, idx])
 }
 
-/// ONNX AveragePool.
+/// ONNX AveragePool. From opset 19 ONNX Runtime's kernel sums each window in row-major
+/// order (`row_major_sum`), before that in MLAS's order.
 pub(crate) fn avg_pool(ctx: &mut NodeCtx) -> LResult<()> {
     ctx.expect_inputs(1, 1)?;
     let x = ctx.input(0)?;
-    let attrs = pool_attrs(ctx, &ctx.ty(x).clone())?;
+    let mut attrs = pool_attrs(ctx, &ctx.ty(x).clone())?;
+    attrs.row_major_sum = ctx.opset >= 19;
     ctx.emit1(Op::AvgPool(attrs), vec![x])?;
     Ok(())
 }

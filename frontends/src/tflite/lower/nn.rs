@@ -456,6 +456,7 @@ fn pool2d(b: &mut Builder<'_>, op: &OpRef<'_>, average: bool) -> LResult<()> {
         dilations: vec![1, 1],
         ceil_mode: false,
         count_include_pad: false,
+        row_major_sum: false,
     };
     let pool = if average {
         Op::AvgPool(attrs)

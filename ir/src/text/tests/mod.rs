@@ -48,6 +48,7 @@ fn pool_attrs(ceil: bool, include_pad: bool) -> PoolAttrs {
         dilations: vec![1, 1],
         ceil_mode: ceil,
         count_include_pad: include_pad,
+        row_major_sum: false,
     }
 }
 

@@ -12,7 +12,7 @@ Run: pip install onnx onnxruntime numpy; python3 scripts/make_ort_float_fixtures
 import os
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 import onnxruntime as ort
 
 OUT = os.environ.get("QCC_ORT_FLOAT_OUT") or os.path.join(
@@ -38,12 +38,13 @@ def ramp(lo, hi, n, shape):
     return x.astype(np.float32).reshape(shape)
 
 
-def build(name, x, node, opset=17):
+def build(name, x, node, opset=17, inits=()):
     g = helper.make_graph(
         [node],
         name,
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(v, k) for k, v in inits],
     )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 8
@@ -124,6 +125,14 @@ def main():
     # AveragePool-19 runs ORT's own loop (pool_functors.h), dilated or not: each window summed
     # in f32 in row-major order, then divided (the IR's `row_major_sum`).
     dimg = wide([2, 4, 13, 11])
+    # LayerNormalization (ORT's ComputeJob: f32 sums of x and x * x, then (x - mean) / sd).
+    seq = wide([2, 5, 48])
+    rng = np.random.default_rng(7)
+    g48 = rng.uniform(0.5, 1.5, 48).astype(np.float32)
+    b48 = rng.uniform(-0.5, 0.5, 48).astype(np.float32)
+    build("layernorm_last", seq, helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], name="ln", epsilon=1e-5), inits=[("g", g48), ("b", b48)])
+    g240 = rng.uniform(0.5, 1.5, (5, 48)).astype(np.float32)
+    build("layernorm_axis1_nobias", seq, helper.make_node("LayerNormalization", ["x", "g"], ["y"], name="ln", axis=1, epsilon=1e-3), inits=[("g", g240)])
     build("avgpool19_3x3_s2_p1", dimg, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), opset=19)
     build("avgpool19_2x2", dimg, op("AveragePool", kernel_shape=[2, 2], strides=[2, 2]), opset=19)
     build("avgpool19_3x3_s1_incpad", dimg, op("AveragePool", kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1), opset=19)

@@ -225,6 +225,16 @@ pub enum Op {
     MatMulInteger,
     /// `[a, b, c?]`: ONNX Gemm on 2-d operands.
     Gemm(GemmAttrs),
+    /// `[x, scale, bias?] -> y` (float): ONNX LayerNormalization over the dims from `axis` on,
+    /// with ONNX Runtime's arithmetic: per row, f32 running sums of `x` and `x * x` in order,
+    /// `mean = sum / n`, `sd = sqrt(sum_sq / n - mean * mean + epsilon)`, then
+    /// `(x - mean) / sd * scale + bias`, left to right.
+    LayerNorm {
+        /// First normalised dim (may be negative).
+        axis: i64,
+        /// Added to the variance.
+        epsilon: f32,
+    },
     /// `[x, scale, bias, mean, var]`: inference batch normalisation over dim 1.
     /// With `training`, three results: y, running mean, running var (ONNX training mode).
     BatchNorm {
@@ -471,6 +481,7 @@ impl Op {
             Op::MatMulInteger => "matmul_integer",
             Op::Gemm(_) => "gemm",
             Op::BatchNorm { .. } => "batchnorm",
+            Op::LayerNorm { .. } => "layer_norm",
             Op::QConv(..) => "qconv",
             Op::QMatMul => "qmatmul",
             Op::QGemm(..) => "qgemm",

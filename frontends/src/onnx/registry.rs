@@ -93,6 +93,7 @@ const ENTRIES: &[Entry] = &[
     onnx("Cast", 1, ew::cast),
     onnx("CastLike", 15, ew::cast_like),
     onnx("Softmax", 1, ew::softmax),
+    onnx("LayerNormalization", 17, ew::layer_norm),
     onnx("Identity", 1, ew::identity),
     onnx("Dropout", 1, ew::dropout),
     onnx("Constant", 1, constant::constant),

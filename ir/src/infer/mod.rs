@@ -122,6 +122,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
             (2, 2)
         }
         Op::BatchNorm { .. } => (5, 5),
+        Op::LayerNorm { .. } => (2, 3),
         Op::TfliteLstm { .. } => (15, 15),
         Op::Where => (3, 3),
         Op::Clip { .. } => (1, 3),
@@ -248,6 +249,10 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         }
         Op::MatMul => {
             same_dtypes(ins, &[0, 1])?;
+            all(x())
+        }
+        Op::LayerNorm { .. } => {
+            same_dtypes(ins, &(0..ins.len()).collect::<Vec<_>>())?;
             all(x())
         }
         Op::BatchNorm { .. } => [

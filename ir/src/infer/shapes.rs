@@ -57,6 +57,10 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
             }
             single(reduce_static(axes, *keepdims, false, &ins[0].shape)?)
         }
+        Op::LayerNorm { axis, .. } => {
+            norm_axis(*axis, ins[0].rank(), "axis")?;
+            single(ins[0].shape.clone())
+        }
         Op::Softmax { axis } => {
             norm_axis(*axis, ins[0].rank(), "axis")?;
             single(ins[0].shape.clone())

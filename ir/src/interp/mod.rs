@@ -22,6 +22,7 @@ mod mlas;
 mod mlas_activations;
 mod mlas_pool;
 mod mlas_softmax;
+mod norm;
 mod qpool;
 mod qsoftmax;
 mod quant_ops;
@@ -486,6 +487,7 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         Clip { min, max } => one(elementwise::clip(ins, *min, *max)?),
         Cast { to } => one(elementwise::cast(ins, *to)?),
         Softmax { axis } => one(elementwise::softmax(ins, *axis)?),
+        LayerNorm { axis, epsilon } => one(norm::layer_norm(ins, *axis, *epsilon)?),
         MaxPool(a) => conv::maxpool(ctx, ins, a),
         AvgPool(a) => one(conv::avgpool(ins, a)?),
         GlobalAvgPool => one(reduce::global_pool(ins, false)?),

@@ -176,6 +176,10 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             gemm_fields(a, f);
             f("clamp", Slot::OptRange(&mut c.0));
         }
+        Op::LayerNorm { axis, epsilon } => {
+            f("axis", Slot::I64(axis));
+            f("epsilon", Slot::F32(epsilon));
+        }
         Op::BatchNorm {
             epsilon,
             momentum,
@@ -304,6 +308,10 @@ fn build_templates() -> Vec<Op> {
         Op::MatMul,
         Op::MatMulInteger,
         Op::Gemm(gemm.clone()),
+        Op::LayerNorm {
+            axis: -1,
+            epsilon: 1e-5,
+        },
         Op::BatchNorm {
             epsilon: 1e-5,
             momentum: 0.9,

@@ -318,3 +318,28 @@ pub(crate) fn dropout(ctx: &mut NodeCtx) -> LResult<()> {
     ctx.emit_outputs(Op::Identity, vec![x], 1, &[])?;
     Ok(())
 }
+
+/// ONNX LayerNormalization (opset 17): `layer_norm` over the dims from `axis` on. The
+/// optional Mean and InvStdDev results are not produced (unsupported when requested).
+pub(crate) fn layer_norm(ctx: &mut NodeCtx) -> LResult<()> {
+    ctx.expect_inputs(2, 3)?;
+    if (1..ctx.num_outputs()).any(|i| ctx.output_name(i).is_some_and(|n| !n.is_empty())) {
+        return Err(LowerError::Unsupported(
+            "LayerNormalization's Mean / InvStdDev outputs".into(),
+        ));
+    }
+    let a = ctx.attrs();
+    let axis = a.int_or("axis", -1)?;
+    let epsilon = a.float_or("epsilon", 1e-5)?;
+    if a.int_or("stash_type", 1)? != 1 {
+        return Err(LowerError::Unsupported(
+            "LayerNormalization with stash_type other than float".into(),
+        ));
+    }
+    let mut ins = vec![ctx.input(0)?, ctx.input(1)?];
+    if ctx.has_input(2) {
+        ins.push(ctx.input(2)?);
+    }
+    ctx.emit1(Op::LayerNorm { axis, epsilon }, ins)?;
+    Ok(())
+}

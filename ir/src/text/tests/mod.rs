@@ -505,6 +505,16 @@ fn all_ops() -> Module {
         &[xd],
         &[("softmax", f4)],
     );
+    node(
+        g,
+        "layer_norm",
+        Op::LayerNorm {
+            axis: -1,
+            epsilon: 1e-5,
+        },
+        &[xd, xd],
+        &[("layer_norm", f4)],
+    );
     node(g, "id", Op::Identity, &[xd], &[("id", f4)]);
     node(
         g,

@@ -125,7 +125,8 @@ def main():
     # AveragePool-19 runs ORT's own loop (pool_functors.h), dilated or not: each window summed
     # in f32 in row-major order, then divided (the IR's `row_major_sum`).
     dimg = wide([2, 4, 13, 11])
-    # LayerNormalization (ORT's ComputeJob: f32 sums of x and x * x, then (x - mean) / sd).
+    # LayerNormalization: MLAS's AVX2 kernel for rows of 8 or more (f64 mean, centred f32
+    # FMA variance, a 4-wide plain tail), the Welford fallback for shorter rows.
     seq = wide([2, 5, 48])
     rng = np.random.default_rng(7)
     g48 = rng.uniform(0.5, 1.5, 48).astype(np.float32)
@@ -133,6 +134,11 @@ def main():
     build("layernorm_last", seq, helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], name="ln", epsilon=1e-5), inits=[("g", g48), ("b", b48)])
     g240 = rng.uniform(0.5, 1.5, (5, 48)).astype(np.float32)
     build("layernorm_axis1_nobias", seq, helper.make_node("LayerNormalization", ["x", "g"], ["y"], name="ln", axis=1, epsilon=1e-3), inits=[("g", g240)])
+    for n in (5, 13, 21):
+        xs = (wide([3, 4, n]) * 7.0 + 300.0).astype(np.float32)
+        gn = rng.uniform(0.5, 1.5, n).astype(np.float32)
+        bn = rng.uniform(-0.5, 0.5, n).astype(np.float32)
+        build(f"layernorm_row{n}", xs, helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], name="ln", epsilon=1e-5), inits=[("g", gn), ("b", bn)])
     build("avgpool19_3x3_s2_p1", dimg, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), opset=19)
     build("avgpool19_2x2", dimg, op("AveragePool", kernel_shape=[2, 2], strides=[2, 2]), opset=19)
     build("avgpool19_3x3_s1_incpad", dimg, op("AveragePool", kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1), opset=19)

@@ -82,23 +82,7 @@ fn softmax_matches_onnx_runtime_exactly() {
     check(&["softmax"]);
 }
 
-/// LayerNormalization is not bit-exact yet: ONNX Runtime 1.32 accumulates the row
-/// statistics more precisely than the f32 sums of its published `ComputeJob` (its Mean
-/// output equals the f64 mean), and qcc's f32 emulation differs in the last bits:
-/// `|y - y_ort| <= 1e-6 * (1 + |y_ort|)` is checked so a regression shows.
 #[test]
-fn layer_norm_is_within_1e6_of_onnx_runtime() {
-    for name in ["layernorm_last", "layernorm_axis1_nobias"] {
-        let dir = fixture("ort-float").join(name);
-        let out = run(&dir);
-        let reference = read_npy(&dir.join("expected_ort_noopt.npy")).unwrap();
-        assert_eq!(out.shape, reference.shape, "{name}");
-        let (o, r) = (out.data.to_f64_vec(), reference.data.to_f64_vec());
-        for (i, (a, b)) in o.iter().zip(&r).enumerate() {
-            assert!(
-                (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
-                "{name}: element {i}: {a} vs {b}"
-            );
-        }
-    }
+fn layer_norm_matches_onnx_runtime_exactly() {
+    check(&["layernorm"]);
 }

@@ -139,6 +139,11 @@ def main():
         gn = rng.uniform(0.5, 1.5, n).astype(np.float32)
         bn = rng.uniform(-0.5, 0.5, n).astype(np.float32)
         build(f"layernorm_row{n}", xs, helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], name="ln", epsilon=1e-5), inits=[("g", gn), ("b", bn)])
+    # Gelu-20: MLAS's erf / tanh kernels around x * 0.70710677 and x * (C x^2 + B).
+    gx = np.concatenate([np.linspace(-10, 10, 2001), np.linspace(-1, 1, 999),
+                         [0.0, -0.0, 1e-30, -1e-30, 3e38, -3e38]]).astype(np.float32).reshape(1, -1)
+    build("gelu_none", gx, op("Gelu"), opset=20)
+    build("gelu_tanh", gx, op("Gelu", approximate="tanh"), opset=20)
     build("avgpool19_3x3_s2_p1", dimg, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), opset=19)
     build("avgpool19_2x2", dimg, op("AveragePool", kernel_shape=[2, 2], strides=[2, 2]), opset=19)
     build("avgpool19_3x3_s1_incpad", dimg, op("AveragePool", kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1), opset=19)

@@ -74,7 +74,7 @@ fn pooling_matches_onnx_runtime_exactly() {
 
 #[test]
 fn activations_match_onnx_runtime_exactly() {
-    check(&["sigmoid", "tanh", "erf", "exp"]);
+    check(&["sigmoid", "tanh", "erf", "exp", "gelu"]);
 }
 
 #[test]

@@ -34,6 +34,8 @@ fn unary_ops_become_tables() {
         ),
         ("exp-to-lut", "exp", "", "u8, q(2.5, 0)"),
         ("erf-to-lut", "erf", "", "u8, q(0.0078125, 128)"),
+        ("gelu-to-lut", "gelu", "", "u8, q(0.03, 10)"),
+        ("gelu-tanh-to-lut", "gelu_tanh", "", "u8, q(0.03, 10)"),
     ];
     for (rule, op, attrs, q) in cases {
         fires(rule, rule, &unary(op, attrs, q), EXACT);

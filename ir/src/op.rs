@@ -150,6 +150,10 @@ pub enum UnaryOp {
     HardSwish,
     /// erf(x)
     Erf,
+    /// `0.5 * x * (1 + erf(x / sqrt(2)))` (ONNX Gelu, approximate = "none")
+    Gelu,
+    /// `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))` (approximate = "tanh")
+    GeluTanh,
 }
 
 /// Reductions.
@@ -527,6 +531,8 @@ impl Op {
                 UnaryOp::Not => "not",
                 UnaryOp::HardSwish => "hard_swish",
                 UnaryOp::Erf => "erf",
+                UnaryOp::Gelu => "gelu",
+                UnaryOp::GeluTanh => "gelu_tanh",
             },
             Op::Where => "where",
             Op::LeakyRelu { .. } => "leaky_relu",

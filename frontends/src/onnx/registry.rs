@@ -86,6 +86,7 @@ const ENTRIES: &[Entry] = &[
     onnx("Floor", 1, ew::floor),
     onnx("Ceil", 1, ew::ceil),
     onnx("Erf", 9, ew::erf),
+    onnx("Gelu", 20, ew::gelu),
     onnx("LeakyRelu", 1, ew::leaky_relu),
     onnx("HardSigmoid", 1, ew::hard_sigmoid),
     onnx("HardSwish", 14, ew::hard_swish),

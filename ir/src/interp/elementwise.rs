@@ -388,6 +388,18 @@ fn unary_float<T: Fl>(v: &[T], op: UnaryOp) -> R<Vec<T>> {
         UnaryOp::Floor => v.iter().map(|&x| x.floor()).collect(),
         UnaryOp::Ceil => v.iter().map(|&x| x.ceil()).collect(),
         UnaryOp::Erf => v.iter().map(|&x| x.erf()).collect(),
+        UnaryOp::Gelu => {
+            let r = T::c(std::f64::consts::FRAC_1_SQRT_2);
+            v.iter()
+                .map(|&x| T::c(0.5) * x * ((x * r).erf() + one))
+                .collect()
+        }
+        UnaryOp::GeluTanh => {
+            let (c, b) = (T::c(0.035677408136300125), T::c(0.7978845608028654));
+            v.iter()
+                .map(|&x| T::c(0.5) * x * ((x * (c * x * x + b)).tanh() + one))
+                .collect()
+        }
         UnaryOp::HardSwish => {
             // x * max(0, min(1, x * (1/6) + 0.5)), as ONNX's reference.
             let alpha = T::c(1.0 / 6.0);
@@ -431,6 +443,8 @@ pub(crate) fn unary(ins: &[&Tensor], op: UnaryOp) -> R<Tensor> {
             UnaryOp::Tanh => v.iter().map(|&x| mlas_activations::tanh(x)).collect(),
             UnaryOp::Erf => v.iter().map(|&x| mlas_activations::erf(x)).collect(),
             UnaryOp::Exp => v.iter().map(|&x| mlas_softmax::exp_avx512(x)).collect(),
+            UnaryOp::Gelu => v.iter().map(|&x| mlas_activations::gelu_erf(x)).collect(),
+            UnaryOp::GeluTanh => v.iter().map(|&x| mlas_activations::gelu_tanh(x)).collect(),
             _ => unary_float(v, op)?,
         }),
         Data::F64(v) => Data::F64(unary_float(v, op)?),

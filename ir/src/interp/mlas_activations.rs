@@ -183,3 +183,24 @@ pub(crate) fn min_ps(a: f32, b: f32) -> f32 {
         b
     }
 }
+
+/// Gelu (approximate = "none") as ONNX Runtime 1.32 computes it (`MlasComputeGeluErf`, the
+/// AVX512F kernel on this class of host): `t = x * 0.70710677`, `(0.5 * x) * (erf(t) + 1)`
+/// with MLAS's erf; a NaN input comes out unchanged (payload and sign kept).
+pub(crate) fn gelu_erf(x: f32) -> f32 {
+    if x.is_nan() {
+        return x;
+    }
+    let e = erf(x * f32::from_bits(0x3F35_04F3));
+    (0.5 * x) * (e + 1.0)
+}
+
+/// Gelu (approximate = "tanh") as ONNX Runtime 1.32 computes it (gelu.cc, no FMA):
+/// `inner = x * ((C * x) * x + B)` with `C = 0.0356774081`, `B = sqrt(2 / pi)`, then
+/// `(0.5 * x) * (tanh(inner) + 1)` with MLAS's tanh.
+pub(crate) fn gelu_tanh(x: f32) -> f32 {
+    // 0.035677408136300125f and 0.7978845608028654f as the C++ source rounds them.
+    let (c, b) = (f32::from_bits(0x3D12_2279), f32::from_bits(0x3F4C_422A));
+    let inner = x * ((c * x) * x + b);
+    (0.5 * x) * (tanh(inner) + 1.0)
+}

@@ -380,6 +380,8 @@ fn build_templates() -> Vec<Op> {
             U::Not,
             U::HardSwish,
             U::Erf,
+            U::Gelu,
+            U::GeluTanh,
         ]
         .map(Op::Unary),
     );

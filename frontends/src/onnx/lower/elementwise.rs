@@ -343,3 +343,18 @@ pub(crate) fn layer_norm(ctx: &mut NodeCtx) -> LResult<()> {
     ctx.emit1(Op::LayerNorm { axis, epsilon }, ins)?;
     Ok(())
 }
+
+/// ONNX Gelu (opset 20): `gelu`, or `gelu_tanh` with `approximate = "tanh"`.
+pub(crate) fn gelu(ctx: &mut NodeCtx) -> LResult<()> {
+    let approximate = ctx.attrs().string("approximate")?;
+    let op = match approximate.as_deref().unwrap_or("none") {
+        "none" => UnaryOp::Gelu,
+        "tanh" => UnaryOp::GeluTanh,
+        other => {
+            return Err(LowerError::Unsupported(format!(
+                "Gelu with approximate = '{other}'"
+            )))
+        }
+    };
+    unary(ctx, op)
+}

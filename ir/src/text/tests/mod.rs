@@ -421,6 +421,8 @@ fn all_ops() -> Module {
         U::Not,
         U::HardSwish,
         U::Erf,
+        U::Gelu,
+        U::GeluTanh,
     ] {
         node(
             g,

@@ -152,6 +152,72 @@ struct QConv {
     pw: Option<Pointwise>,
 }
 
+/// A 1x1, stride-1, unpadded convolution reads each plane as one contiguous row: returns
+/// whether it is one, and the axes (`H = 1`, `W = H * W` when it is).
+pub fn flatten_pointwise(h: Axis, w: Axis, ends: [usize; 2]) -> (bool, Axis, Axis) {
+    let pointwise = |a: &Axis, e: usize| a.kernel == 1 && a.stride == 1 && a.pad == 0 && e == 0;
+    if !(pointwise(&h, ends[0]) && pointwise(&w, ends[1])) {
+        return (false, h, w);
+    }
+    let hw = h.input * w.input;
+    let one = Axis {
+        input: 1,
+        output: 1,
+        kernel: 1,
+        stride: 1,
+        dil: 1,
+        pad: 0,
+    };
+    let row = Axis {
+        input: hw,
+        output: hw,
+        ..one.clone()
+    };
+    (true, one, row)
+}
+
+/// A conv's quantization: the input's scale and zero point, per-output-channel weight
+/// scales and zero points, and the result's parameters.
+pub struct ConvQuant {
+    /// Input scale.
+    pub sx: f32,
+    /// Input zero point.
+    pub zx: i32,
+    /// Weight scale per output channel.
+    pub sw: Vec<f32>,
+    /// Weight zero point per output channel.
+    pub zw: Vec<i32>,
+    /// Result parameters (per tensor, or per channel along dim 1).
+    pub yq: qcc_ir::QParams,
+}
+
+/// The [`ConvQuant`] of the node with `m` output channels, `None` for parameter layouts the
+/// kernels do not handle (per-tensor input, weights per tensor or along dim 0).
+pub fn conv_quant(
+    l: &Lower,
+    m: usize,
+    y_ty: &qcc_ir::TensorType,
+) -> Result<Option<ConvQuant>, String> {
+    let Some((sx, zx)) = l.in_q_tensor(0) else {
+        return Ok(None);
+    };
+    let Some(wq) = l.in_ty(1)?.quant.clone() else {
+        return Ok(None);
+    };
+    let (sw, zw): (Vec<f32>, Vec<i32>) = match wq.axis {
+        None => (vec![wq.scale[0]; m], vec![wq.zero_point[0]; m]),
+        Some(0) if wq.scale.len() == m => (wq.scale.clone(), wq.zero_point.clone()),
+        _ => return Ok(None),
+    };
+    let Some(yq) = y_ty.quant.clone() else {
+        return Ok(None);
+    };
+    if yq.axis.is_some() && (yq.axis != Some(1) || yq.scale.len() != m) {
+        return Ok(None);
+    }
+    Ok(Some(ConvQuant { sx, zx, sw, zw, yq }))
+}
+
 /// Lowers a `qconv` node (rank 3 or 4, constant weights and bias); `clamp` is a fused
 /// output clamp `[lo, hi]` on the stored values.
 pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered {
@@ -210,47 +276,10 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
             "result shape {ys:?} does not match the convolution geometry"
         ));
     }
-    // A 1x1, stride-1, unpadded convolution reads each plane as one contiguous row.
-    let pointwise = |a: &Axis, e: usize| a.kernel == 1 && a.stride == 1 && a.pad == 0 && e == 0;
-    let is_pw = pointwise(&h, ends[0]) && pointwise(&w, ends[1]);
-    let (h, w) = if is_pw {
-        let hw = h.input * w.input;
-        let one = Axis {
-            input: 1,
-            output: 1,
-            kernel: 1,
-            stride: 1,
-            dil: 1,
-            pad: 0,
-        };
-        let row = Axis {
-            input: hw,
-            output: hw,
-            ..one.clone()
-        };
-        (one, row)
-    } else {
-        (h, w)
-    };
-    let Some((sx, zx)) = l.in_q_tensor(0) else {
+    let (is_pw, h, w) = flatten_pointwise(h, w, ends);
+    let Some(ConvQuant { sx, zx, sw, zw, yq }) = conv_quant(l, m, &y_ty)? else {
         return Ok(None);
     };
-    let wq = l
-        .in_ty(1)?
-        .quant
-        .clone()
-        .ok_or("weights are not quantized")?;
-    let (sw, zw): (Vec<f32>, Vec<i32>) = match wq.axis {
-        None => (vec![wq.scale[0]; m], vec![wq.zero_point[0]; m]),
-        Some(0) if wq.scale.len() == m => (wq.scale.clone(), wq.zero_point.clone()),
-        _ => return Ok(None),
-    };
-    let Some(yq) = y_ty.quant.clone() else {
-        return Ok(None);
-    };
-    if yq.axis.is_some() && (yq.axis != Some(1) || yq.scale.len() != m) {
-        return Ok(None);
-    }
     if let Some(b) = &bias {
         if b.len() != m {
             return Err(format!(

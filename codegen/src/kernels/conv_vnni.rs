@@ -13,7 +13,7 @@
 //! last pixel block of a row is computed whole from the margin and only its valid pixels
 //! are stored.
 
-use super::conv::axes;
+use super::conv::{axes, conv_quant, flatten_pointwise, ConvQuant};
 use super::repack::Repack;
 use super::requant::{self, OutMode, Requant};
 use super::simd::{dot_i8_u8_acc, store_q, store_q_n, ReqVec};
@@ -107,28 +107,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     {
         return Ok(None);
     }
-    // A 1x1, stride-1, unpadded convolution reads each plane as one row.
-    let pointwise =
-        |a: &super::conv::Axis, e: usize| a.kernel == 1 && a.stride == 1 && a.pad == 0 && e == 0;
-    let (h, w) = if pointwise(&h, ends[0]) && pointwise(&w, ends[1]) {
-        let hw = h.input * w.input;
-        let one = super::conv::Axis {
-            input: 1,
-            output: 1,
-            kernel: 1,
-            stride: 1,
-            dil: 1,
-            pad: 0,
-        };
-        let row = super::conv::Axis {
-            input: hw,
-            output: hw,
-            ..one.clone()
-        };
-        (one, row)
-    } else {
-        (h, w)
-    };
+    let (_, h, w) = flatten_pointwise(h, w, ends);
     let Some(wt) = l.const_operand(1).cloned() else {
         return Ok(None);
     };
@@ -140,24 +119,10 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         },
         _ => return Ok(None),
     };
-    let Some((sx, zx)) = l.in_q_tensor(0) else {
-        return Ok(None);
-    };
     let (n, c, m) = (xs[0], xs[1], ws[0]);
-    let Some(wq) = l.in_ty(1)?.quant.clone() else {
+    let Some(ConvQuant { sx, zx, sw, zw, yq }) = conv_quant(l, m, &y_ty)? else {
         return Ok(None);
     };
-    let (sw, zw): (Vec<f32>, Vec<i32>) = match wq.axis {
-        None => (vec![wq.scale[0]; m], vec![wq.zero_point[0]; m]),
-        Some(0) if wq.scale.len() == m => (wq.scale.clone(), wq.zero_point.clone()),
-        _ => return Ok(None),
-    };
-    let Some(yq) = y_ty.quant.clone() else {
-        return Ok(None);
-    };
-    if yq.axis.is_some() && (yq.axis != Some(1) || yq.scale.len() != m) {
-        return Ok(None);
-    }
     let taps = h.kernel * w.kernel;
     let wv = wt.data.to_i64_vec();
     if wv.len() != m * c * taps {

@@ -371,21 +371,9 @@ impl Kernel for QGemm {
                         super::simd::dot_u8_i16(fb, self.a_dt, arow, za, bp16, j, k, init)
                     }
                     None => {
-                        let acc = fb.var(types::I32, init);
-                        let bbase = fb.base(self.bp);
-                        let brow = fb.index(bbase, j, k * 4);
-                        fb.for_n(k, |fb, kk| {
-                            let aa = fb.index(arow, kk, self.a_strides.1 * asz);
-                            let av = fb.load_int(self.a_dt, aa, 0);
-                            let av = fb.b.ins().iadd_imm_s(av, -(self.za as i64));
-                            let ba = fb.index(brow, kk, 4);
-                            let bv = fb.b.ins().load(types::I32, super::const_flags(), ba, 0);
-                            let p = fb.b.ins().imul(av, bv);
-                            let a = fb.b.use_var(acc);
-                            let a = fb.b.ins().iadd(a, p);
-                            fb.b.def_var(acc, a);
-                        });
-                        fb.b.use_var(acc)
+                        let za = fb.c32(self.za);
+                        let a = (arow, self.a_strides.1 * asz);
+                        super::simd::dot_scalar(fb, self.a_dt, a, za, self.bp, j, k, init)
                     }
                 };
                 self.store(fb, i, j, acc);

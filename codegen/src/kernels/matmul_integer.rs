@@ -204,21 +204,8 @@ impl Kernel for MatMulInteger {
                 }),
                 Packed::Scalar(bp) => fb.for_n(n, |fb, j| {
                     let zero = fb.c32(0);
-                    let acc = fb.var(types::I32, zero);
-                    let bbase = fb.base(bp);
-                    let brow = fb.index(bbase, j, k * 4);
-                    fb.for_n(k, |fb, kk| {
-                        let aa = fb.index(arow, kk, asz);
-                        let av = fb.load_int(self.a_dt, aa, 0);
-                        let av = fb.b.ins().isub(av, za);
-                        let ba = fb.index(brow, kk, 4);
-                        let bv = fb.b.ins().load(types::I32, super::const_flags(), ba, 0);
-                        let p = fb.b.ins().imul(av, bv);
-                        let a = fb.b.use_var(acc);
-                        let a = fb.b.ins().iadd(a, p);
-                        fb.b.def_var(acc, a);
-                    });
-                    let v = fb.b.use_var(acc);
+                    let a = (arow, asz);
+                    let v = super::simd::dot_scalar(fb, self.a_dt, a, za, bp, j, k, zero);
                     self.store(fb, i, j, v);
                 }),
             }

@@ -545,3 +545,34 @@ pub fn copy_bytes(fb: &mut Fb, src: Value, dst: Value, n: usize) {
         }
     }
 }
+
+/// Scalar `init + sum_{kk < k} (a[kk] - za) * bp[j * k + kk]` for u8/i8 elements of `a`
+/// `a_step` bytes apart and an i32 matrix packed `[N][K]` (wrapping i32, like the
+/// interpreter); `za` is an i32 value.
+#[allow(clippy::too_many_arguments)]
+pub fn dot_scalar(
+    fb: &mut Fb,
+    a_dt: DType,
+    (arow, a_step): (Value, usize),
+    za: Value,
+    bp: Addr,
+    j: Value,
+    k: usize,
+    init: Value,
+) -> Value {
+    let acc = fb.var(types::I32, init);
+    let bbase = fb.base(bp);
+    let brow = fb.index(bbase, j, k * 4);
+    fb.for_n(k, |fb, kk| {
+        let aa = fb.index(arow, kk, a_step);
+        let av = fb.load_int(a_dt, aa, 0);
+        let av = fb.b.ins().isub(av, za);
+        let ba = fb.index(brow, kk, 4);
+        let bv = fb.b.ins().load(types::I32, super::const_flags(), ba, 0);
+        let p = fb.b.ins().imul(av, bv);
+        let a = fb.b.use_var(acc);
+        let a = fb.b.ins().iadd(a, p);
+        fb.b.def_var(acc, a);
+    });
+    fb.b.use_var(acc)
+}

@@ -193,7 +193,16 @@ fn sgemm(
         for r in 0..sm {
             let w_row = &w[r * k..(r + 1) * k];
             let o_row = &mut out[r * n + os.0..r * n + os.1];
-            fma_rows(w_row, col, n, os.0, ks, stride_k, o_row, first);
+            let run = FmaRun {
+                w_row,
+                col,
+                n,
+                o0: os.0,
+                ks,
+                stride_k,
+                first,
+            };
+            fma_rows(&run, o_row);
         }
         return;
     }
@@ -206,60 +215,52 @@ fn sgemm(
     }
 }
 
+/// One run of the FMA kernel: a filter row against columns `o0 ..` of the im2col matrix
+/// (rows of `n`) over depth `ks` in blocks of `stride_k`; `first` when the output is still
+/// zero-mode.
+struct FmaRun<'a> {
+    w_row: &'a [f32],
+    col: &'a [f32],
+    n: usize,
+    o0: usize,
+    ks: (usize, usize),
+    stride_k: usize,
+    first: bool,
+}
+
 /// The FMA kernel for a run of output columns `o0 .. o0 + out.len()` of one row: over each
 /// `stride_k` block of `ks`, `acc = fma(w, x, acc)` in depth order, then `acc + out` (or
 /// `acc + 0.0` for the first block of a zero-mode output). Element for element this is
 /// [`dot_fma`]; the loop runs over columns so it vectorises (with hardware FMA when the
 /// host has it, which rounds exactly like `f32::mul_add`).
-#[allow(clippy::too_many_arguments)]
-fn fma_rows(
-    w_row: &[f32],
-    col: &[f32],
-    n: usize,
-    o0: usize,
-    ks: (usize, usize),
-    stride_k: usize,
-    out: &mut [f32],
-    first: bool,
-) {
+fn fma_rows(r: &FmaRun<'_>, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports FMA (checked above).
-        unsafe { fma_rows_hw(w_row, col, n, o0, ks, stride_k, out, first) };
+        unsafe { fma_rows_hw(r, out) };
         return;
     }
-    fma_rows_body(w_row, col, n, o0, ks, stride_k, out, first);
+    fma_rows_body(r, out);
 }
 
 /// [`fma_rows_body`] compiled with hardware FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma,avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn fma_rows_hw(
-    w_row: &[f32],
-    col: &[f32],
-    n: usize,
-    o0: usize,
-    ks: (usize, usize),
-    stride_k: usize,
-    out: &mut [f32],
-    first: bool,
-) {
-    fma_rows_body(w_row, col, n, o0, ks, stride_k, out, first);
+unsafe fn fma_rows_hw(r: &FmaRun<'_>, out: &mut [f32]) {
+    fma_rows_body(r, out);
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn fma_rows_body(
-    w_row: &[f32],
-    col: &[f32],
-    n: usize,
-    o0: usize,
-    ks: (usize, usize),
-    stride_k: usize,
-    out: &mut [f32],
-    first: bool,
-) {
+fn fma_rows_body(r: &FmaRun<'_>, out: &mut [f32]) {
+    let FmaRun {
+        w_row,
+        col,
+        n,
+        o0,
+        ks,
+        stride_k,
+        first,
+    } = *r;
     let len = out.len();
     let mut acc = vec![0.0f32; len];
     let mut k0 = ks.0;

@@ -9,12 +9,8 @@ use crate::quant::{
 };
 use crate::{DType, Data, RequantMode, Tensor};
 
-/// `qsoftmax {beta}`: softmax along the last axis of a quantized tensor.
-///
-/// Fixed-point modules: TFLite's `reference_ops::Softmax` (gemmlowp fixed point, outputs
-/// offset by the result dtype's minimum, which TFLite requires to be the zero point).
-/// Float modules: `quantize(softmax(beta * dequantize(x)))` in f32.
-pub(crate) fn qsoftmax(ctx: &Ctx, ins: &[&Tensor], beta: f32) -> R<Tensor> {
+/// The one operand of a quantized unary op, which must hold integers.
+fn single_int_operand<'a>(ins: &[&'a Tensor]) -> R<&'a Tensor> {
     arity(ins, 1, 1)?;
     let x = ins[0];
     if !x.dtype().is_int() {
@@ -23,6 +19,16 @@ pub(crate) fn qsoftmax(ctx: &Ctx, ins: &[&Tensor], beta: f32) -> R<Tensor> {
             x.dtype()
         ));
     }
+    Ok(x)
+}
+
+/// `qsoftmax {beta}`: softmax along the last axis of a quantized tensor.
+///
+/// Fixed-point modules: TFLite's `reference_ops::Softmax` (gemmlowp fixed point, outputs
+/// offset by the result dtype's minimum, which TFLite requires to be the zero point).
+/// Float modules: `quantize(softmax(beta * dequantize(x)))` in f32.
+pub(crate) fn qsoftmax(ctx: &Ctx, ins: &[&Tensor], beta: f32) -> R<Tensor> {
+    let x = single_int_operand(ins)?;
     let (sx, zx) = tensor_params(ctx, 0)?;
     let q = ctx.out_q(0)?;
     let dt = ctx.out_ty(0).dtype;
@@ -214,14 +220,7 @@ fn add_or_sub_fixed(ctx: &Ctx, ins: &[&Tensor], subtract: bool) -> R<Tensor> {
 /// `qmean {axes, keepdims}`: TFLite's reference quantized MEAN (`reference_ops::
 /// QuantizedMeanOrSum` with `compute_sum = false`, see [`crate::Op::QMean`]).
 pub(crate) fn qmean(ctx: &Ctx, ins: &[&Tensor], axes: &[i64], keepdims: bool) -> R<Tensor> {
-    arity(ins, 1, 1)?;
-    let x = ins[0];
-    if !x.dtype().is_int() {
-        return Err(format!(
-            "operand must be a quantized integer tensor, got {}",
-            x.dtype()
-        ));
-    }
+    let x = single_int_operand(ins)?;
     if axes.is_empty() {
         return Err("qmean needs at least one axis".into());
     }

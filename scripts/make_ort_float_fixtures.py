@@ -144,6 +144,17 @@ def main():
                          [0.0, -0.0, 1e-30, -1e-30, 3e38, -3e38]]).astype(np.float32).reshape(1, -1)
     build("gelu_none", gx, op("Gelu"), opset=20)
     build("gelu_tanh", gx, op("Gelu", approximate="tanh"), opset=20)
+    # Resize-13 nearest: every coordinate / nearest mode, up- and down-sampling by scales
+    # (non-integer too) and by sizes.
+    rimg = wide([1, 2, 7, 9])
+    for cm in ("half_pixel", "asymmetric", "pytorch_half_pixel", "tf_half_pixel_for_nn", "align_corners"):
+        for nm in ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil"):
+            for tag, sc in (("up", [1, 1, 2.0, 1.5]), ("down", [1, 1, 0.6, 0.45])):
+                node = helper.make_node("Resize", ["x", "", "sc"], ["y"], name="rs", mode="nearest",
+                                        coordinate_transformation_mode=cm, nearest_mode=nm)
+                build(f"resize_{cm}_{nm}_{tag}", rimg, node, opset=13, inits=[("sc", np.array(sc, np.float32))])
+    node = helper.make_node("Resize", ["x", "", "", "sz"], ["y"], name="rs", mode="nearest")
+    build("resize_sizes_half_pixel", rimg, node, opset=13, inits=[("sz", np.array([1, 2, 11, 4], np.int64))])
     build("avgpool19_3x3_s2_p1", dimg, op("AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), opset=19)
     build("avgpool19_2x2", dimg, op("AveragePool", kernel_shape=[2, 2], strides=[2, 2]), opset=19)
     build("avgpool19_3x3_s1_incpad", dimg, op("AveragePool", kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1), opset=19)

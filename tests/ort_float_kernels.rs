@@ -86,3 +86,8 @@ fn softmax_matches_onnx_runtime_exactly() {
 fn layer_norm_matches_onnx_runtime_exactly() {
     check(&["layernorm"]);
 }
+
+#[test]
+fn resize_nearest_matches_onnx_runtime_exactly() {
+    check(&["resize"]);
+}

@@ -47,6 +47,8 @@ enum Opts {
     LeakyRelu(f32),
     /// begin, end and shrink-axis masks
     StridedSlice(i32, i32, i32),
+    /// align_corners, half_pixel_centers
+    ResizeNearest(bool, bool),
 }
 
 /// A model with one operator `code` reading `ins` and writing `outs`.
@@ -138,6 +140,19 @@ fn model(
                         end_mask,
                         shrink_axis_mask,
                         ..Default::default()
+                    },
+                )
+                .as_union_value(),
+            ),
+        ),
+        Opts::ResizeNearest(align_corners, half_pixel_centers) => (
+            BuiltinOptions::ResizeNearestNeighborOptions,
+            Some(
+                ResizeNearestNeighborOptions::create(
+                    &mut fbb,
+                    &ResizeNearestNeighborOptionsArgs {
+                        align_corners,
+                        half_pixel_centers,
                     },
                 )
                 .as_union_value(),
@@ -571,6 +586,28 @@ fn litert_fixture_models_match_the_builder() {
             &[0, 1, 2, 3],
             &[4],
             Opts::StridedSlice(bm, em, sm),
+            &[0],
+        );
+        check_fixture(root, name, &m);
+    }
+    // RESIZE_NEAREST_NEIGHBOR of a [1, 5, 7, 3] input to 8 x 4 (up in H, down in W), with
+    // each coordinate option.
+    for (name, align, half) in [
+        ("op_resize_nearest_a", false, false),
+        ("op_resize_nearest_b", false, true),
+        ("op_resize_nearest_c", true, false),
+    ] {
+        let t = [
+            act_i8(&[1, 5, 7, 3], 0.1, 2),
+            const_i32(&[8, 4]),
+            act_i8(&[1, 8, 4, 3], 0.1, 2),
+        ];
+        let m = model(
+            &t,
+            BuiltinOperator::RESIZE_NEAREST_NEIGHBOR,
+            &[0, 1],
+            &[2],
+            Opts::ResizeNearest(align, half),
             &[0],
         );
         check_fixture(root, name, &m);

@@ -229,6 +229,28 @@ pub enum Op {
     MatMulInteger,
     /// `[a, b, c?]`: ONNX Gemm on 2-d operands.
     Gemm(GemmAttrs),
+    /// `[x] -> y`: nearest-neighbour resize (ONNX Resize with `mode=nearest`, TFLite
+    /// RESIZE_NEAREST_NEIGHBOR), any element type. Output dim `d` is `sizes[d]` (`-1`: the
+    /// input's). Output index `o` reads input index `clamp(nearest(c), 0, in - 1)` (a dim
+    /// with scale 1 and equal sizes reads `o`), with in f32 `s = scales[d]`:
+    /// - `coord`: `half_pixel` `(o + 0.5) / s - 0.5`; `asymmetric` `o / s`;
+    ///   `pytorch_half_pixel` as half_pixel, 0 when out = 1; `tf_half_pixel_for_nn`
+    ///   `(o + 0.5) / s`; `align_corners` `o * (in - 1) / (out - 1)` (0 when out = 1);
+    ///   TFLite's `GetNearestNeighbor` multiplies instead: `tflite` `o * r`,
+    ///   `tflite_half_pixel` `(o + 0.5) * r`, with `r = in / out`, and
+    ///   `tflite_align_corners` `o * r` with `r = (in - 1) / (out - 1)`;
+    /// - `nearest`: `round_prefer_floor`, `round_prefer_ceil`, `floor`, `ceil` (ONNX Runtime's
+    ///   definitions; the `tflite*` modes use `floor`, or round half away with align_corners).
+    ResizeNearest {
+        /// Output size per dim (`-1`: same as the input).
+        sizes: Vec<i64>,
+        /// Scale per dim for the `half_pixel` / `asymmetric` / ... mappings.
+        scales: Vec<f32>,
+        /// Coordinate transformation mode.
+        coord: String,
+        /// Nearest rounding mode.
+        nearest: String,
+    },
     /// `[x, scale, bias?] -> y` (float): ONNX LayerNormalization over the dims from `axis` on,
     /// with ONNX Runtime's arithmetic: per row, f32 running sums of `x` and `x * x` in order,
     /// `mean = sum / n`, `sd = sqrt(sum_sq / n - mean * mean + epsilon)`, then
@@ -486,6 +508,7 @@ impl Op {
             Op::Gemm(_) => "gemm",
             Op::BatchNorm { .. } => "batchnorm",
             Op::LayerNorm { .. } => "layer_norm",
+            Op::ResizeNearest { .. } => "resize_nearest",
             Op::QConv(..) => "qconv",
             Op::QMatMul => "qmatmul",
             Op::QGemm(..) => "qgemm",

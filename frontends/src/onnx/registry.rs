@@ -2,7 +2,7 @@
 //! the op exists.
 
 use super::error::LResult;
-use super::lower::{constant, conv, elementwise as ew, layout, pool, qop, quant, reduce};
+use super::lower::{constant, conv, elementwise as ew, layout, pool, qop, quant, reduce, resize};
 use super::node::NodeCtx;
 use super::proto::is_default_domain;
 
@@ -87,6 +87,7 @@ const ENTRIES: &[Entry] = &[
     onnx("Ceil", 1, ew::ceil),
     onnx("Erf", 9, ew::erf),
     onnx("Gelu", 20, ew::gelu),
+    onnx("Resize", 11, resize::resize),
     onnx("LeakyRelu", 1, ew::leaky_relu),
     onnx("HardSigmoid", 1, ew::hard_sigmoid),
     onnx("HardSwish", 14, ew::hard_swish),

@@ -70,6 +70,8 @@ pub(super) fn inherited(
             .get(c.0 as usize)
             .and_then(|k| k.ty.quant.clone()),
         Op::Identity | Op::Clip { .. } => q0(),
+        // Nearest-neighbour resizing copies elements.
+        Op::ResizeNearest { .. } => remap(q0(), Some),
         Op::Unary(UnaryOp::Relu) => x.filter(|t| t.dtype.is_int()).and_then(|t| t.quant.clone()),
         // Pooling mixes values along the spatial dims only; an integer average pool (TFLite's
         // AVERAGE_POOL_2D) averages stored values on its operand's grid.

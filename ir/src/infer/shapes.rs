@@ -57,6 +57,29 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
             }
             single(reduce_static(axes, *keepdims, false, &ins[0].shape)?)
         }
+        Op::ResizeNearest { sizes, scales, .. } => {
+            let x = &ins[0].shape;
+            if sizes.len() != x.len() || scales.len() != x.len() {
+                return Err(format!(
+                    "sizes and scales need one entry per dim ({}), got {} and {}",
+                    x.len(),
+                    sizes.len(),
+                    scales.len()
+                ));
+            }
+            single(
+                x.iter()
+                    .zip(sizes)
+                    .map(|(d, &s)| {
+                        if s < 0 {
+                            d.clone()
+                        } else {
+                            Dim::Fixed(s as usize)
+                        }
+                    })
+                    .collect(),
+            )
+        }
         Op::LayerNorm { axis, .. } => {
             norm_axis(*axis, ins[0].rank(), "axis")?;
             single(ins[0].shape.clone())

@@ -27,6 +27,7 @@ mod qpool;
 mod qsoftmax;
 mod quant_ops;
 mod reduce;
+mod resize;
 #[cfg(test)]
 mod tests;
 mod tflite_lstm;
@@ -488,6 +489,12 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         Cast { to } => one(elementwise::cast(ins, *to)?),
         Softmax { axis } => one(elementwise::softmax(ins, *axis)?),
         LayerNorm { axis, epsilon } => one(norm::layer_norm(ins, *axis, *epsilon)?),
+        ResizeNearest {
+            sizes,
+            scales,
+            coord,
+            nearest,
+        } => one(resize::resize_nearest(ins, sizes, scales, coord, nearest)?),
         MaxPool(a) => conv::maxpool(ctx, ins, a),
         AvgPool(a) => one(conv::avgpool(ins, a)?),
         GlobalAvgPool => one(reduce::global_pool(ins, false)?),

@@ -42,6 +42,10 @@ pub(crate) enum Slot<'a> {
     OptRange(&'a mut Option<(i64, i64)>),
     /// A flag: printed only when `true`, `false` when omitted.
     Flag(&'a mut bool),
+    /// `[1.5, 2]` of f32 (bit-exact spellings).
+    F32s(&'a mut Vec<f32>),
+    /// A bare word (`half_pixel`, ...).
+    Word(&'a mut String),
 }
 
 impl Slot<'_> {
@@ -52,6 +56,8 @@ impl Slot<'_> {
             Slot::I64(_) => "an integer",
             Slot::F32(_) | Slot::F64(_) | Slot::OptF64(_) => "a number",
             Slot::Bool(_) | Slot::Flag(_) => "'true' or 'false'",
+            Slot::F32s(_) => "a list of numbers",
+            Slot::Word(_) => "a word",
             Slot::Usizes(_) => "a list of non-negative integers",
             Slot::I64s(_) | Slot::OptI64s(_) => "a list of integers",
             Slot::OptRange(_) => "a pair [lo, hi] of integers",
@@ -82,6 +88,11 @@ impl Slot<'_> {
             Slot::I64s(v) => list(v),
             Slot::DType(v) => v.name().to_string(),
             Slot::PadMode(v) => pad_mode_name(**v).to_string(),
+            Slot::F32s(v) => {
+                let items: Vec<String> = v.iter().map(|&x| fmt_f32(x)).collect();
+                format!("[{}]", items.join(", "))
+            }
+            Slot::Word(v) => v.to_string(),
             Slot::OptF64(v) => fmt_f64((**v)?),
             Slot::OptI64s(v) => list(v.as_ref()?),
             Slot::OptRange(v) => {
@@ -175,6 +186,17 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         Op::QGemm(a, c) => {
             gemm_fields(a, f);
             f("clamp", Slot::OptRange(&mut c.0));
+        }
+        Op::ResizeNearest {
+            sizes,
+            scales,
+            coord,
+            nearest,
+        } => {
+            f("sizes", Slot::I64s(sizes));
+            f("scales", Slot::F32s(scales));
+            f("coord", Slot::Word(coord));
+            f("nearest", Slot::Word(nearest));
         }
         Op::LayerNorm { axis, epsilon } => {
             f("axis", Slot::I64(axis));
@@ -308,6 +330,12 @@ fn build_templates() -> Vec<Op> {
         Op::MatMul,
         Op::MatMulInteger,
         Op::Gemm(gemm.clone()),
+        Op::ResizeNearest {
+            sizes: vec![-1, -1, 8, 8],
+            scales: vec![1.0, 1.0, 2.0, 2.0],
+            coord: "half_pixel".into(),
+            nearest: "round_prefer_floor".into(),
+        },
         Op::LayerNorm {
             axis: -1,
             epsilon: 1e-5,
@@ -546,6 +574,12 @@ fn fill(c: &Cursor, mnemonic: &str, a: &RawAttr, slot: Slot<'_>) -> Result<()> {
     match (&a.value, slot) {
         (RawValue::List(items, _), Slot::Usizes(v)) => *v = each(items, &bad)?,
         (RawValue::List(items, _), Slot::I64s(v)) => *v = each(items, &bad)?,
+        (RawValue::List(items, _), Slot::F32s(v)) => {
+            *v = items
+                .iter()
+                .map(|(s, at)| parse_f32(s).ok_or_else(|| bad(*at, s)))
+                .collect::<Result<_>>()?
+        }
         (RawValue::List(items, _), Slot::OptI64s(v)) => *v = Some(each(items, &bad)?),
         (RawValue::List(items, open), Slot::OptRange(v)) => match each::<i64>(items, &bad)?[..] {
             [lo, hi] if lo <= hi => *v = Some((lo, hi)),
@@ -567,12 +601,23 @@ fn fill(c: &Cursor, mnemonic: &str, a: &RawAttr, slot: Slot<'_>) -> Result<()> {
                     _ => false,
                 },
                 Slot::DType(v) => DType::from_name(s).map(|d| *v = d).is_some(),
+                Slot::Word(v) => {
+                    let ok = s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if ok {
+                        *v = s.clone();
+                    }
+                    ok
+                }
                 Slot::PadMode(v) => PAD_MODES
                     .iter()
                     .find(|(_, n)| n == s)
                     .map(|(m, _)| *v = *m)
                     .is_some(),
-                Slot::Usizes(_) | Slot::I64s(_) | Slot::OptI64s(_) | Slot::OptRange(_) => false,
+                Slot::Usizes(_)
+                | Slot::I64s(_)
+                | Slot::OptI64s(_)
+                | Slot::OptRange(_)
+                | Slot::F32s(_) => false,
             };
             if !ok {
                 return Err(bad(*at, s));

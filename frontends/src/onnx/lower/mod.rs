@@ -8,3 +8,4 @@ pub(crate) mod pool;
 pub(crate) mod qop;
 pub(crate) mod quant;
 pub(crate) mod reduce;
+pub(crate) mod resize;

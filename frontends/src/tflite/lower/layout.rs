@@ -108,6 +108,50 @@ pub(crate) fn expand_dims(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     Ok(())
 }
 
+/// RESIZE_NEAREST_NEIGHBOR (NHWC, constant `[new_h, new_w]`): `resize_nearest` with
+/// TFLite's `GetNearestNeighbor` coordinates (`tflite`, `tflite_half_pixel`,
+/// `tflite_align_corners`).
+pub(crate) fn resize_nearest_neighbor(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    same_params(b, x, y)?;
+    let size = const_ints(b, op.input(1)?, "size")?;
+    let [h, w] = size[..] else {
+        bail!("size must hold [new_height, new_width], found {size:?}");
+    };
+    if h <= 0 || w <= 0 {
+        bail!("size {size:?} must be positive");
+    }
+    if b.tensor(x).shape.len() != 4 {
+        bail!("input must be 4-d (NHWC)");
+    }
+    let (align, half) = op
+        .fb
+        .builtin_options_as_resize_nearest_neighbor_options()
+        .map_or((false, false), |o| {
+            (o.align_corners(), o.half_pixel_centers())
+        });
+    let coord = match (align, half) {
+        (false, false) => "tflite",
+        (false, true) => "tflite_half_pixel",
+        (true, false) => "tflite_align_corners",
+        (true, true) => unsupported!("align_corners together with half_pixel_centers"),
+    };
+    let xv = b.value(x)?;
+    let v = b.emit_tensor(
+        y,
+        Op::ResizeNearest {
+            sizes: vec![-1, h, w, -1],
+            scales: vec![1.0; 4],
+            coord: coord.into(),
+            nearest: "floor".into(),
+        },
+        vec![xv],
+    )?;
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
 /// CONCATENATION of inputs that share the output's quantization.
 pub(crate) fn concatenation(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     op.arity(1, usize::MAX, 1)?;

@@ -517,6 +517,18 @@ fn all_ops() -> Module {
         &[xd, xd],
         &[("layer_norm", f4)],
     );
+    node(
+        g,
+        "resize_nearest",
+        Op::ResizeNearest {
+            sizes: vec![-1, 8],
+            scales: vec![1.0, 2.0],
+            coord: "half_pixel".into(),
+            nearest: "round_prefer_floor".into(),
+        },
+        &[xd],
+        &[("resize_nearest", "tensor<Nx8xf32>")],
+    );
     node(g, "id", Op::Identity, &[xd], &[("id", f4)]);
     node(
         g,

@@ -104,7 +104,7 @@ pub(crate) fn resize(ctx: &mut NodeCtx) -> LResult<()> {
         }
         _ => bail!("exactly one of scales and sizes must be given, with one entry per dim"),
     }
-    if sizes.iter().any(|&s| s == 0) || scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+    if sizes.contains(&0) || scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
         bail!("scales must be positive and sizes non-zero");
     }
     ctx.emit1(

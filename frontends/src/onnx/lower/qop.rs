@@ -343,22 +343,45 @@ pub(crate) fn qlinear_leaky_relu(ctx: &mut NodeCtx) -> LResult<()> {
     qlinear_unary(ctx, Op::LeakyRelu { alpha })
 }
 
-/// com.microsoft QLinearSoftmax (attrs axis, opset: the ai.onnx Softmax semantics).
+/// com.microsoft QLinearSoftmax (attrs axis, opset: the ai.onnx Softmax semantics). With
+/// opset < 13 semantics at a dim other than the last, the input is coerced to 2-d at `axis`:
+/// flatten -> softmax(-1) -> reshape back, between the dequantize and the quantize.
 pub(crate) fn qlinear_softmax(ctx: &mut NodeCtx) -> LResult<()> {
     let a = ctx.attrs();
     let sem = a.int_or("opset", 13)?;
     let axis = a.int_or("axis", if sem >= 13 { -1 } else { 1 })?;
-    let rank = ctx.peek_type(0)?.rank();
-    let axis = if sem >= 13 {
-        axis
-    } else {
-        let n = norm_axis(axis, rank)?;
-        if n + 1 != rank {
-            return Err(LowerError::Unsupported(format!(
-                "QLinearSoftmax with opset={sem} semantics at axis {axis} (not the last dim)"
-            )));
-        }
-        -1
-    };
-    qlinear_unary(ctx, Op::Softmax { axis })
+    let xt = ctx.peek_type(0)?;
+    let rank = xt.rank();
+    if sem >= 13 {
+        return qlinear_unary(ctx, Op::Softmax { axis });
+    }
+    let n = norm_axis(axis, rank)?;
+    if n + 1 == rank {
+        return qlinear_unary(ctx, Op::Softmax { axis: -1 });
+    }
+    if xt.shape.iter().filter(|d| d.fixed().is_none()).count() > 1 {
+        return Err(LowerError::Unsupported(format!(
+            "QLinearSoftmax with opset={sem} semantics at axis {axis} on more than one run-time dim"
+        )));
+    }
+    let spec: Vec<i64> = xt
+        .shape
+        .iter()
+        .map(|d| d.fixed().map_or(-1, |v| v as i64))
+        .collect();
+    ctx.expect_inputs_with(4, 5, &[0, 1, 3])?;
+    let dt = xt.dtype;
+    let x = dequantize_input(ctx, 0, 1, Some(2), 1, "x_dq")?;
+    let flat = ctx.tmp("flatten", Op::Flatten { axis: n as i64 }, vec![x])?;
+    let sm = ctx.tmp("softmax", Op::Softmax { axis: -1 }, vec![flat])?;
+    let back = ctx.tmp(
+        "reshape",
+        Op::Reshape {
+            shape: spec,
+            allowzero: false,
+        },
+        vec![sm],
+    )?;
+    quantize_output(ctx, back, 3, Some(4), dt)?;
+    Ok(())
 }

@@ -6,8 +6,8 @@
 
 use qcc_codegen::{JitEngine, Target};
 use qcc_ir::{
-    Clamp, ConvAttrs, DType, Data, Dim, Engine, GemmAttrs, Module, Op, PoolAttrs, QParams,
-    RequantMode, Tensor, TensorType, ValueId,
+    BinaryOp, Clamp, ConvAttrs, DType, Data, Dim, Engine, GemmAttrs, Module, Op, PoolAttrs,
+    QParams, RequantMode, Tensor, TensorType, ValueId,
 };
 
 fn cases() -> usize {
@@ -966,5 +966,61 @@ fn lut_matches_interpreter() {
         let t = b.constant("t", TensorType::new(ydt, &tshape), int_data(rng, ydt, tn));
         let input = Tensor::new(vec![n, c, hw], int_data(rng, xdt, n * c * hw));
         (b.finish(Op::Lut, vec![x, t], ydt, Some(yq)), vec![input])
+    });
+}
+
+#[test]
+fn float_elementwise_cast_and_dynamic_quantize_match_interpreter() {
+    run_cases("felementwise", |rng| {
+        let mut b = Build::new(RequantMode::Float);
+        let (bd, n) = batch(rng);
+        let cols = rng.usize(1..=19);
+        let x = b.input("x", TensorType::with_dims(DType::F32, dims(&bd, &[cols])));
+        let input = Tensor::new(vec![n, cols], Data::F32(f32_data(rng, n * cols)));
+        match rng.u8(..3) {
+            0 => {
+                let op =
+                    [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div][rng.usize(..4)];
+                let (shape, len): (Vec<usize>, usize) = if rng.bool() {
+                    (vec![], 1)
+                } else {
+                    (vec![cols], cols)
+                };
+                let c = b.constant(
+                    "c",
+                    TensorType::new(DType::F32, &shape),
+                    Data::F32(f32_data(rng, len)),
+                );
+                let ins = if rng.bool() { vec![x, c] } else { vec![c, x] };
+                (b.finish(Op::Binary(op), ins, DType::F32, None), vec![input])
+            }
+            1 => {
+                let xi = b.input("xi", TensorType::with_dims(DType::I32, dims(&bd, &[cols])));
+                let vals: Vec<i32> = (0..n * cols).map(|_| rng.i32(..)).collect();
+                let m = b.finish(Op::Cast { to: DType::F32 }, vec![xi], DType::F32, None);
+                let _ = x;
+                (m, vec![input, Tensor::new(vec![n, cols], Data::I32(vals))])
+            }
+            _ => {
+                let mut m = b.m;
+                let tys = [m.graph.ty(x).clone()];
+                let refs: Vec<&TensorType> = tys.iter().collect();
+                let shape =
+                    qcc_ir::infer::infer_shapes(&Op::DynamicQuantizeLinear, &refs, 3, &m).unwrap();
+                let outs = vec![
+                    (
+                        "y".to_string(),
+                        TensorType::with_dims(DType::U8, shape[0].clone()),
+                    ),
+                    ("s".to_string(), TensorType::new(DType::F32, &[])),
+                    ("z".to_string(), TensorType::new(DType::U8, &[])),
+                ];
+                let vs = m
+                    .graph
+                    .add_node("dql", Op::DynamicQuantizeLinear, vec![x], outs);
+                m.graph.outputs.extend(vs);
+                (m, vec![input])
+            }
+        }
     });
 }

@@ -4,11 +4,13 @@
 //! * [`Fb`]: a thin layer over `FunctionBuilder` (counted loops, typed loads and stores).
 //! * [`Requant`]: per-channel requantization tables and the exact epilogue.
 //! * `conv` (with `pointwise` and `taps`), `conv_vnni` (+ `repack`), `gemm`, `fgemm`,
-//!   `matmul_integer`, `lut`, `pool`, `eltwise`, `quant`: the op kernels.
+//!   `matmul_integer`, `lut`, `pool`, `eltwise`, `fbinary`, `dql`, `quant`: the op kernels.
 
 pub mod conv;
 pub mod conv_vnni;
+pub mod dql;
 pub mod eltwise;
+pub mod fbinary;
 pub mod fgemm;
 pub mod gemm;
 pub mod lut;
@@ -217,6 +219,9 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::MatMul => fgemm::lower_matmul(l),
         Op::MatMulInteger => matmul_integer::lower(l),
         Op::Lut => lut::lower(l),
+        Op::Binary(b) => fbinary::lower_binary(l, *b),
+        Op::Cast { to } => fbinary::lower_cast(l, *to),
+        Op::DynamicQuantizeLinear => dql::lower(l),
         Op::Unary(qcc_ir::UnaryOp::Relu) => eltwise::lower_clip(l, Some(0.0), None),
         Op::QAdd => eltwise::lower_qadd(l),
         Op::Clip { min, max } => eltwise::lower_clip(l, *min, *max),

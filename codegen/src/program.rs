@@ -141,6 +141,7 @@ impl Program {
                 pool: &mut pool,
                 simd: target.simd(),
                 vnni: target.vnni(),
+                fma: target.fma(),
                 scratch: &mut scratch,
             };
             let Some(k) = kernels::lower(&mut l).map_err(|e| node_err(&module, i, e))? else {

@@ -41,6 +41,15 @@ impl Target {
         }
     }
 
+    /// True when kernels may use vector fused multiply-add.
+    pub fn fma(self) -> bool {
+        match self {
+            Target::X86Avx2 | Target::X86AvxVnni => true,
+            Target::Native => host_has_avx2(),
+            _ => false,
+        }
+    }
+
     /// True when kernels may use the u8 x i8 dot product (`vpdpbusd`).
     pub fn vnni(self) -> bool {
         match self {

@@ -11,6 +11,7 @@ pub mod conv_vnni;
 pub mod dql;
 pub mod eltwise;
 pub mod fbinary;
+pub mod fconv;
 pub mod fgemm;
 pub mod gemm;
 pub mod lut;
@@ -103,6 +104,8 @@ pub struct Lower<'a> {
     pub simd: bool,
     /// The u8 x i8 dot product (`vpdpbusd`) is available.
     pub vnni: bool,
+    /// Vector fused multiply-add (`vfmadd`) is available.
+    pub fma: bool,
     /// Bytes of kernel scratch space the program reserves after the plan's buffers (the
     /// largest request of any kernel; kernels run one at a time).
     pub scratch: &'a mut usize,
@@ -216,6 +219,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::QGemm(a, c) => gemm::lower_qgemm(l, a, c.0),
         Op::QMatMul => gemm::lower_qmatmul(l),
         Op::Gemm(a) => fgemm::lower_gemm(l, a),
+        Op::Conv(a) => fconv::lower(l, a),
         Op::MatMul => fgemm::lower_matmul(l),
         Op::MatMulInteger => matmul_integer::lower(l),
         Op::Lut => lut::lower(l),

@@ -27,7 +27,7 @@ pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
     if l.node.outputs.len() != 1
         || !matches!(
             dt,
-            DType::U8 | DType::I8 | DType::I16 | DType::U16 | DType::I32
+            DType::U8 | DType::I8 | DType::I16 | DType::U16 | DType::I32 | DType::F32
         )
         || l.out_ty(0)?.dtype != dt
         || xs.len() < 3
@@ -79,6 +79,27 @@ pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
     })))
 }
 
+impl MaxPool {
+    /// The running maximum for f32, the interpreter's way: the first tap inside the input,
+    /// then any tap greater than it (so a NaN first tap stays, later NaNs never win).
+    fn f32_step(
+        fb: &mut Fb,
+        (best, have): (cranelift_frontend::Variable, cranelift_frontend::Variable),
+        v: cranelift_codegen::ir::Value,
+    ) {
+        use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+        let b = fb.b.use_var(best);
+        let h = fb.b.use_var(have);
+        let gt = fb.b.ins().fcmp(FloatCC::GreaterThan, v, b);
+        let first = fb.b.ins().icmp_imm_s(IntCC::Equal, h, 0);
+        let take = fb.b.ins().bor(gt, first);
+        let m = fb.b.ins().select(take, v, b);
+        fb.b.def_var(best, m);
+        let one = fb.c32(1);
+        fb.b.def_var(have, one);
+    }
+}
+
 impl Kernel for MaxPool {
     fn emit(&self, fb: &mut Fb) {
         let sz = self.dt.size();
@@ -103,8 +124,15 @@ impl Kernel for MaxPool {
                     let kwhi = fb.b.ins().sload32(super::const_flags(), ca, 4);
                     let iw0 = fb.b.ins().imul_imm_s(ow, self.w.stride as i64);
                     let iw0 = fb.b.ins().iadd_imm_s(iw0, -(self.w.pad as i64));
-                    let lowest = fb.c32(if signed { i32::MIN } else { 0 });
-                    let best = fb.var(types::I32, lowest);
+                    let float = self.dt == DType::F32;
+                    let lowest = if float {
+                        fb.f32c(0.0)
+                    } else {
+                        fb.c32(if signed { i32::MIN } else { 0 })
+                    };
+                    let best = fb.var(if float { types::F32 } else { types::I32 }, lowest);
+                    let zero = fb.c32(0);
+                    let have = fb.var(types::I32, zero);
                     fb.for_range(khlo, khhi, |fb, kh| {
                         let ih = fb.b.ins().imul_imm_s(kh, self.h.dil as i64);
                         let ih = fb.b.ins().iadd(ih, ih0);
@@ -113,6 +141,11 @@ impl Kernel for MaxPool {
                             let iw = fb.b.ins().imul_imm_s(kw, self.w.dil as i64);
                             let iw = fb.b.ins().iadd(iw, iw0);
                             let xa = fb.index(xr, iw, sz);
+                            if float {
+                                let v = fb.b.ins().load(types::F32, super::flags(), xa, 0);
+                                Self::f32_step(fb, (best, have), v);
+                                return;
+                            }
                             let v = fb.load_int(self.dt, xa, 0);
                             let b = fb.b.use_var(best);
                             let m = if signed {
@@ -136,12 +169,16 @@ impl Kernel for MaxPool {
                         kwhi,
                     );
                     let empty = fb.b.ins().bor(hempty, wempty);
-                    let z = fb.c32(0);
+                    let z = if float { fb.f32c(0.0) } else { fb.c32(0) };
                     let out = fb.b.ins().select(empty, z, b);
                     let o = fb.b.ins().imul_imm_s(oh, ow_n as i64);
                     let o = fb.b.ins().iadd(o, ow);
                     let ya = fb.index(y0, o, sz);
-                    fb.store_int(self.dt, out, ya, 0);
+                    if float {
+                        fb.b.ins().store(super::flags(), out, ya, 0);
+                    } else {
+                        fb.store_int(self.dt, out, ya, 0);
+                    }
                 });
             });
         });

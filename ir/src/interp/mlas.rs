@@ -21,7 +21,7 @@
 //! x86_64/SgemmKernelM1TransposeBAvx.S}.
 
 /// `(StrideN, StrideK)` for an SGEMM of `n` columns and depth `k` (MlasSgemmOperation).
-pub(crate) fn sgemm_strides(n: usize, k: usize) -> (usize, usize) {
+pub fn sgemm_strides(n: usize, k: usize) -> (usize, usize) {
     let (mut sn, mut sk) = (128usize, 128usize);
     if n >= k {
         while sk / 2 >= k {

@@ -148,9 +148,18 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
                 .is_some_and(|q| !q.is_per_tensor())
         })
     });
+    // Float convs need FMA, and a single filter takes another MLAS kernel: interpreted.
+    let single_filter = m.graph.nodes.iter().any(|n| {
+        matches!(n.op, Op::Conv(_))
+            && m.graph
+                .ty(n.inputs[1])
+                .fixed_dims()
+                .is_some_and(|d| d[0] == 1)
+    });
     let tflite_only = |op: &String| {
-        m.requant == qcc_ir::RequantMode::FixedPoint
-            && (matches!(op.as_str(), "quantize" | "qadd") || (op == "requantize" && per_axis))
+        (op == "conv" && (!target.fma() || single_filter))
+            || m.requant == qcc_ir::RequantMode::FixedPoint
+                && (matches!(op.as_str(), "quantize" | "qadd") || (op == "requantize" && per_axis))
     };
     assert!(
         interpreted.iter().all(tflite_only),
@@ -1022,5 +1031,65 @@ fn float_elementwise_cast_and_dynamic_quantize_match_interpreter() {
                 (m, vec![input])
             }
         }
+    });
+}
+
+#[test]
+fn float_conv_and_maxpool_match_interpreter() {
+    run_cases("fconv", |rng| {
+        let mut b = Build::new(RequantMode::Float);
+        let (bd, n) = batch(rng);
+        let c = rng.usize(1..=20);
+        let m = rng.usize(1..=9);
+        let k = [rng.usize(1..=3), rng.usize(1..=3)];
+        let strides = vec![rng.usize(1..=2), rng.usize(1..=2)];
+        let pads: Vec<usize> = (0..4).map(|_| rng.usize(0..=1)).collect();
+        let dil = vec![rng.usize(1..=2), 1];
+        // Sometimes more than 128 output positions (several MLAS column blocks).
+        let hw = if rng.bool() {
+            [rng.usize(5..=9), rng.usize(3..=9)]
+        } else {
+            [12, 13]
+        };
+        let mut xs = vec![n, c];
+        xs.extend(hw);
+        let x = b.input("x", TensorType::with_dims(DType::F32, dims(&bd, &xs[1..])));
+        let input = Tensor::new(xs.clone(), Data::F32(f32_data(rng, xs.iter().product())));
+        if rng.u8(..4) == 0 {
+            let a = PoolAttrs {
+                kernel: k.to_vec(),
+                strides,
+                pads,
+                dilations: dil,
+                ceil_mode: false,
+                count_include_pad: false,
+                row_major_sum: false,
+            };
+            return (
+                b.finish(Op::MaxPool(a), vec![x], DType::F32, None),
+                vec![input],
+            );
+        }
+        let ws = [m, c, k[0], k[1]];
+        let w = b.constant(
+            "w",
+            TensorType::new(DType::F32, &ws),
+            Data::F32(f32_data(rng, ws.iter().product())),
+        );
+        let mut ins = vec![x, w];
+        if rng.bool() {
+            ins.push(b.constant(
+                "b",
+                TensorType::new(DType::F32, &[m]),
+                Data::F32(f32_data(rng, m)),
+            ));
+        }
+        let a = ConvAttrs {
+            strides,
+            pads,
+            dilations: dil,
+            group: 1,
+        };
+        (b.finish(Op::Conv(a), ins, DType::F32, None), vec![input])
     });
 }

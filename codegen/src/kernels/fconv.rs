@@ -80,17 +80,28 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     if !(3..=4).contains(&xs.len()) || ws.len() != xs.len() || ws[1] != xs[1] {
         return Ok(None);
     }
-    let Some((h, w, _)) = axes(&xs[2..], &ys[2..], &ws[2..], &a.strides, &a.pads, &a.dilations)
-    else {
+    let Some((h, w, _)) = axes(
+        &xs[2..],
+        &ys[2..],
+        &ws[2..],
+        &a.strides,
+        &a.pads,
+        &a.dilations,
+    ) else {
         return Ok(None);
     };
-    let Some(wt) = l.const_operand(1).and_then(|t| t.as_slice::<f32>().map(<[f32]>::to_vec))
+    let Some(wt) = l
+        .const_operand(1)
+        .and_then(|t| t.as_slice::<f32>().map(<[f32]>::to_vec))
     else {
         return Ok(None);
     };
     let bias = match l.node.inputs.len() {
         2 => None,
-        _ => match l.const_operand(2).and_then(|t| t.as_slice::<f32>().map(<[f32]>::to_vec)) {
+        _ => match l
+            .const_operand(2)
+            .and_then(|t| t.as_slice::<f32>().map(<[f32]>::to_vec))
+        {
             Some(b) => Some(b),
             None => return Ok(None),
         },
@@ -98,9 +109,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     let (c, m) = (xs[1], ws[0]);
     let taps = h.kernel * w.kernel;
     let (k, n, in_n) = (c * taps, h.output * w.output, h.input * w.input);
-    let pointwise = taps == 1
-        && a.strides.iter().all(|&s| s == 1)
-        && a.pads.iter().all(|&p| p == 0);
+    let pointwise =
+        taps == 1 && a.strides.iter().all(|&s| s == 1) && a.pads.iter().all(|&p| p == 0);
     let Some(segments) = schedule(m, n, k, pointwise) else {
         return Ok(None);
     };
@@ -116,7 +126,11 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
                     let iw = (ow * w.stride + kw * w.dil) as i64 - w.pad as i64;
                     let inside =
                         (0..h.input as i64).contains(&ih) && (0..w.input as i64).contains(&iw);
-                    table.push(if inside { (ih * w.input as i64 + iw) as i32 } else { -1 });
+                    table.push(if inside {
+                        (ih * w.input as i64 + iw) as i32
+                    } else {
+                        -1
+                    });
                 }
             }
         }
@@ -190,7 +204,13 @@ impl FConv {
     ) {
         let (n, k) = (self.n, self.k);
         let ty = if lanes == 4 { types::F32X4 } else { types::F32 };
-        let splat = |fb: &mut Fb, v: Value| if lanes == 4 { fb.b.ins().splat(ty, v) } else { v };
+        let splat = |fb: &mut Fb, v: Value| {
+            if lanes == 4 {
+                fb.b.ins().splat(ty, v)
+            } else {
+                v
+            }
+        };
         let wb = fb.base(self.w);
         let wrow = fb.index(wb, mi, k * 4);
         let cb = fb.base(self.col);
@@ -209,10 +229,9 @@ impl FConv {
                     .collect();
                 let wa = fb.index(wrow, kk, 4);
                 for f in 0..filters {
-                    let wv = fb
-                        .b
-                        .ins()
-                        .load(types::F32, super::const_flags(), wa, (f * k * 4) as i32);
+                    let wv =
+                        fb.b.ins()
+                            .load(types::F32, super::const_flags(), wa, (f * k * 4) as i32);
                     let wv = splat(fb, wv);
                     for (v, &xv) in xs.iter().enumerate() {
                         let a = fb.b.use_var(accs[f * vecs + v]);

@@ -4,7 +4,7 @@
 use super::requant::round_to_q;
 use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::{DType, Data};
 
 /// Which operand (if any) has a single element folded into the constant term.
@@ -169,6 +169,8 @@ impl Kernel for QAdd {
 }
 
 struct Clip {
+    /// Vector kernels allowed.
+    simd: bool,
     n: usize,
     dt: DType,
     x: Addr,
@@ -195,6 +197,7 @@ pub fn lower_clip(l: &mut Lower, min: Option<f64>, max: Option<f64>) -> Lowered 
         })
     };
     Ok(Some(Box::new(Clip {
+        simd: l.simd,
         n,
         dt,
         x: l.in_addr(0)?,
@@ -204,13 +207,49 @@ pub fn lower_clip(l: &mut Lower, min: Option<f64>, max: Option<f64>) -> Lowered 
     })))
 }
 
+impl Clip {
+    /// f32 lanes `4 i .. 4 i + 4`: the scalar compare-and-select per lane, as vectors.
+    fn f32_vectors(&self, fb: &mut Fb, xb: Value, yb: Value) {
+        let lo = self.lo.map(|lo| {
+            let l = fb.f32c(lo as f32);
+            fb.b.ins().splat(types::F32X4, l)
+        });
+        let hi = self.hi.map(|hi| {
+            let h = fb.f32c(hi as f32);
+            fb.b.ins().splat(types::F32X4, h)
+        });
+        fb.for_n(self.n / 4, |fb, i| {
+            let xa = fb.index(xb, i, 16);
+            let mut v = fb.b.ins().load(types::F32X4, super::flags(), xa, 0);
+            if let Some(l) = lo {
+                let lt = fb.b.ins().fcmp(FloatCC::LessThan, v, l);
+                v = fb.b.ins().bitselect(lt, l, v);
+            }
+            if let Some(h) = hi {
+                let gt = fb.b.ins().fcmp(FloatCC::GreaterThan, v, h);
+                v = fb.b.ins().bitselect(gt, h, v);
+            }
+            let ya = fb.index(yb, i, 16);
+            fb.b.ins().store(super::flags(), v, ya, 0);
+        });
+    }
+}
+
 impl Kernel for Clip {
     fn emit(&self, fb: &mut Fb) {
         let xb = fb.base(self.x);
         let yb = fb.base(self.y);
         let sz = self.dt.size();
         let signed = matches!(self.dt, DType::I8 | DType::I16 | DType::I32);
-        fb.for_n(self.n, |fb, i| {
+        let start = if self.dt == DType::F32 && self.simd {
+            self.f32_vectors(fb, xb, yb);
+            self.n / 4 * 4
+        } else {
+            0
+        };
+        let lo_i = fb.c64(start as i64);
+        let hi_i = fb.c64(self.n as i64);
+        fb.for_range(lo_i, hi_i, |fb, i| {
             let xa = fb.index(xb, i, sz);
             let ya = fb.index(yb, i, sz);
             if self.dt == DType::F32 {

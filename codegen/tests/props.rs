@@ -1056,15 +1056,23 @@ fn float_conv_and_maxpool_match_interpreter() {
         let x = b.input("x", TensorType::with_dims(DType::F32, dims(&bd, &xs[1..])));
         let input = Tensor::new(xs.clone(), Data::F32(f32_data(rng, xs.iter().product())));
         if rng.u8(..4) == 0 {
+            // Half the pools are the vectorised 2x2 / 2 kind; inputs with NaN and infinities.
+            let (kernel, strides, pads, dilations) = if rng.bool() {
+                (vec![2, 2], vec![2, 2], vec![0; 4], vec![1, 1])
+            } else {
+                (k.to_vec(), strides, pads, dil)
+            };
             let a = PoolAttrs {
-                kernel: k.to_vec(),
+                kernel,
                 strides,
                 pads,
-                dilations: dil,
+                dilations,
                 ceil_mode: false,
                 count_include_pad: false,
                 row_major_sum: false,
             };
+            let numel: usize = xs.iter().product();
+            let input = Tensor::new(xs.clone(), Data::F32(special_floats(rng, numel, 3.0)));
             return (
                 b.finish(Op::MaxPool(a), vec![x], DType::F32, None),
                 vec![input],

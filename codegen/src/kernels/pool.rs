@@ -4,7 +4,7 @@
 use super::conv::{axes, Axis};
 use super::requant::{Channel, OutMode, Requant};
 use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
-use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::quant::{quantize_multiplier, Multiplier};
 use qcc_ir::{DType, PoolAttrs, RequantMode};
 
@@ -53,6 +53,15 @@ pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
         && xs.len() == 4
         && 2 * ys[2] <= xs[2]
         && 2 * ys[3] <= xs[3];
+    if l.simd && dt == DType::F32 && unpadded_2x2 {
+        return Ok(Some(Box::new(MaxPool2x2F32 {
+            planes: xs[0] * xs[1],
+            in_hw: (xs[2], xs[3]),
+            out_hw: (ys[2], ys[3]),
+            x: l.in_addr(0)?,
+            y: l.out_addr(0)?,
+        })));
+    }
     if l.simd && matches!(dt, DType::U8 | DType::I8) && unpadded_2x2 {
         return Ok(Some(Box::new(MaxPool2x2 {
             planes: xs[0] * xs[1],
@@ -85,7 +94,7 @@ impl MaxPool {
     fn f32_step(
         fb: &mut Fb,
         (best, have): (cranelift_frontend::Variable, cranelift_frontend::Variable),
-        v: cranelift_codegen::ir::Value,
+        v: Value,
     ) {
         use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
         let b = fb.b.use_var(best);
@@ -341,6 +350,95 @@ impl Kernel for GlobalAvg {
             let yb = fb.base(self.y);
             let ya = fb.index(yb, r, self.y_dt.size());
             fb.store_int(self.y_dt, q, ya, 0);
+        });
+    }
+}
+
+/// The 2x2, stride-2, unpadded f32 max pool, four outputs per step: even and odd columns of
+/// both rows are separated with shuffles and combined in the interpreter's tap order (top
+/// left, top right, bottom left, bottom right), a tap replacing the running value only when
+/// greater (so a NaN top-left stays, later NaNs never win). The last columns are scalar.
+struct MaxPool2x2F32 {
+    planes: usize,
+    in_hw: (usize, usize),
+    out_hw: (usize, usize),
+    x: Addr,
+    y: Addr,
+}
+
+impl MaxPool2x2F32 {
+    /// `best` replaced by `v` where `v > best` (vectors or scalars).
+    fn step(fb: &mut Fb, best: Value, v: Value, vector: bool) -> Value {
+        use cranelift_codegen::ir::condcodes::FloatCC;
+        let gt = fb.b.ins().fcmp(FloatCC::GreaterThan, v, best);
+        if vector {
+            fb.b.ins().bitselect(gt, v, best)
+        } else {
+            fb.b.ins().select(gt, v, best)
+        }
+    }
+}
+
+impl Kernel for MaxPool2x2F32 {
+    fn emit(&self, fb: &mut Fb) {
+        use cranelift_codegen::ir::{ConstantData, Endianness};
+        let ((ih_n, iw_n), (oh_n, ow_n)) = (self.in_hw, self.out_hw);
+        // Full blocks: 4 outputs read input columns 8k .. 8k + 7.
+        let blocks = (ow_n / 4).min(iw_n / 8);
+        let le = super::flags().with_endianness(Endianness::Little);
+        let lanes = |fb: &mut Fb, a: Value, b: Value, odd: u8| {
+            let mask: Vec<u8> = [0u8, 2, 4, 6]
+                .iter()
+                .flat_map(|&l| (0..4u8).map(move |j| 4 * (l + odd) + j))
+                .collect();
+            let imm = fb.b.func.dfg.immediates.push(ConstantData::from(mask));
+            let a8 = fb.b.ins().bitcast(types::I8X16, le, a);
+            let b8 = fb.b.ins().bitcast(types::I8X16, le, b);
+            let s = fb.b.ins().shuffle(a8, b8, imm);
+            fb.b.ins().bitcast(types::F32X4, le, s)
+        };
+        fb.for_n(self.planes, |fb, p| {
+            let xb = fb.base(self.x);
+            let x0 = fb.index(xb, p, ih_n * iw_n * 4);
+            let yb = fb.base(self.y);
+            let y0 = fb.index(yb, p, oh_n * ow_n * 4);
+            fb.for_n(oh_n, |fb, oh| {
+                let r0 = fb.index(x0, oh, 2 * iw_n * 4);
+                let yr = fb.index(y0, oh, ow_n * 4);
+                fb.for_n(blocks, |fb, k| {
+                    let a0 = fb.index(r0, k, 32);
+                    let ld = |fb: &mut Fb, off: usize| {
+                        fb.b.ins()
+                            .load(types::F32X4, super::flags(), a0, off as i32)
+                    };
+                    let (t0, t1) = (ld(fb, 0), ld(fb, 16));
+                    let (b0, b1) = (ld(fb, iw_n * 4), ld(fb, iw_n * 4 + 16));
+                    let mut best = lanes(fb, t0, t1, 0);
+                    let top_odd = lanes(fb, t0, t1, 1);
+                    best = Self::step(fb, best, top_odd, true);
+                    let bottom_even = lanes(fb, b0, b1, 0);
+                    best = Self::step(fb, best, bottom_even, true);
+                    let bottom_odd = lanes(fb, b0, b1, 1);
+                    best = Self::step(fb, best, bottom_odd, true);
+                    let ya = fb.index(yr, k, 16);
+                    fb.b.ins().store(super::flags(), best, ya, 0);
+                });
+                let first = fb.c64((blocks * 4) as i64);
+                let end = fb.c64(ow_n as i64);
+                fb.for_range(first, end, |fb, ow| {
+                    let xa = fb.index(r0, ow, 8);
+                    let ld = |fb: &mut Fb, off: usize| {
+                        fb.b.ins().load(types::F32, super::flags(), xa, off as i32)
+                    };
+                    let mut best = ld(fb, 0);
+                    for off in [4, iw_n * 4, iw_n * 4 + 4] {
+                        let v = ld(fb, off);
+                        best = Self::step(fb, best, v, false);
+                    }
+                    let ya = fb.index(yr, ow, 4);
+                    fb.b.ins().store(super::flags(), best, ya, 0);
+                });
+            });
         });
     }
 }

@@ -207,20 +207,64 @@ struct MaxPool2x2 {
     y: Addr,
 }
 
-impl Kernel for MaxPool2x2 {
-    fn emit(&self, fb: &mut Fb) {
+impl MaxPool2x2 {
+    /// `n` (8 or 4) outputs of one row from input columns `2 c .. 2 c + 2 n` of both rows
+    /// (`r0` the top row, `iw` bytes above the bottom one): the rows' maximum, then the
+    /// maximum of even and odd columns.
+    fn block(&self, fb: &mut Fb, (r0, iw): (Value, usize), yr: Value, c: Value, n: usize) {
         use cranelift_codegen::ir::{ConstantData, Endianness};
-        let ((ih_n, iw_n), (oh_n, ow_n)) = (self.in_hw, self.out_hw);
-        // Full vector blocks: 8 outputs read input columns 16k .. 16k + 15.
-        let blocks = (ow_n / 8).min(iw_n / 16);
-        let dt = if self.signed { DType::I8 } else { DType::U8 };
         let le = super::flags().with_endianness(Endianness::Little);
+        let xa = fb.index(r0, c, 2);
+        let load = |fb: &mut Fb, off: i32| {
+            if n == 8 {
+                fb.b.ins().load(types::I8X16, super::flags(), xa, off)
+            } else {
+                let w = fb.b.ins().load(types::I64, super::flags(), xa, off);
+                let v = fb.b.ins().scalar_to_vector(types::I64X2, w);
+                fb.b.ins().bitcast(types::I8X16, le, v)
+            }
+        };
+        let (a, b) = (load(fb, 0), load(fb, iw as i32));
         let max = |fb: &mut Fb, a, b| {
             if self.signed {
                 fb.b.ins().smax(a, b)
             } else {
                 fb.b.ins().umax(a, b)
             }
+        };
+        let m = max(fb, a, b);
+        let even: Vec<u8> = (0..16u8).map(|i| (2 * i) % 16).collect();
+        let odd: Vec<u8> = (0..16u8).map(|i| (2 * i + 1) % 16).collect();
+        let ie = fb.b.func.dfg.immediates.push(ConstantData::from(even));
+        let io = fb.b.func.dfg.immediates.push(ConstantData::from(odd));
+        let e = fb.b.ins().shuffle(m, m, ie);
+        let o = fb.b.ins().shuffle(m, m, io);
+        let r = max(fb, e, o);
+        let ya = fb.index(yr, c, 1);
+        if n == 8 {
+            let r64 = fb.b.ins().bitcast(types::I64X2, le, r);
+            let lo = fb.b.ins().extractlane(r64, 0);
+            fb.b.ins().store(super::flags(), lo, ya, 0);
+        } else {
+            let r32 = fb.b.ins().bitcast(types::I32X4, le, r);
+            let lo = fb.b.ins().extractlane(r32, 0);
+            fb.b.ins().store(super::flags(), lo, ya, 0);
+        }
+    }
+}
+
+impl Kernel for MaxPool2x2 {
+    fn emit(&self, fb: &mut Fb) {
+        let ((ih_n, iw_n), (oh_n, ow_n)) = (self.in_hw, self.out_hw);
+        let dt = if self.signed { DType::I8 } else { DType::U8 };
+        // Vector blocks of 8 (or 4 on narrow rows) outputs; the last block of a row overlaps
+        // the previous one. Every block reads input columns below 2 * ow <= iw.
+        let n = if ow_n >= 8 {
+            8
+        } else if ow_n >= 4 {
+            4
+        } else {
+            0
         };
         fb.for_n(self.planes, |fb, p| {
             let xb = fb.base(self.x);
@@ -230,29 +274,25 @@ impl Kernel for MaxPool2x2 {
             fb.for_n(oh_n, |fb, oh| {
                 let r0 = fb.index(x0, oh, 2 * iw_n);
                 let yr = fb.index(y0, oh, ow_n);
-                fb.for_n(blocks, |fb, k| {
-                    let a0 = fb.index(r0, k, 16);
-                    let a = fb.b.ins().load(types::I8X16, super::flags(), a0, 0);
-                    let b =
-                        fb.b.ins()
-                            .load(types::I8X16, super::flags(), a0, iw_n as i32);
-                    let m = max(fb, a, b);
-                    let even: Vec<u8> = (0..16u8).map(|i| (2 * i) % 16).collect();
-                    let odd: Vec<u8> = (0..16u8).map(|i| (2 * i + 1) % 16).collect();
-                    let ie = fb.b.func.dfg.immediates.push(ConstantData::from(even));
-                    let io = fb.b.func.dfg.immediates.push(ConstantData::from(odd));
-                    let e = fb.b.ins().shuffle(m, m, ie);
-                    let o = fb.b.ins().shuffle(m, m, io);
-                    let r = max(fb, e, o);
-                    let r64 = fb.b.ins().bitcast(types::I64X2, le, r);
-                    let lo = fb.b.ins().extractlane(r64, 0);
-                    let ya = fb.index(yr, k, 8);
-                    fb.b.ins().store(super::flags(), lo, ya, 0);
-                });
-                // The remaining output columns, four loads each.
-                let first = fb.c64((blocks * 8) as i64);
-                let end = fb.c64(ow_n as i64);
-                fb.for_range(first, end, |fb, ow| {
+                if n > 0 {
+                    fb.for_n(ow_n / n, |fb, k| {
+                        let c = fb.b.ins().imul_imm_s(k, n as i64);
+                        self.block(fb, (r0, iw_n), yr, c, n);
+                    });
+                    if ow_n % n != 0 {
+                        let c = fb.c64((ow_n - n) as i64);
+                        self.block(fb, (r0, iw_n), yr, c, n);
+                    }
+                    return;
+                }
+                let max = |fb: &mut Fb, a, b| {
+                    if self.signed {
+                        fb.b.ins().smax(a, b)
+                    } else {
+                        fb.b.ins().umax(a, b)
+                    }
+                };
+                fb.for_n(ow_n, |fb, ow| {
                     let xa = fb.index(r0, ow, 2);
                     let v00 = fb.load_int(dt, xa, 0);
                     let v01 = fb.load_int(dt, xa, 1);

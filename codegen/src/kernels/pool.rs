@@ -274,8 +274,8 @@ impl Kernel for MaxPool2x2 {
             fb.for_n(oh_n, |fb, oh| {
                 let r0 = fb.index(x0, oh, 2 * iw_n);
                 let yr = fb.index(y0, oh, ow_n);
-                if n > 0 {
-                    fb.for_n(ow_n / n, |fb, k| {
+                if let Some(blocks) = ow_n.checked_div(n) {
+                    fb.for_n(blocks, |fb, k| {
                         let c = fb.b.ins().imul_imm_s(k, n as i64);
                         self.block(fb, (r0, iw_n), yr, c, n);
                     });

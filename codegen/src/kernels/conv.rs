@@ -152,6 +152,24 @@ struct QConv {
     pw: Option<Pointwise>,
 }
 
+/// The (H, W) geometry of a convolution from its operand, weight and result dims and
+/// attributes (see [`axes`]).
+pub fn conv_axes(
+    xs: &[usize],
+    ws: &[usize],
+    ys: &[usize],
+    a: &ConvAttrs,
+) -> Option<(Axis, Axis, [usize; 2])> {
+    axes(
+        &xs[2..],
+        &ys[2..],
+        &ws[2..],
+        &a.strides,
+        &a.pads,
+        &a.dilations,
+    )
+}
+
 /// A 1x1, stride-1, unpadded convolution reads each plane as one contiguous row: returns
 /// whether it is one, and the axes (`H = 1`, `W = H * W` when it is).
 pub fn flatten_pointwise(h: Axis, w: Axis, ends: [usize; 2]) -> (bool, Axis, Axis) {
@@ -261,14 +279,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
             "inconsistent shapes {xs:?} * {ws:?} -> {ys:?} (group {group})"
         ));
     }
-    let Some((h, w, ends)) = axes(
-        &xs[2..],
-        &ys[2..],
-        &ws[2..],
-        &a.strides,
-        &a.pads,
-        &a.dilations,
-    ) else {
+    let Some((h, w, ends)) = conv_axes(&xs, &ws, &ys, a) else {
         return Ok(None);
     };
     if h.out_size(ends[0]) != Some(h.output) || w.out_size(ends[1]) != Some(w.output) {

@@ -13,7 +13,7 @@
 //! last pixel block of a row is computed whole from the margin and only its valid pixels
 //! are stored.
 
-use super::conv::{axes, conv_quant, flatten_pointwise, ConvQuant};
+use super::conv::{conv_axes, conv_quant, flatten_pointwise, ConvQuant};
 use super::repack::Repack;
 use super::requant::{self, OutMode, Requant};
 use super::simd::{dot_i8_u8_acc, store_q, store_q_n, ReqVec};
@@ -90,14 +90,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     {
         return Ok(None);
     }
-    let Some((h, w, ends)) = axes(
-        &xs[2..],
-        &ys[2..],
-        &ws[2..],
-        &a.strides,
-        &a.pads,
-        &a.dilations,
-    ) else {
+    let Some((h, w, ends)) = conv_axes(&xs, &ws, &ys, a) else {
         return Ok(None);
     };
     if h.out_size(ends[0]) != Some(h.output)

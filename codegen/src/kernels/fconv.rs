@@ -7,7 +7,7 @@
 //! Filters `M == 1` or a column block of width 1 use other MLAS kernels and are left to
 //! the interpreter.
 
-use super::conv::axes;
+use super::conv::conv_axes;
 use super::{flags, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::interp::sgemm_strides;
@@ -80,14 +80,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     if !(3..=4).contains(&xs.len()) || ws.len() != xs.len() || ws[1] != xs[1] {
         return Ok(None);
     }
-    let Some((h, w, _)) = axes(
-        &xs[2..],
-        &ys[2..],
-        &ws[2..],
-        &a.strides,
-        &a.pads,
-        &a.dilations,
-    ) else {
+    let Some((h, w, _)) = conv_axes(&xs, &ws, &ys, a) else {
         return Ok(None);
     };
     let Some(wt) = l

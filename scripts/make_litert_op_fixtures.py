@@ -21,10 +21,10 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "tflit
 
 def operand(rng, k, detail):
     """Input k: the first 256-element 8-bit operand takes every stored value once (so each
-    table entry and each operand value is checked); the others are random."""
+    table entry and each operand value is checked); the others (and 16-bit ones) are random."""
     shape, dtype = tuple(detail["shape"]), detail["dtype"]
     info = np.iinfo(dtype)
-    if k == 0 and int(np.prod(shape)) == 256:
+    if k == 0 and int(np.prod(shape)) == 256 and info.bits == 8:
         return np.arange(info.min, info.max + 1, dtype=dtype).reshape(shape)
     return rng.integers(info.min, info.max + 1, size=shape).astype(dtype)
 

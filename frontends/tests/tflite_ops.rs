@@ -49,6 +49,9 @@ enum Opts {
     StridedSlice(i32, i32, i32),
     /// align_corners, half_pixel_centers
     ResizeNearest(bool, bool),
+    /// ADD / SUB options with `pot_scale_int16 = false` (TFLite's general int16 path).
+    AddGeneral,
+    SubGeneral,
 }
 
 /// A model with one operator `code` reading `ins` and writing `outs`.
@@ -153,6 +156,32 @@ fn model(
                     &ResizeNearestNeighborOptionsArgs {
                         align_corners,
                         half_pixel_centers,
+                    },
+                )
+                .as_union_value(),
+            ),
+        ),
+        Opts::AddGeneral => (
+            BuiltinOptions::AddOptions,
+            Some(
+                AddOptions::create(
+                    &mut fbb,
+                    &AddOptionsArgs {
+                        fused_activation_function: ActivationFunctionType::NONE,
+                        pot_scale_int16: false,
+                    },
+                )
+                .as_union_value(),
+            ),
+        ),
+        Opts::SubGeneral => (
+            BuiltinOptions::SubOptions,
+            Some(
+                SubOptions::create(
+                    &mut fbb,
+                    &SubOptionsArgs {
+                        fused_activation_function: ActivationFunctionType::NONE,
+                        pot_scale_int16: false,
                     },
                 )
                 .as_union_value(),
@@ -610,6 +639,35 @@ fn litert_fixture_models_match_the_builder() {
             Opts::ResizeNearest(align, half),
             &[0],
         );
+        check_fixture(root, name, &m);
+    }
+    // int16 ADD / SUB (symmetric, non-power-of-two scales, the general path).
+    for (name, code, opts, sa, sb, sy) in [
+        (
+            "op_add_i16_a",
+            BuiltinOperator::ADD,
+            Opts::AddGeneral,
+            0.0013f32,
+            0.0021f32,
+            0.0029f32,
+        ),
+        (
+            "op_sub_i16_a",
+            BuiltinOperator::SUB,
+            Opts::SubGeneral,
+            0.0007,
+            0.0016,
+            0.0011,
+        ),
+    ] {
+        let i16t = |s: f32| T {
+            shape: vec![1, 256],
+            ty: TensorType::INT16,
+            data: None,
+            q: Some((s, 0)),
+        };
+        let t = [i16t(sa), i16t(sb), i16t(sy)];
+        let m = model(&t, code, &[0, 1], &[2], opts, &[0, 1]);
         check_fixture(root, name, &m);
     }
     // MEAN over a [2, 4, 5, 8] input.

@@ -313,6 +313,39 @@ fn binary(
             b.per_tensor(y, "the output")?;
             b.emit_tensor(y, quantized, vec![v1, v2])?
         }
+        DType::I16 if matches!(quantized, Op::QAdd | Op::QSub) => {
+            // TFLite's general int16 path (left shift 15, symmetric zero points); the
+            // power-of-two kernel (pot_scale_int16 with POT scales) is not implemented.
+            let pot = match &quantized {
+                Op::QAdd => op
+                    .fb
+                    .builtin_options_as_add_options()
+                    .map(|o| o.pot_scale_int16()),
+                _ => op
+                    .fb
+                    .builtin_options_as_sub_options()
+                    .map(|o| o.pot_scale_int16()),
+            }
+            .unwrap_or(true);
+            let scales = [x1, x2, y]
+                .map(|t| b.per_tensor(t, "an int16 operand"))
+                .into_iter()
+                .collect::<LResult<Vec<_>>>()?;
+            if scales.iter().any(|&(_, z)| z != 0) {
+                bail!("int16 operands must have zero point 0");
+            }
+            if pot
+                && scales
+                    .iter()
+                    .all(|&(s, _)| (s.log2().round() - s.log2()).abs() < 1e-6)
+            {
+                unsupported!(
+                    "int16 {} with power-of-two scales (pot_scale_int16)",
+                    op.info.name
+                );
+            }
+            b.emit_tensor(y, quantized, vec![v1, v2])?
+        }
         d => unsupported!("{} on {d}", op.info.name),
     };
     finish(b, y, v, act)

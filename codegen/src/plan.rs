@@ -59,6 +59,12 @@ pub fn value_bytes(m: &Module, v: qcc_ir::ValueId) -> Result<usize, String> {
 
 /// Plans the arena for a concrete module (every value type has fixed dims).
 pub fn plan(m: &Module) -> Result<Plan, String> {
+    plan_with(m, &[])
+}
+
+/// Like [`plan`], with some results defined early: `(node, value)` places `value` as if
+/// node `node` (an earlier one) wrote it, as a fused epilogue does ([`crate::fuse`]).
+pub fn plan_with(m: &Module, early: &[(usize, qcc_ir::ValueId)]) -> Result<Plan, String> {
     let g = &m.graph;
     let nv = g.values.len();
     let nn = g.nodes.len();
@@ -109,10 +115,16 @@ pub fn plan(m: &Module) -> Result<Plan, String> {
         for o in &n.outputs {
             let o = o.0 as usize;
             if root[o] == o && constant[o].is_none() && def[o] == Some(i) {
-                order.push((i, o));
+                let d = early
+                    .iter()
+                    .find(|e| e.1 .0 as usize == o)
+                    .map_or(i, |e| e.0.min(i));
+                order.push((d, o));
             }
         }
     }
+    // Buffers are placed in definition order (a stable sort keeps the rest as it was).
+    order.sort_by_key(|&(d, _)| d);
     let mut live: Vec<(usize, usize, usize)> = Vec::new(); // (offset, size, last use)
     let mut offset_of: Vec<Option<usize>> = vec![None; nv];
     let mut arena = 0usize;

@@ -106,7 +106,15 @@ impl Program {
         jb.symbol("ceilf", ceilf_ as *const u8);
         jb.symbol("truncf", truncf_ as *const u8);
         let mut jit = JITModule::new(jb);
-        let plan = plan::plan(&module)?;
+        let epilogues = crate::fuse::epilogues(&module);
+        let early: Vec<(usize, qcc_ir::ValueId)> = epilogues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.map(|e| (i, e.out)))
+            .collect();
+        let plan = plan::plan_with(&module, &early)?;
+        // Clamp nodes whose producer's kernel applies them.
+        let mut absorbed = vec![false; module.graph.nodes.len()];
         let mut pool = Pool::default();
         let mut ctx = jit.make_context();
         ctx.set_disasm(opts.asm);
@@ -118,7 +126,7 @@ impl Program {
         let mut interpreted = Vec::new();
         let mut scratch = 0usize;
         for (i, node) in module.graph.nodes.iter().enumerate() {
-            if matches!(node.op, Op::Const(_)) {
+            if matches!(node.op, Op::Const(_)) || absorbed[i] {
                 continue;
             }
             if plan::is_view(&node.op) && node.outputs.len() == 1 && !node.inputs.is_empty() {
@@ -143,12 +151,19 @@ impl Program {
                 vnni: target.vnni(),
                 fma: target.fma(),
                 scratch: &mut scratch,
+                epilogue: epilogues[i],
+                fused: false,
             };
-            let Some(k) = kernels::lower(&mut l).map_err(|e| node_err(&module, i, e))? else {
+            let lowered = kernels::lower(&mut l).map_err(|e| node_err(&module, i, e))?;
+            let fused = l.fused;
+            let Some(k) = lowered else {
                 interpreted.push(node.op.name().to_string());
                 pending.push((None, i));
                 continue;
             };
+            if let (true, Some(e)) = (fused, epilogues[i]) {
+                absorbed[e.consumer] = true;
+            }
             ctx.func.signature.params.clear();
             ctx.func.signature.params.push(AbiParam::new(ptr_ty));
             let name = format!("k{i}_{}", node.op.name());
@@ -205,7 +220,11 @@ impl Program {
                     .first()
                     .and_then(|&v| module.graph.ty(v).fixed_dims())
                     .unwrap_or_default();
-                format!("{} {:?} '{}'", n.op.name(), shape, n.name)
+                let fused = epilogues[i]
+                    .filter(|e| absorbed[e.consumer])
+                    .map(|e| format!("+{}", module.graph.nodes[e.consumer].op.name()))
+                    .unwrap_or_default();
+                format!("{}{fused} {:?} '{}'", n.op.name(), shape, n.name)
             })
             .collect();
         let mut kernels = 0;

@@ -186,6 +186,32 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
     }
 }
 
+/// Half the time, a relu or clip reading the module's single output (which the JIT fuses
+/// into a float conv / gemm / matmul epilogue) becomes the output.
+fn maybe_clamped(rng: &mut fastrand::Rng, mut module: Module) -> Module {
+    if rng.bool() {
+        return module;
+    }
+    let op = match rng.u8(..3) {
+        0 => Op::Unary(qcc_ir::UnaryOp::Relu),
+        1 => Op::Clip {
+            min: Some(-0.5),
+            max: Some(0.75),
+        },
+        _ => Op::Clip {
+            min: None,
+            max: Some(0.25),
+        },
+    };
+    let y = module.graph.outputs.pop().expect("one output");
+    let ty = module.graph.ty(y).clone();
+    let z = module
+        .graph
+        .add_node("clamp", op, vec![y], vec![("z".into(), ty)])[0];
+    module.graph.outputs.push(z);
+    module
+}
+
 /// Runs `case(rng) -> (module, inputs)` for every seed.
 fn run_cases(name: &str, case: impl Fn(&mut fastrand::Rng) -> (Module, Vec<Tensor>)) {
     let ts = targets();
@@ -879,7 +905,7 @@ fn float_gemm_and_matmul_match_interpreter() {
         let input = Tensor::new(a_shape, Data::F32(f32_data(rng, mrows * k)));
         if matmul {
             return (
-                b.finish(Op::MatMul, vec![a, bv], DType::F32, None),
+                maybe_clamped(rng, b.finish(Op::MatMul, vec![a, bv], DType::F32, None)),
                 vec![input],
             );
         }
@@ -903,7 +929,10 @@ fn float_gemm_and_matmul_match_interpreter() {
             trans_a,
             trans_b,
         };
-        (b.finish(Op::Gemm(at), ins, DType::F32, None), vec![input])
+        (
+            maybe_clamped(rng, b.finish(Op::Gemm(at), ins, DType::F32, None)),
+            vec![input],
+        )
     });
 }
 
@@ -1040,11 +1069,15 @@ fn float_conv_and_maxpool_match_interpreter() {
         let mut b = Build::new(RequantMode::Float);
         let (bd, n) = batch(rng);
         let c = rng.usize(1..=20);
-        let m = rng.usize(1..=9);
-        let k = [rng.usize(1..=3), rng.usize(1..=3)];
-        let strides = vec![rng.usize(1..=2), rng.usize(1..=2)];
-        let pads: Vec<usize> = (0..4).map(|_| rng.usize(0..=1)).collect();
+        let m = rng.usize(1..=19);
+        let mut k = [rng.usize(1..=3), rng.usize(1..=3)];
+        let mut strides = vec![rng.usize(1..=2), rng.usize(1..=2)];
+        let mut pads: Vec<usize> = (0..4).map(|_| rng.usize(0..=1)).collect();
         let dil = vec![rng.usize(1..=2), 1];
+        if rng.u8(..4) == 0 {
+            // Pointwise: the kernel reads the image itself, no unfolded copy.
+            (k, strides, pads) = ([1, 1], vec![1, 1], vec![0; 4]);
+        }
         // Sometimes more than 128 output positions (several MLAS column blocks).
         let hw = if rng.bool() {
             [rng.usize(5..=9), rng.usize(3..=9)]
@@ -1098,6 +1131,7 @@ fn float_conv_and_maxpool_match_interpreter() {
             dilations: dil,
             group: 1,
         };
-        (b.finish(Op::Conv(a), ins, DType::F32, None), vec![input])
+        let module = maybe_clamped(rng, b.finish(Op::Conv(a), ins, DType::F32, None));
+        (module, vec![input])
     });
 }

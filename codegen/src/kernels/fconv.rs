@@ -9,7 +9,9 @@
 
 use super::conv::conv_axes;
 use super::{flags, Addr, Fb, Kernel, Lower, Lowered};
+use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_frontend::Variable;
 use qcc_ir::interp::sgemm_strides;
 use qcc_ir::{ConvAttrs, DType};
 
@@ -30,8 +32,14 @@ struct FConv {
     bias: Option<Addr>,
     x: Addr,
     y: Addr,
-    col: Addr,
+    /// The im2col scratch matrix, or None for a pointwise conv (the image is its own
+    /// `[C][N]` matrix).
+    col: Option<Addr>,
     segments: Vec<Segment>,
+    /// An i64 zero for [`Fb::fence`].
+    zero: Addr,
+    /// Fused output clamp (`x < lo -> lo`, then `x > hi -> hi`) after the bias.
+    clamp: (Option<f32>, Option<f32>),
 }
 
 /// `[k0, k1)` cut into blocks of `stride`.
@@ -107,7 +115,10 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     let Some(segments) = schedule(m, n, k, pointwise) else {
         return Ok(None);
     };
-    if wt.len() != m * k || bias.as_ref().is_some_and(|b| b.len() != m) {
+    if wt.len() != m * k
+        || bias.as_ref().is_some_and(|b| b.len() != m)
+        || i32::try_from((k + 1) * n.max(m) * 4).is_err()
+    {
         return Ok(None);
     }
     let mut table = Vec::with_capacity(taps * n);
@@ -129,7 +140,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
         }
     }
     let f32s = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
-    let col = l.scratch(k * n * 4);
+    let col = (!pointwise).then(|| l.scratch(k * n * 4));
+    let clamp = l.take_clamp().unwrap_or((None, None));
     Ok(Some(Box::new(FConv {
         batch: xs[0],
         c,
@@ -145,17 +157,19 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs) -> Lowered {
         y: l.out_addr(0)?,
         col,
         segments,
+        zero: l.pool.i32s(&[0, 0]),
+        clamp,
     })))
 }
 
 impl FConv {
     /// The im2col matrix of image `b`: `col[ci * taps + t][o]`.
-    fn unfold(&self, fb: &mut Fb, b: Value) {
+    fn unfold(&self, fb: &mut Fb, b: Value, col: Addr) {
         let (n, taps, in_n) = (self.n, self.taps, self.in_n);
         let xb = fb.base(self.x);
         let img = fb.index(xb, b, self.c * in_n * 4);
         let tb = fb.base(self.table);
-        let cb = fb.base(self.col);
+        let cb = fb.base(col);
         let zero = fb.f32c(0.0);
         let izero = fb.c32(0);
         fb.for_n(self.c, |fb, ci| {
@@ -182,13 +196,14 @@ impl FConv {
     }
 
     /// Outputs `o .. o + vecs * lanes` (`lanes` 4: vectors, 1: scalars) of filters
-    /// `mi .. mi + filters`, all accumulators live at once so each column load serves every
-    /// filter.
+    /// `mi .. mi + filters` of image `b`, from the `[K][N]` matrix at `mat`; all
+    /// accumulators live at once so each column load serves every filter. The depth loop
+    /// is unrolled [`UNROLL`] times with constant offsets.
     #[allow(clippy::too_many_arguments)]
     fn outputs(
         &self,
         fb: &mut Fb,
-        b: Value,
+        (mat, b): (Value, Value),
         mi: Value,
         filters: usize,
         o: Value,
@@ -206,38 +221,60 @@ impl FConv {
         };
         let wb = fb.base(self.w);
         let wrow = fb.index(wb, mi, k * 4);
-        let cb = fb.base(self.col);
-        let ccol = fb.index(cb, o, 4);
+        let ccol = fb.index(mat, o, 4);
         let zero = fb.f32c(0.0);
         let zero = splat(fb, zero);
+        // One depth step: `acc = fma(w, x, acc)` for every filter and vector.
+        let step = |fb: &mut Fb, accs: &[Variable], xa: Value, wa: Value, s: usize| {
+            let xs: Vec<Value> = (0..vecs)
+                .map(|v| {
+                    let off = (s * n * 4 + v * lanes * 4) as i32;
+                    // Movable: `mat` is fenced after the unfold, and nothing this kernel
+                    // stores aliases the matrix.
+                    fb.b.ins().load(ty, super::const_flags(), xa, off)
+                })
+                .collect();
+            for f in 0..filters {
+                let off = ((f * k + s) * 4) as i32;
+                let wv = fb.b.ins().load(types::F32, super::const_flags(), wa, off);
+                let wv = splat(fb, wv);
+                for (v, &xv) in xs.iter().enumerate() {
+                    let a = fb.b.use_var(accs[f * vecs + v]);
+                    let a = fb.b.ins().fma(wv, xv, a);
+                    fb.b.def_var(accs[f * vecs + v], a);
+                }
+            }
+        };
         let mut c: Vec<Option<Value>> = vec![None; filters * vecs];
         for &(k0, k1) in subs {
             let accs: Vec<_> = (0..filters * vecs).map(|_| fb.var(ty, zero)).collect();
-            let lo = fb.c64(k0 as i64);
-            let hi = fb.c64(k1 as i64);
-            fb.for_range(lo, hi, |fb, kk| {
+            let chunks = (k1 - k0) / UNROLL;
+            fb.for_n(chunks, |fb, u| {
+                let kk = fb.b.ins().imul_imm_s(u, UNROLL as i64);
+                let kk = fb.b.ins().iadd_imm_s(kk, k0 as i64);
                 let xa = fb.index(ccol, kk, n * 4);
-                let xs: Vec<Value> = (0..vecs)
-                    .map(|v| fb.b.ins().load(ty, flags(), xa, (v * lanes * 4) as i32))
-                    .collect();
                 let wa = fb.index(wrow, kk, 4);
-                for f in 0..filters {
-                    let wv =
-                        fb.b.ins()
-                            .load(types::F32, super::const_flags(), wa, (f * k * 4) as i32);
-                    let wv = splat(fb, wv);
-                    for (v, &xv) in xs.iter().enumerate() {
-                        let a = fb.b.use_var(accs[f * vecs + v]);
-                        let a = fb.b.ins().fma(wv, xv, a);
-                        fb.b.def_var(accs[f * vecs + v], a);
-                    }
+                for s in 0..UNROLL {
+                    step(fb, &accs, xa, wa, s);
                 }
             });
+            for kk in k0 + chunks * UNROLL..k1 {
+                step(fb, &accs, ccol, wrow, kk);
+            }
             for (slot, acc) in c.iter_mut().zip(&accs) {
                 let a = fb.b.use_var(*acc);
                 *slot = Some(fb.b.ins().fadd(a, slot.unwrap_or(zero)));
             }
         }
+        let (lo, hi) = self.clamp;
+        let lo = lo.map(|x| {
+            let x = fb.f32c(x);
+            splat(fb, x)
+        });
+        let hi = hi.map(|x| {
+            let x = fb.f32c(x);
+            splat(fb, x)
+        });
         let yb = fb.base(self.y);
         for f in 0..filters {
             let m = fb.b.ins().iadd_imm_s(mi, f as i64);
@@ -256,21 +293,51 @@ impl FConv {
                 if let Some(bv) = bias {
                     y = fb.b.ins().fadd(y, bv);
                 }
+                y = clamp(fb, y, lo, hi);
                 fb.b.ins().store(flags(), y, ya, (v * lanes * 4) as i32);
             }
         }
     }
 }
 
+/// The interpreter's clamp on a scalar or vector: `x < lo -> lo`, then `x > hi -> hi`.
+pub fn clamp(fb: &mut Fb, mut y: Value, lo: Option<Value>, hi: Option<Value>) -> Value {
+    let vector = fb.b.func.dfg.value_type(y).is_vector();
+    for (bound, cc) in [(lo, FloatCC::LessThan), (hi, FloatCC::GreaterThan)] {
+        if let Some(bound) = bound {
+            let out = fb.b.ins().fcmp(cc, y, bound);
+            y = if vector {
+                fb.b.ins().bitselect(out, bound, y)
+            } else {
+                fb.b.ins().select(out, bound, y)
+            };
+        }
+    }
+    y
+}
+
+/// Depth steps per iteration of the depth loop.
+const UNROLL: usize = 2;
+
 /// Filters per pass.
-const FILTERS: usize = 4;
+const FILTERS: usize = 8;
 /// Vectors of 4 output positions per pass.
-const VECS: usize = 2;
+const VECS: usize = 1;
 
 impl Kernel for FConv {
     fn emit(&self, fb: &mut Fb) {
         fb.for_n(self.batch, |fb, b| {
-            self.unfold(fb, b);
+            let mat = match self.col {
+                Some(col) => {
+                    self.unfold(fb, b, col);
+                    let base = fb.base(col);
+                    fb.fence(base, self.zero)
+                }
+                None => {
+                    let xb = fb.base(self.x);
+                    fb.index(xb, b, self.c * self.in_n * 4)
+                }
+            };
             for (n0, n1, subs) in &self.segments {
                 let len = n1 - n0;
                 let groups = len / (4 * VECS);
@@ -280,16 +347,16 @@ impl Kernel for FConv {
                     fb.for_n(groups, |fb, g| {
                         let o = fb.b.ins().imul_imm_s(g, (4 * VECS) as i64);
                         let o = fb.b.ins().iadd_imm_s(o, *n0 as i64);
-                        self.outputs(fb, b, mi, filters, o, (VECS, 4), subs);
+                        self.outputs(fb, (mat, b), mi, filters, o, (VECS, 4), subs);
                     });
                     let base = n0 + groups * 4 * VECS;
                     if rest > 0 {
                         let o = fb.c64(base as i64);
-                        self.outputs(fb, b, mi, filters, o, (rest, 4), subs);
+                        self.outputs(fb, (mat, b), mi, filters, o, (rest, 4), subs);
                     }
                     if scalars > 0 {
                         let o = fb.c64((base + rest * 4) as i64);
-                        self.outputs(fb, b, mi, filters, o, (scalars, 1), subs);
+                        self.outputs(fb, (mat, b), mi, filters, o, (scalars, 1), subs);
                     }
                 };
                 fb.for_n(self.m / FILTERS, |fb, mb| {

@@ -32,6 +32,8 @@ struct FGemm {
     /// B packed `[K][n4]`.
     b: Addr,
     epi: Epilogue,
+    /// Fused output clamp (`x < lo -> lo`, then `x > hi -> hi`) after the epilogue.
+    clamp: (Option<f32>, Option<f32>),
     y: Addr,
 }
 
@@ -109,6 +111,7 @@ pub fn lower_gemm(l: &mut Lower, at: &GemmAttrs) -> Lowered {
         a: l.in_addr(0)?,
         b: l.pool.add(&pack_b(&b, at.trans_b, k, n)),
         epi,
+        clamp: l.take_clamp().unwrap_or((None, None)),
         y: l.out_addr(0)?,
     })))
 }
@@ -142,6 +145,7 @@ pub fn lower_matmul(l: &mut Lower) -> Lowered {
         a: l.in_addr(0)?,
         b: l.pool.add(&pack_b(&b, false, k, n)),
         epi: Epilogue::None,
+        clamp: l.take_clamp().unwrap_or((None, None)),
         y: l.out_addr(0)?,
     })))
 }
@@ -209,6 +213,16 @@ impl FGemm {
                     v = fb.b.ins().fadd(v, cv);
                 }
             }
+            let (lo, hi) = self.clamp;
+            let lo = lo.map(|x| {
+                let x = fb.f32c(x);
+                fb.b.ins().splat(types::F32X4, x)
+            });
+            let hi = hi.map(|x| {
+                let x = fb.f32c(x);
+                fb.b.ins().splat(types::F32X4, x)
+            });
+            v = super::fconv::clamp(fb, v, lo, hi);
             // The last vector of a row may hold fewer than 4 real columns.
             let lanes = if t + 1 == vecs && tail != 0 { tail } else { 4 };
             if lanes == 4 {

@@ -109,6 +109,11 @@ pub struct Lower<'a> {
     /// Bytes of kernel scratch space the program reserves after the plan's buffers (the
     /// largest request of any kernel; kernels run one at a time).
     pub scratch: &'a mut usize,
+    /// A clamp this node's kernel may apply as its epilogue ([`crate::fuse`]).
+    pub epilogue: Option<crate::fuse::Epilogue>,
+    /// Set when the kernel took the epilogue: result 0 is then stored into the clamp's
+    /// result and the clamp node does not run.
+    pub fused: bool,
 }
 
 impl Lower<'_> {
@@ -168,10 +173,22 @@ impl Lower<'_> {
         self.addr(v)
     }
 
-    /// Address of result `k`.
+    /// Address of result `k` (result 0 of a fused kernel: the clamp's result).
     pub fn out_addr(&mut self, k: usize) -> Result<Addr, String> {
-        let v = self.node.outputs[k];
+        let v = match (k, self.fused, self.epilogue) {
+            (0, true, Some(e)) => e.out,
+            _ => self.node.outputs[k],
+        };
         self.addr(v)
+    }
+
+    /// Takes the fusable clamp `(lo, hi)`, when there is one: the kernel must apply it
+    /// to result 0 (`x < lo -> lo`, then `x > hi -> hi`) and store through
+    /// [`Lower::out_addr`], which now names the clamp's result. Call before `out_addr`.
+    pub fn take_clamp(&mut self) -> Option<(Option<f32>, Option<f32>)> {
+        let e = self.epilogue?;
+        self.fused = true;
+        Some((e.lo, e.hi))
     }
 
     /// The constant data of operand `i`, when it is a module constant.

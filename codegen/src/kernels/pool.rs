@@ -397,7 +397,8 @@ impl Kernel for GlobalAvg {
 /// The 2x2, stride-2, unpadded f32 max pool, four outputs per step: even and odd columns of
 /// both rows are separated with shuffles and combined in the interpreter's tap order (top
 /// left, top right, bottom left, bottom right), a tap replacing the running value only when
-/// greater (so a NaN top-left stays, later NaNs never win). The last columns are scalar.
+/// greater (so a NaN top-left stays, later NaNs never win). The last columns are one
+/// overlapping block, or scalar when the row is narrower than 4 outputs.
 struct MaxPool2x2F32 {
     planes: usize,
     in_hw: (usize, usize),
@@ -445,8 +446,8 @@ impl Kernel for MaxPool2x2F32 {
             fb.for_n(oh_n, |fb, oh| {
                 let r0 = fb.index(x0, oh, 2 * iw_n * 4);
                 let yr = fb.index(y0, oh, ow_n * 4);
-                fb.for_n(blocks, |fb, k| {
-                    let a0 = fb.index(r0, k, 32);
+                // Four outputs from input columns `a0 ..`, stored at `ya`.
+                let block = |fb: &mut Fb, a0: Value, ya: Value| {
                     let ld = |fb: &mut Fb, off: usize| {
                         fb.b.ins()
                             .load(types::F32X4, super::flags(), a0, off as i32)
@@ -460,9 +461,21 @@ impl Kernel for MaxPool2x2F32 {
                     best = Self::step(fb, best, bottom_even, true);
                     let bottom_odd = lanes(fb, b0, b1, 1);
                     best = Self::step(fb, best, bottom_odd, true);
-                    let ya = fb.index(yr, k, 16);
                     fb.b.ins().store(super::flags(), best, ya, 0);
+                };
+                fb.for_n(blocks, |fb, k| {
+                    let a0 = fb.index(r0, k, 32);
+                    let ya = fb.index(yr, k, 16);
+                    block(fb, a0, ya);
                 });
+                // A row whose width is not a multiple of 4 ends with one block that
+                // overlaps the previous one (recomputing equal values), when it fits.
+                if ow_n % 4 != 0 && blocks >= 1 && 2 * ow_n <= iw_n {
+                    let a0 = fb.b.ins().iadd_imm_s(r0, ((ow_n - 4) * 8) as i64);
+                    let ya = fb.b.ins().iadd_imm_s(yr, ((ow_n - 4) * 4) as i64);
+                    block(fb, a0, ya);
+                    return;
+                }
                 let first = fb.c64((blocks * 4) as i64);
                 let end = fb.c64(ow_n as i64);
                 fb.for_range(first, end, |fb, ow| {

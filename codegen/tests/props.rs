@@ -95,8 +95,16 @@ fn zp(rng: &mut fastrand::Rng, dt: DType) -> i32 {
     }
 }
 
+/// A log-uniform scale in `[lo, hi]`; one in four is a power of two, so that products of
+/// scales are exact and requantization lands on rounding ties (every odd accumulator
+/// with a multiplier of 1/2).
 fn scale(rng: &mut fastrand::Rng, lo: f32, hi: f32) -> f32 {
-    (lo.ln() + rng.f32() * (hi.ln() - lo.ln())).exp()
+    let s = (lo.ln() + rng.f32() * (hi.ln() - lo.ln())).exp();
+    if rng.u8(..4) == 0 {
+        s.log2().round().exp2()
+    } else {
+        s
+    }
 }
 
 fn mode(rng: &mut fastrand::Rng) -> RequantMode {

@@ -13,6 +13,7 @@ pub mod eltwise;
 pub mod fbinary;
 pub mod fconv;
 pub mod fgemm;
+pub mod gather;
 pub mod gemm;
 pub mod lut;
 pub mod matmul_integer;
@@ -248,6 +249,12 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::Clip { min, max } => eltwise::lower_clip(l, *min, *max),
         Op::MaxPool(a) => pool::lower_maxpool(l, a),
         Op::QGlobalAvgPool => pool::lower_qglobal_avgpool(l),
+        Op::Transpose { .. }
+        | Op::Slice { .. }
+        | Op::Pad { .. }
+        | Op::Concat { .. }
+        | Op::Split { .. }
+        | Op::ResizeNearest { .. } => gather::lower(l),
         Op::Quantize => quant::lower_quantize(l),
         Op::Dequantize => quant::lower_dequantize(l),
         Op::Requantize => quant::lower_requantize(l),

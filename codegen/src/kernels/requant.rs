@@ -45,6 +45,10 @@ pub struct Requant {
     /// ([`super::simd::requant4`]) may round, convert and clamp with plain `roundps`,
     /// `cvttps2dq` and integer min/max and still equal [`Requant::apply`].
     pub small: bool,
+    /// Fixed point with every `m0 >= 0` and every zero point within `2^16`: the vector
+    /// epilogue ([`super::simd::ReqVec`]) runs `MultiplyByQuantizedMultiplier` on lanes
+    /// and clamps to `[qmin - zp, qmax - zp]` before adding the zero point (no overflow).
+    pub fixed_vec: bool,
 }
 
 /// One channel's parameters.
@@ -64,7 +68,10 @@ impl Requant {
         let mut rows: Vec<i32> = Vec::with_capacity(chans.len() * 8);
         let mut fixed = false;
         let mut small = true;
+        let mut fixed_vec = true;
         for c in chans {
+            fixed_vec &= c.zp.unsigned_abs() <= 1 << 16
+                && matches!(c.mult, Multiplier::Fixed { m0, .. } if m0 >= 0);
             small &= matches!(c.mult, Multiplier::Float(m) if m.abs() <= 0.5)
                 && c.zp.unsigned_abs() <= 1 << 16;
             let (mbits, m0, factor, right, mask) = match c.mult {
@@ -90,6 +97,7 @@ impl Requant {
             out,
             channels: chans.len(),
             small,
+            fixed_vec: fixed && fixed_vec,
         }
     }
 

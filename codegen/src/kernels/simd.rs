@@ -6,6 +6,7 @@
 //! the pmaddwd shape, so no i16 product ever saturates.
 
 use super::{flags, Addr, Fb};
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::DType;
 
@@ -100,14 +101,43 @@ pub fn requant4(fb: &mut Fb, req: &super::Requant, row: Value, v: Value) -> Valu
 /// Float mode is vectorised with the scalar semantics: with [`super::Requant::small`]
 /// multipliers, `cvtdq2ps`, `mulps`, `roundps` (half to even), `cvttps2dq`, `+ zp` and an
 /// integer clamp (exact, see there); otherwise the f32 clamp to `[qmin - zp, qmax - zp]`
-/// and a saturating convert (NaN becomes `zp` as in the interpreter). Fixed point goes
-/// lane by lane through [`super::Requant::apply`].
+/// and a saturating convert (NaN becomes `zp` as in the interpreter). Fixed point with
+/// [`super::Requant::fixed_vec`] parameters runs TFLite's `MultiplyByQuantizedMultiplier`
+/// on vectors ([`fixed_point4`]); other fixed-point tables go lane by lane through
+/// [`super::Requant::apply`].
 #[derive(Clone, Copy)]
 pub struct ReqVec {
     row: Value,
-    /// Multiplier (f32x4), zero point (i32x4) and the clamp bounds: `[qmin, qmax]` (i32x4)
-    /// with small multipliers, else `[qmin - zp, qmax - zp]` (f32x4).
-    consts: Option<(Value, Value, Value, Value)>,
+    consts: Consts,
+}
+
+#[derive(Clone, Copy)]
+enum Consts {
+    /// Lane by lane (scalar epilogue).
+    Lanes,
+    /// Float: multiplier (f32x4), zero point (i32x4) and the clamp bounds: `[qmin, qmax]`
+    /// (i32x4) with small multipliers, else `[qmin - zp, qmax - zp]` (f32x4).
+    Float(Value, Value, Value, Value),
+    /// Fixed point: see [`FixedVec`].
+    Fixed(FixedVec),
+}
+
+/// A channel's fixed-point constants as vectors.
+#[derive(Clone, Copy)]
+pub struct FixedVec {
+    /// `2^left` (0 when `left >= 32`), i32x4.
+    factor: Value,
+    /// `m0`, i32x4.
+    m0: Value,
+    /// `2^right - 1` and its half, i32x4.
+    mask: Value,
+    half: Value,
+    /// `right`, an i32 scalar (the shift count).
+    right: Value,
+    /// `[qmin - zp, qmax - zp]` and `zp`, i32x4.
+    lo: Value,
+    hi: Value,
+    zp: Value,
 }
 
 impl ReqVec {
@@ -116,12 +146,47 @@ impl ReqVec {
         let super::requant::OutMode::Quant { qmin, qmax } = req.out else {
             unreachable!("vector epilogue only for quantized outputs")
         };
-        if req.fixed {
-            return ReqVec { row, consts: None };
-        }
         // Not movable: the loads stay where they are emitted (a kernel decides whether
         // the constants live across its loops or are reloaded per block).
         let f = super::flags().with_readonly();
+        if req.fixed {
+            if !req.fixed_vec || qmin < -(1 << 30) || qmax > 1 << 30 {
+                return ReqVec {
+                    row,
+                    consts: Consts::Lanes,
+                };
+            }
+            let ld = |fb: &mut Fb, off: i32| {
+                let v = fb.b.ins().load(types::I32, f, row, off);
+                (v, fb.b.ins().splat(types::I32X4, v))
+            };
+            let (zp, zps) = ld(fb, 4);
+            let (_, m0) = ld(fb, 12);
+            let (_, factor) = ld(fb, 16);
+            let (right, _) = ld(fb, 20);
+            let (mask_s, mask) = ld(fb, 24);
+            let half = fb.b.ins().sshr_imm_s(mask_s, 1);
+            let half = fb.b.ins().splat(types::I32X4, half);
+            let bound = |fb: &mut Fb, q: i64| {
+                let q = fb.c32(q as i32);
+                let v = fb.b.ins().isub(q, zp);
+                fb.b.ins().splat(types::I32X4, v)
+            };
+            let (lo, hi) = (bound(fb, qmin), bound(fb, qmax));
+            return ReqVec {
+                row,
+                consts: Consts::Fixed(FixedVec {
+                    factor,
+                    m0,
+                    mask,
+                    half,
+                    right,
+                    lo,
+                    hi,
+                    zp: zps,
+                }),
+            };
+        }
         let m = fb.b.ins().load(types::F32, f, row, 8);
         let ms = fb.b.ins().splat(types::F32X4, m);
         let zp = fb.b.ins().load(types::I32, f, row, 4);
@@ -147,20 +212,29 @@ impl ReqVec {
         let hi = fb.b.ins().splat(ty, hi);
         ReqVec {
             row,
-            consts: Some((ms, zps, lo, hi)),
+            consts: Consts::Float(ms, zps, lo, hi),
         }
     }
 
     /// The stored values (i32x4) of four accumulators.
     pub fn apply(&self, fb: &mut Fb, req: &super::Requant, v: Value) -> Value {
-        let Some((ms, zps, lo, hi)) = self.consts else {
-            let mut out = v;
-            for lane in 0..4u8 {
-                let a = fb.b.ins().extractlane(v, lane);
-                let q = req.apply(fb, self.row, a);
-                out = fb.b.ins().insertlane(out, q, lane);
+        let (ms, zps, lo, hi) = match self.consts {
+            Consts::Lanes => {
+                let mut out = v;
+                for lane in 0..4u8 {
+                    let a = fb.b.ins().extractlane(v, lane);
+                    let q = req.apply(fb, self.row, a);
+                    out = fb.b.ins().insertlane(out, q, lane);
+                }
+                return out;
             }
-            return out;
+            Consts::Fixed(c) => {
+                let r = fixed_point4(fb, &c, v);
+                let r = fb.b.ins().smax(r, c.lo);
+                let r = fb.b.ins().smin(r, c.hi);
+                return fb.b.ins().iadd(r, c.zp);
+            }
+            Consts::Float(ms, zps, lo, hi) => (ms, zps, lo, hi),
         };
         let x = fb.b.ins().fcvt_from_sint(types::F32X4, v);
         let p = fb.b.ins().fmul(x, ms);
@@ -176,6 +250,51 @@ impl ReqVec {
         let r = fb.b.ins().fcvt_to_sint_sat(types::I32X4, r);
         fb.b.ins().iadd(r, zps)
     }
+}
+
+/// TFLite's `MultiplyByQuantizedMultiplier` on four i32 lanes, for `m0 >= 0`:
+/// `a = x * 2^left` (wrapping), then `SaturatingRoundingDoublingHighMul(a, m0)`, which for
+/// `m0 >= 0` is `floor((a * m0 + 2^30) / 2^31)` (the nudge `1 - 2^30` and the truncating
+/// division of a negative product make the same floor; the saturating case `a == m0 ==
+/// i32::MIN` cannot occur), computed as 64-bit products of the lanes (`pmuldq`) whose bits
+/// 31..62 are the result; then `RoundingDivideByPOT` by `right`.
+fn fixed_point4(fb: &mut Fb, c: &FixedVec, x: Value) -> Value {
+    use cranelift_codegen::ir::{ConstantData, Endianness};
+    let a = fb.b.ins().imul(x, c.factor);
+    let nudge = fb.b.ins().iconst(types::I64, 1 << 30);
+    let nudge = fb.b.ins().splat(types::I64X2, nudge);
+    let high = |fb: &mut Fb, lo_half: bool| {
+        let (aw, mw) = if lo_half {
+            (fb.b.ins().swiden_low(a), fb.b.ins().swiden_low(c.m0))
+        } else {
+            (fb.b.ins().swiden_high(a), fb.b.ins().swiden_high(c.m0))
+        };
+        let p = fb.b.ins().imul(aw, mw);
+        let p = fb.b.ins().iadd(p, nudge);
+        fb.b.ins().ushr_imm_u(p, 31)
+    };
+    let (p0, p1) = (high(fb, true), high(fb, false));
+    // The low 32 bits of each 64-bit lane, in order.
+    let le = super::flags().with_endianness(Endianness::Little);
+    let mask: Vec<u8> = [0u8, 2, 4, 6]
+        .iter()
+        .flat_map(|&l| (0..4u8).map(move |j| 4 * l + j))
+        .collect();
+    let imm = fb.b.func.dfg.immediates.push(ConstantData::from(mask));
+    let b0 = fb.b.ins().bitcast(types::I8X16, le, p0);
+    let b1 = fb.b.ins().bitcast(types::I8X16, le, p1);
+    let h = fb.b.ins().shuffle(b0, b1, imm);
+    let h = fb.b.ins().bitcast(types::I32X4, le, h);
+    // RoundingDivideByPOT(h, right): + 1 where the remainder exceeds the threshold
+    // `half + (h < 0)`.
+    let rem = fb.b.ins().band(h, c.mask);
+    let zero = fb.c32(0);
+    let zero = fb.b.ins().splat(types::I32X4, zero);
+    let neg = fb.b.ins().icmp(IntCC::SignedLessThan, h, zero);
+    let threshold = fb.b.ins().isub(c.half, neg);
+    let shifted = fb.b.ins().sshr(h, c.right);
+    let up = fb.b.ins().icmp(IntCC::SignedGreaterThan, rem, threshold);
+    fb.b.ins().isub(shifted, up)
 }
 
 /// Packs two or four i32x4 of stored values (already in the u8/i8 range) to bytes, puts

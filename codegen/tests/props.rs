@@ -143,8 +143,9 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
     });
     let got = jit.run(inputs);
     // The node must really be compiled, not handed to the interpreter; in fixed-point
-    // (TFLite) modules `quantize`, `qadd` and per-axis `requantize` have TFLite arithmetic the
-    // kernels do not implement yet, so those run through the interpreter.
+    // (TFLite) modules `quantize` and per-axis `requantize` have TFLite arithmetic the
+    // kernels do not implement yet, and float `qsub` (a float simulation) has no kernel,
+    // so those run through the interpreter.
     let batch = inputs.first().map_or(1, |t| t.shape[0]);
     let (_, interpreted, _) = jit.listing(batch).unwrap();
     let per_axis = m.graph.nodes.iter().any(|n| {
@@ -166,8 +167,9 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
     });
     let tflite_only = |op: &String| {
         (op == "conv" && (!target.fma() || single_filter))
+            || (m.requant == qcc_ir::RequantMode::Float && op == "qsub")
             || m.requant == qcc_ir::RequantMode::FixedPoint
-                && (matches!(op.as_str(), "quantize" | "qadd") || (op == "requantize" && per_axis))
+                && (op == "quantize" || (op == "requantize" && per_axis))
     };
     assert!(
         interpreted.iter().all(tflite_only),
@@ -561,15 +563,28 @@ fn qgemm_and_qmatmul_match_interpreter() {
 }
 
 #[test]
-fn qadd_matches_interpreter() {
-    run_cases("qadd", |rng| {
-        let mut b = Build::new(mode(rng));
+fn qadd_qmul_qsub_match_interpreter() {
+    run_cases("qbinary", |rng| {
+        let md = mode(rng);
+        let mut b = Build::new(md);
         let (bd, n) = batch(rng);
         let rest: Vec<usize> = (0..rng.usize(1..=3)).map(|_| rng.usize(1..=6)).collect();
-        let (adt, bdt, ydt) = (q8(rng), q8(rng), q8(rng));
-        let aq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, adt));
-        let bq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, bdt));
-        let yq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, ydt));
+        let op = match rng.u8(..3) {
+            0 => Op::QAdd,
+            1 => Op::QMul,
+            _ => Op::QSub,
+        };
+        // TFLite's int16x8 arithmetic: symmetric 16-bit operands and result.
+        let wide = md == RequantMode::FixedPoint && rng.u8(..4) == 0;
+        let (adt, bdt, ydt) = if wide {
+            (DType::I16, DType::I16, DType::I16)
+        } else {
+            (q8(rng), q8(rng), q8(rng))
+        };
+        let zp16 = |rng: &mut fastrand::Rng, dt| if wide { 0 } else { zp(rng, dt) };
+        let aq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp16(rng, adt));
+        let bq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp16(rng, bdt));
+        let yq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp16(rng, ydt));
         let mut shape = vec![n];
         shape.extend(&rest);
         let numel: usize = shape.iter().product();
@@ -577,7 +592,7 @@ fn qadd_matches_interpreter() {
             "a",
             TensorType::with_dims(adt, dims(&bd, &rest)).quantized(aq),
         );
-        let which = rng.u8(..3);
+        let which = rng.u8(..4);
         let (bv, inputs) = if which == 0 {
             // Single-element second operand (a constant).
             let c = b.constant(
@@ -590,21 +605,29 @@ fn qadd_matches_interpreter() {
                 vec![Tensor::new(shape.clone(), int_data(rng, adt, numel))],
             )
         } else {
+            // which == 3: some dims of the second operand broadcast.
+            let brest: Vec<usize> = rest
+                .iter()
+                .map(|&d| if which == 3 && rng.bool() { 1 } else { d })
+                .collect();
+            let mut bshape = vec![n];
+            bshape.extend(&brest);
             let v = b.input(
                 "b",
-                TensorType::with_dims(bdt, dims(&bd, &rest)).quantized(bq),
+                TensorType::with_dims(bdt, dims(&bd, &brest)).quantized(bq),
             );
+            let bn: usize = bshape.iter().product();
             (
                 v,
                 vec![
                     Tensor::new(shape.clone(), int_data(rng, adt, numel)),
-                    Tensor::new(shape.clone(), int_data(rng, bdt, numel)),
+                    Tensor::new(bshape, int_data(rng, bdt, bn)),
                 ],
             )
         };
         // which == 2: operands swapped (graph inputs stay in (a, b) order).
         let ins = if which == 2 { vec![bv, a] } else { vec![a, bv] };
-        (b.finish(Op::QAdd, ins, ydt, Some(yq)), inputs)
+        (b.finish(op, ins, ydt, Some(yq)), inputs)
     });
 }
 

@@ -6,6 +6,7 @@
 //! * `conv` (with `pointwise` and `taps`), `conv_vnni` (+ `repack`), `gemm`, `fgemm`,
 //!   `matmul_integer`, `lut`, `pool`, `eltwise`, `fbinary`, `dql`, `quant`: the op kernels.
 
+pub mod bcast;
 pub mod conv;
 pub mod conv_vnni;
 pub mod dql;
@@ -19,6 +20,7 @@ pub mod lut;
 pub mod matmul_integer;
 pub mod pointwise;
 pub mod pool;
+pub mod qbinary;
 pub mod quant;
 pub mod repack;
 pub mod requant;
@@ -245,7 +247,13 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::Cast { to } => fbinary::lower_cast(l, *to),
         Op::DynamicQuantizeLinear => dql::lower(l),
         Op::Unary(qcc_ir::UnaryOp::Relu) => eltwise::lower_clip(l, Some(0.0), None),
-        Op::QAdd => eltwise::lower_qadd(l),
+        Op::QAdd if l.module.requant == qcc_ir::RequantMode::Float => {
+            match eltwise::lower_qadd(l)? {
+                Some(k) => Ok(Some(k)),
+                None => qbinary::lower(l),
+            }
+        }
+        Op::QAdd | Op::QSub | Op::QMul => qbinary::lower(l),
         Op::Clip { min, max } => eltwise::lower_clip(l, *min, *max),
         Op::MaxPool(a) => pool::lower_maxpool(l, a),
         Op::QGlobalAvgPool => pool::lower_qglobal_avgpool(l),
@@ -264,13 +272,13 @@ pub fn lower(l: &mut Lower) -> Lowered {
 
 /// In fixed-point (TFLite) modules, the ops whose kernels reproduce the interpreter: the
 /// integer convolutions and matmuls with an int32 bias, layout and pooling ops, dequantize
-/// and requantize (TFLite's integer Requantize). `quantize` (rounding half away
-/// from zero), `qadd` (TFLite's ADD) and int64-bias convolutions have TFLite arithmetic the
+/// and requantize (TFLite's integer Requantize), TFLite's ADD / SUB / MUL. `quantize`
+/// (rounding half away from zero) and int64-bias convolutions have TFLite arithmetic the
 /// kernels do not implement yet, so they run through the interpreter.
 fn fixed_point_kernel(l: &Lower) -> bool {
     use qcc_ir::Op;
     match &l.node.op {
-        Op::Quantize | Op::QAdd => false,
+        Op::Quantize => false,
         Op::QConv(..) | Op::QGemm(..) => l
             .node
             .inputs

@@ -169,8 +169,10 @@ pub fn round_to_q(fb: &mut Fb, v: Value, zp: i32, qmin: i64, qmax: i64) -> Value
     add_zp_clamp(fb, r, z, qmin, qmax)
 }
 
-/// TFLite's `MultiplyByQuantizedMultiplier` on i32 values (see [`qcc_ir::quant`]).
-fn fixed_point(
+/// TFLite's `MultiplyByQuantizedMultiplier` on i32 values (see [`qcc_ir::quant`]):
+/// `x * factor` (`factor = 2^left`, wrapping), `SaturatingRoundingDoublingHighMul` by
+/// `m0`, `RoundingDivideByPOT` by `right` (`mask = 2^right - 1`).
+pub fn fixed_point(
     fb: &mut Fb,
     x: Value,
     m0: Value,

@@ -84,6 +84,9 @@ extern "C" fn ceilf_(a: f32) -> f32 {
 extern "C" fn truncf_(a: f32) -> f32 {
     a.trunc()
 }
+extern "C" fn trunc_(a: f64) -> f64 {
+    a.trunc()
+}
 
 fn node_err(m: &Module, i: usize, msg: impl std::fmt::Display) -> String {
     let n = &m.graph.nodes[i];
@@ -105,6 +108,7 @@ impl Program {
         jb.symbol("floorf", floorf_ as *const u8);
         jb.symbol("ceilf", ceilf_ as *const u8);
         jb.symbol("truncf", truncf_ as *const u8);
+        jb.symbol("trunc", trunc_ as *const u8);
         let mut jit = JITModule::new(jb);
         let epilogues = crate::fuse::epilogues(&module);
         let early: Vec<(usize, qcc_ir::ValueId)> = epilogues

@@ -487,10 +487,22 @@ fn qgemm_and_qmatmul_match_interpreter() {
         } else {
             DType::I8
         };
-        let aq = QParams::per_tensor(scale(rng, 0.002, 0.05), zp(rng, adt));
         let matmul = rng.u8(..3) == 0;
-        let trans_a = !matmul && rng.u8(..4) == 0;
-        let trans_b = !matmul && rng.bool();
+        // TFLite's FULLY_CONNECTED (w [N, K]); half of them with power-of-two scales, so
+        // that its f64 requantization lands on halfway cases.
+        let fc = !matmul && rng.u8(..3) == 0;
+        let pot = fc && rng.bool();
+        let sc = |rng: &mut fastrand::Rng, lo: f32, hi: f32| {
+            let s = scale(rng, lo, hi);
+            if pot {
+                s.log2().round().exp2()
+            } else {
+                s
+            }
+        };
+        let aq = QParams::per_tensor(sc(rng, 0.002, 0.05), zp(rng, adt));
+        let trans_a = !matmul && !fc && rng.u8(..4) == 0;
+        let trans_b = fc || !matmul && rng.bool();
         // With trans_a the batch dim is A's second dim.
         let a_ty = if trans_a {
             TensorType::new(adt, &[k, mrows])
@@ -502,12 +514,12 @@ fn qgemm_and_qmatmul_match_interpreter() {
         let b_axis = if trans_b { 0 } else { 1 };
         let bq = if rng.bool() {
             QParams::per_axis(
-                (0..n).map(|_| scale(rng, 0.001, 0.05)).collect(),
+                (0..n).map(|_| sc(rng, 0.001, 0.05)).collect(),
                 (0..n).map(|_| wzp(rng, bdt)).collect(),
                 b_axis,
             )
         } else {
-            QParams::per_tensor(scale(rng, 0.001, 0.05), wzp(rng, bdt))
+            QParams::per_tensor(sc(rng, 0.001, 0.05), wzp(rng, bdt))
         };
         let bv = b.constant(
             "b",
@@ -515,7 +527,7 @@ fn qgemm_and_qmatmul_match_interpreter() {
             int_data(rng, bdt, k * n),
         );
         let ydt = q8(rng);
-        let yq = QParams::per_tensor(scale(rng, 0.01, 1.0), zp(rng, ydt));
+        let yq = QParams::per_tensor(sc(rng, 0.01, 1.0), zp(rng, ydt));
         let a_shape = if trans_a {
             vec![k, mrows]
         } else {
@@ -525,6 +537,20 @@ fn qgemm_and_qmatmul_match_interpreter() {
         if matmul {
             return (
                 b.finish(Op::QMatMul, vec![a, bv], ydt, Some(yq)),
+                vec![input],
+            );
+        }
+        if fc {
+            let mut ins = vec![a, bv];
+            if rng.bool() {
+                ins.push(b.constant(
+                    "bias",
+                    TensorType::new(DType::I32, &[n]),
+                    Data::I32((0..n).map(|_| rng.i32(-30000..30000)).collect()),
+                ));
+            }
+            return (
+                b.finish(Op::QFullyConnected, ins, ydt, Some(yq)),
                 vec![input],
             );
         }

@@ -195,7 +195,7 @@ pub fn lower_qgemm(l: &mut Lower, at: &GemmAttrs, clamp: Option<(i64, i64)>) -> 
                 .map(|&s| Channel {
                     bias: 0,
                     zp: 0,
-                    mult: Multiplier::Float(at.alpha * sa * s),
+                    mult: Multiplier::Float(at.alpha * sa * s).into(),
                 })
                 .collect();
             (ch, OutMode::F32)
@@ -380,4 +380,65 @@ impl Kernel for QGemm {
             });
         });
     }
+}
+
+/// Lowers `qfully_connected` (TFLite's FULLY_CONNECTED: x `[M, K]`, constant w `[N, K]`,
+/// optional i32 bias, f64 requantization rounded half away from zero; see the interpreter)
+/// on the qgemm kernel, the bias as C. An i64 bias (int16x8) accumulates in i64 and is
+/// left to the interpreter.
+pub fn lower_qfully_connected(l: &mut Lower) -> Lowered {
+    let (x_s, w_s) = (l.in_dims(0)?, l.in_dims(1)?);
+    let x_dt = l.in_ty(0)?.dtype;
+    if x_s.len() != 2
+        || w_s.len() != 2
+        || x_s[1] != w_s[1]
+        || !matches!(x_dt, DType::U8 | DType::I8)
+    {
+        return Ok(None);
+    }
+    let (m, k, n) = (x_s[0], x_s[1], w_s[0]);
+    let Some(w) = l.const_operand(1).cloned() else {
+        return Ok(None);
+    };
+    let (Some((sx, _)), Some(w_q)) = (l.in_q_tensor(0), l.in_ty(1)?.quant.clone()) else {
+        return Ok(None);
+    };
+    let Some((packed, sw)) = pack_b(&w, &w_q, true, k, n) else {
+        return Ok(None);
+    };
+    let bias: Vec<i32> = match l.node.inputs.len() {
+        2 => vec![0; n],
+        3 => match l.const_operand(2).and_then(|t| t.as_slice::<i32>()) {
+            Some(b) if b.len() == n => b.to_vec(),
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let y_ty = l.out_ty(0)?.clone();
+    let Some(q) = y_ty.quant.as_ref() else {
+        return Ok(None);
+    };
+    let Some((sy, zy)) = super::per_tensor(q) else {
+        return Ok(None);
+    };
+    if !small_int(y_ty.dtype) {
+        return Ok(None);
+    }
+    let (qmin, qmax) = q.storage_range(y_ty.dtype);
+    let chans = (0..n)
+        .map(|j| Channel {
+            bias: 0,
+            zp: zy,
+            mult: requant::Mult::HalfAwayF64(sx as f64 * sw[j] as f64 / sy as f64),
+        })
+        .collect();
+    build(
+        l,
+        (m, k, n),
+        (k, 1),
+        packed,
+        chans,
+        OutMode::Quant { qmin, qmax },
+        broadcast_c(&bias, &[n], m, n),
+    )
 }

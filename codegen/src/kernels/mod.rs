@@ -238,6 +238,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         },
         Op::QGemm(a, c) => gemm::lower_qgemm(l, a, c.0),
         Op::QMatMul => gemm::lower_qmatmul(l),
+        Op::QFullyConnected => gemm::lower_qfully_connected(l),
         Op::Gemm(a) => fgemm::lower_gemm(l, a),
         Op::Conv(a) => fconv::lower(l, a),
         Op::MatMul => fgemm::lower_matmul(l),

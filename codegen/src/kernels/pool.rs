@@ -351,7 +351,7 @@ pub fn lower_qglobal_avgpool(l: &mut Lower) -> Lowered {
         &[Channel {
             bias: 0,
             zp: zy,
-            mult,
+            mult: mult.into(),
         }],
         OutMode::Quant { qmin, qmax },
     );

@@ -160,7 +160,7 @@ pub fn lower_requantize(l: &mut Lower) -> Lowered {
     let chan = Channel {
         bias: 0,
         zp: qo.zero_point[0],
-        mult: qcc_ir::quant::Multiplier::Fixed { m0, shift },
+        mult: qcc_ir::quant::Multiplier::Fixed { m0, shift }.into(),
     };
     let (qmin, qmax) = qo.storage_range(y_ty.dtype);
     Ok(Some(Box::new(FixedRequant {

@@ -1,7 +1,9 @@
 //! Per-channel requantization tables and the exact epilogue (int32 accumulator -> quantized).
 //!
 //! A table row is 8 x i32 (32 bytes) per output channel:
-//! `[bias, zero_point, float multiplier bits, m0, 2^left (0 when left >= 32), right, mask, 0]`.
+//! `[bias, zero_point, float multiplier bits, m0, 2^left (0 when left >= 32), right, mask, 0]`,
+//! or `[bias, zero_point, 0, 0, f64 multiplier bits (2 slots), 0, 0]` for
+//! [`Mult::HalfAwayF64`].
 //! Float mode reproduces [`qcc_ir::quant::requantize_float`]: `acc as f32 * M` in f32,
 //! round half to even (`nearest`), saturating conversion, `+ zp`, clamp. Fixed-point mode
 //! reproduces [`qcc_ir::quant::multiply_by_quantized_multiplier`] in i32/i64 arithmetic.
@@ -49,6 +51,25 @@ pub struct Requant {
     /// epilogue ([`super::simd::ReqVec`]) runs `MultiplyByQuantizedMultiplier` on lanes
     /// and clamps to `[qmin - zp, qmax - zp]` before adding the zero point (no overflow).
     pub fixed_vec: bool,
+    /// The channels use [`Mult::HalfAwayF64`] (every one: a kernel's channels share a
+    /// mode), which only [`Requant::apply`] implements.
+    pub half_away: bool,
+}
+
+/// A channel's multiplier.
+#[derive(Clone, Copy, Debug)]
+pub enum Mult {
+    /// The IR's multiplier (float or fixed point, per the module's mode).
+    Ir(Multiplier),
+    /// TFLite FULLY_CONNECTED's: `acc as f64 * M` rounded half away from zero, then a
+    /// saturating conversion to i32 (`static_cast<int32_t>(round(double))`).
+    HalfAwayF64(f64),
+}
+
+impl From<Multiplier> for Mult {
+    fn from(m: Multiplier) -> Mult {
+        Mult::Ir(m)
+    }
 }
 
 /// One channel's parameters.
@@ -59,7 +80,7 @@ pub struct Channel {
     /// Output zero point.
     pub zp: i32,
     /// Multiplier.
-    pub mult: Multiplier,
+    pub mult: Mult,
 }
 
 impl Requant {
@@ -69,14 +90,20 @@ impl Requant {
         let mut fixed = false;
         let mut small = true;
         let mut fixed_vec = true;
+        let mut half_away = false;
         for c in chans {
             fixed_vec &= c.zp.unsigned_abs() <= 1 << 16
-                && matches!(c.mult, Multiplier::Fixed { m0, .. } if m0 >= 0);
-            small &= matches!(c.mult, Multiplier::Float(m) if m.abs() <= 0.5)
+                && matches!(c.mult, Mult::Ir(Multiplier::Fixed { m0, .. }) if m0 >= 0);
+            small &= matches!(c.mult, Mult::Ir(Multiplier::Float(m)) if m.abs() <= 0.5)
                 && c.zp.unsigned_abs() <= 1 << 16;
             let (mbits, m0, factor, right, mask) = match c.mult {
-                Multiplier::Float(m) => (m.to_bits() as i32, 0, 0, 0, 0),
-                Multiplier::Fixed { m0, shift } => {
+                Mult::HalfAwayF64(m) => {
+                    half_away = true;
+                    let b = m.to_bits();
+                    (0, 0, b as u32 as i32, (b >> 32) as u32 as i32, 0)
+                }
+                Mult::Ir(Multiplier::Float(m)) => (m.to_bits() as i32, 0, 0, 0, 0),
+                Mult::Ir(Multiplier::Fixed { m0, shift }) => {
                     fixed = true;
                     let left = shift.max(0);
                     let right = (-shift).max(0).clamp(0, 31);
@@ -96,8 +123,9 @@ impl Requant {
             fixed,
             out,
             channels: chans.len(),
-            small,
-            fixed_vec: fixed && fixed_vec,
+            small: small && !half_away,
+            fixed_vec: fixed && fixed_vec && !half_away,
+            half_away,
         }
     }
 
@@ -121,7 +149,13 @@ impl Requant {
             let a = fb.b.ins().fcvt_from_sint(types::F32, acc);
             return fb.b.ins().fmul(a, s);
         }
-        let r = if self.fixed {
+        let r = if self.half_away {
+            let m = fb.b.ins().load(types::F64, f, row, 16);
+            let a = fb.b.ins().fcvt_from_sint(types::F64, acc);
+            let p = fb.b.ins().fmul(a, m);
+            let r = round_half_away(fb, p);
+            fb.b.ins().fcvt_to_sint_sat(types::I32, r)
+        } else if self.fixed {
             let m0 = fb.b.ins().load(types::I32, f, row, 12);
             let factor = fb.b.ins().load(types::I32, f, row, 16);
             let right = fb.b.ins().load(types::I32, f, row, 20);
@@ -146,6 +180,25 @@ impl Requant {
         };
         add_zp_clamp(fb, r, zp, qmin, qmax)
     }
+}
+
+/// `x` rounded to the nearest integer, halfway cases away from zero (C's `round`), for
+/// f32 or f64: `t = trunc(x)`, plus `copysign(1, x)` when `|x - t| >= 0.5` (exact).
+pub fn round_half_away(fb: &mut Fb, x: Value) -> Value {
+    use cranelift_codegen::ir::condcodes::FloatCC;
+    let ty = fb.b.func.dfg.value_type(x);
+    let (half, one) = if ty == types::F64 {
+        (fb.b.ins().f64const(0.5), fb.b.ins().f64const(1.0))
+    } else {
+        (fb.b.ins().f32const(0.5), fb.b.ins().f32const(1.0))
+    };
+    let t = fb.b.ins().trunc(x);
+    let d = fb.b.ins().fsub(x, t);
+    let d = fb.b.ins().fabs(d);
+    let up = fb.b.ins().fcmp(FloatCC::GreaterThanOrEqual, d, half);
+    let s = fb.b.ins().fcopysign(one, x);
+    let t1 = fb.b.ins().fadd(t, s);
+    fb.b.ins().select(up, t1, t)
 }
 
 /// `clamp(r + zp, qmin, qmax)` for i32 `r` and `zp`, computed in i64.
@@ -238,7 +291,7 @@ pub fn channels(
             Channel {
                 bias: bias.map_or(0, |b| b[i]),
                 zp: zy,
-                mult: Multiplier::with_alpha(mode, alpha, s_in, s_w[i], sy),
+                mult: Multiplier::with_alpha(mode, alpha, s_in, s_w[i], sy).into(),
             }
         })
         .collect())

@@ -149,6 +149,12 @@ impl ReqVec {
         // Not movable: the loads stay where they are emitted (a kernel decides whether
         // the constants live across its loops or are reloaded per block).
         let f = super::flags().with_readonly();
+        if req.half_away {
+            return ReqVec {
+                row,
+                consts: Consts::Lanes,
+            };
+        }
         if req.fixed {
             if !req.fixed_vec || qmin < -(1 << 30) || qmax > 1 << 30 {
                 return ReqVec {

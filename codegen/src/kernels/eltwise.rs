@@ -34,6 +34,8 @@ struct QAdd {
     /// Domain offsets of the operands (see [`qcc_ir::quant::ort_domain_offset`]).
     oa: i64,
     ob: i64,
+    /// Vector FMA available: 8 elements at a time ([`QAdd::vector8`]).
+    vector: bool,
 }
 
 /// Lowers `qadd` for equal shapes or one single-element operand.
@@ -103,7 +105,96 @@ pub fn lower_qadd(l: &mut Lower) -> Lowered {
         fold,
         oa,
         ob,
+        vector: l.simd
+            && l.fma
+            && matches!(a_dt, DType::U8 | DType::I8)
+            && matches!(b_dt, DType::U8 | DType::I8)
+            && matches!(y_ty.dtype, DType::U8 | DType::I8),
     })))
+}
+
+impl QAdd {
+    /// Eight 8-bit elements at `addr` plus the domain offset, as two f32x4 (exact).
+    fn load8(fb: &mut Fb, dt: DType, addr: Value, offset: i64) -> [Value; 2] {
+        let f = super::flags();
+        let w = if dt == DType::U8 {
+            fb.b.ins().uload8x8(f, addr, 0)
+        } else {
+            fb.b.ins().sload8x8(f, addr, 0)
+        };
+        let halves = if dt == DType::U8 {
+            [fb.b.ins().uwiden_low(w), fb.b.ins().uwiden_high(w)]
+        } else {
+            [fb.b.ins().swiden_low(w), fb.b.ins().swiden_high(w)]
+        };
+        let o = fb.c32(offset as i32);
+        let o = fb.b.ins().splat(types::I32X4, o);
+        halves.map(|h| {
+            let h = fb.b.ins().iadd(h, o);
+            fb.b.ins().fcvt_from_sint(types::F32X4, h)
+        })
+    }
+
+    /// Elements `i .. i + 8` with the scalar arithmetic on lanes (`fma`, half to even, a
+    /// saturating convert, the clamp in the result's domain, minus its offset).
+    fn vector8(
+        &self,
+        fb: &mut Fb,
+        (abase, bbase, ybase): (Value, Value, Value),
+        i: Value,
+        k: Value,
+    ) {
+        let splat = |fb: &mut Fb, x: f32| {
+            let x = fb.f32c(x);
+            fb.b.ins().splat(types::F32X4, x)
+        };
+        let (ra, rb) = (splat(fb, self.ra), splat(fb, self.rb));
+        let k = fb.b.ins().splat(types::F32X4, k);
+        let aa = fb.index(abase, i, 8);
+        let ba = fb.index(bbase, i, 8);
+        let vals: Vec<Value> = match self.fold {
+            Fold::A => Self::load8(fb, self.b_dt, ba, self.ob)
+                .into_iter()
+                .map(|bf| fb.b.ins().fma(bf, rb, k))
+                .collect(),
+            Fold::B => Self::load8(fb, self.a_dt, aa, self.oa)
+                .into_iter()
+                .map(|af| fb.b.ins().fma(af, ra, k))
+                .collect(),
+            Fold::None => {
+                let a = Self::load8(fb, self.a_dt, aa, self.oa);
+                let b = Self::load8(fb, self.b_dt, ba, self.ob);
+                a.into_iter()
+                    .zip(b)
+                    .map(|(af, bf)| {
+                        let inner = fb.b.ins().fma(bf, rb, k);
+                        fb.b.ins().fma(af, ra, inner)
+                    })
+                    .collect()
+            }
+        };
+        // In the result's domain: [qmin, qmax] shifted by -zy (= its offset).
+        let lo = fb.c32((self.qmin - self.zy as i64) as i32);
+        let hi = fb.c32((self.qmax - self.zy as i64) as i32);
+        let (lo, hi) = (
+            fb.b.ins().splat(types::I32X4, lo),
+            fb.b.ins().splat(types::I32X4, hi),
+        );
+        let zy = fb.c32(self.zy);
+        let zy = fb.b.ins().splat(types::I32X4, zy);
+        let q: Vec<Value> = vals
+            .into_iter()
+            .map(|v| {
+                let r = fb.b.ins().nearest(v);
+                let r = fb.b.ins().fcvt_to_sint_sat(types::I32X4, r);
+                let r = fb.b.ins().smax(r, lo);
+                let r = fb.b.ins().smin(r, hi);
+                fb.b.ins().iadd(r, zy)
+            })
+            .collect();
+        let ya = fb.index(ybase, i, 8);
+        super::simd::store_q(fb, &q, None, self.y_dt, ya);
+    }
 }
 
 impl Kernel for QAdd {
@@ -132,7 +223,9 @@ impl Kernel for QAdd {
             }
             Fold::None => {}
         }
-        fb.for_n(self.n, |fb, i| {
+        let vecs = if self.vector { self.n / 8 } else { 0 };
+        fb.for_n(vecs, |fb, i| self.vector8(fb, (abase, bbase, ybase), i, k));
+        fb.for_span(vecs * 8, self.n, |fb, i| {
             let val = match self.fold {
                 Fold::A => {
                     let ba = fb.index(bbase, i, self.b_dt.size());

@@ -68,6 +68,8 @@ struct QuantOp {
     table: Addr,
     qmin: i64,
     qmax: i64,
+    /// Vector kernels allowed.
+    simd: bool,
 }
 
 fn build(l: &mut Lower, kind: Kind) -> Lowered {
@@ -125,6 +127,7 @@ fn build(l: &mut Lower, kind: Kind) -> Lowered {
         table: l.pool.i32s(&t),
         qmin,
         qmax,
+        simd: l.simd,
     })))
 }
 
@@ -234,6 +237,80 @@ impl QuantOp {
     }
 }
 
+impl QuantOp {
+    /// True when 8 elements at a time go through [`QuantOp::vector8`]: f32 or 8-bit
+    /// operand and result.
+    fn vectorised(&self) -> bool {
+        let ok = |dt: DType| matches!(dt, DType::F32 | DType::U8 | DType::I8);
+        self.simd && ok(self.x_dt) && ok(self.y_dt)
+    }
+
+    /// Elements `xa[0..8]` to `ya[0..8]`, the scalar arithmetic on lanes: the dequantized
+    /// value `(q - z_in) as f32 * s_in` (exact conversion of a small difference), `/ s_out`,
+    /// half to even, a saturating convert, clamped to `[qmin - z_out, qmax - z_out]` (8-bit
+    /// zero points: no overflow) and `+ z_out`.
+    fn vector8(&self, fb: &mut Fb, row: Value, xa: Value, ya: Value) {
+        let f = flags();
+        let halves: Vec<Value> = match self.x_dt {
+            DType::F32 => (0..2)
+                .map(|h| fb.b.ins().load(types::F32X4, f, xa, 16 * h))
+                .collect(),
+            dt => {
+                let w = if dt == DType::U8 {
+                    fb.b.ins().uload8x8(f, xa, 0)
+                } else {
+                    fb.b.ins().sload8x8(f, xa, 0)
+                };
+                let (lo, hi) = if dt == DType::U8 {
+                    (fb.b.ins().uwiden_low(w), fb.b.ins().uwiden_high(w))
+                } else {
+                    (fb.b.ins().swiden_low(w), fb.b.ins().swiden_high(w))
+                };
+                let zi = fb.b.ins().load(types::I32, f, row, 4);
+                let zi = fb.b.ins().splat(types::I32X4, zi);
+                let si = fb.b.ins().load(types::F32, f, row, 0);
+                let si = fb.b.ins().splat(types::F32X4, si);
+                [lo, hi]
+                    .into_iter()
+                    .map(|v| {
+                        let d = fb.b.ins().isub(v, zi);
+                        let d = fb.b.ins().fcvt_from_sint(types::F32X4, d);
+                        fb.b.ins().fmul(d, si)
+                    })
+                    .collect()
+            }
+        };
+        if self.kind == Kind::Dequantize {
+            for (h, v) in halves.into_iter().enumerate() {
+                fb.b.ins().store(f, v, ya, 16 * h as i32);
+            }
+            return;
+        }
+        let so = fb.b.ins().load(types::F32, f, row, 8);
+        let so = fb.b.ins().splat(types::F32X4, so);
+        let zo = fb.b.ins().load(types::I32, f, row, 12);
+        let bound = |fb: &mut Fb, q: i64| {
+            let q = fb.c32(q as i32);
+            let b = fb.b.ins().isub(q, zo);
+            fb.b.ins().splat(types::I32X4, b)
+        };
+        let (lo, hi) = (bound(fb, self.qmin), bound(fb, self.qmax));
+        let zo = fb.b.ins().splat(types::I32X4, zo);
+        let q: Vec<Value> = halves
+            .into_iter()
+            .map(|x| {
+                let v = fb.b.ins().fdiv(x, so);
+                let r = fb.b.ins().nearest(v);
+                let r = fb.b.ins().fcvt_to_sint_sat(types::I32X4, r);
+                let r = fb.b.ins().smax(r, lo);
+                let r = fb.b.ins().smin(r, hi);
+                fb.b.ins().iadd(r, zo)
+            })
+            .collect();
+        super::simd::store_q(fb, &q, None, self.y_dt, ya);
+    }
+}
+
 impl Kernel for QuantOp {
     fn emit(&self, fb: &mut Fb) {
         let Split { outer, dim, inner } = self.split;
@@ -248,7 +325,13 @@ impl Kernel for QuantOp {
                 let od = fb.b.ins().iadd(od, d);
                 let x0 = fb.index(xb, od, inner * xs);
                 let y0 = fb.index(yb, od, inner * ys);
-                fb.for_n(inner, |fb, i| {
+                let vecs = if self.vectorised() { inner / 8 } else { 0 };
+                fb.for_n(vecs, |fb, i| {
+                    let xa = fb.index(x0, i, 8 * xs);
+                    let ya = fb.index(y0, i, 8 * ys);
+                    self.vector8(fb, row, xa, ya);
+                });
+                fb.for_span(vecs * 8, inner, |fb, i| {
                     let xa = fb.index(x0, i, xs);
                     let ya = fb.index(y0, i, ys);
                     self.element(fb, row, xa, ya);

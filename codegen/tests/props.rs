@@ -384,6 +384,12 @@ fn vector_convs_match_interpreter() {
         } else {
             (0..4).map(|_| rng.usize(0..=2)).collect()
         };
+        // Half the depthwise convs are stride 1, undilated (the VNNI depthwise kernel).
+        let (strides, dil) = if kind == 0 && rng.bool() {
+            (vec![1, 1], vec![1, 1])
+        } else {
+            (strides, dil)
+        };
         let sp: Vec<usize> = (0..2)
             .map(|d| {
                 let keff = dil[d] * (kernel[d] - 1) + 1;
@@ -428,11 +434,11 @@ fn vector_convs_match_interpreter() {
         let wq = if rng.bool() {
             QParams::per_axis(
                 (0..m).map(|_| scale(rng, 0.001, 0.05)).collect(),
-                (0..m).map(|_| zp(rng, wdt)).collect(),
+                (0..m).map(|_| wzp(rng, wdt)).collect(),
                 0,
             )
         } else {
-            QParams::per_tensor(scale(rng, 0.001, 0.05), zp(rng, wdt))
+            QParams::per_tensor(scale(rng, 0.001, 0.05), wzp(rng, wdt))
         };
         let wn: usize = ws.iter().product();
         let w = b.constant(
@@ -1190,5 +1196,60 @@ fn float_conv_and_maxpool_match_interpreter() {
         };
         let module = maybe_clamped(rng, b.finish(Op::Conv(a), ins, DType::F32, None));
         (module, vec![input])
+    });
+}
+
+#[test]
+fn depthwise_stride1_matches_interpreter() {
+    // The shape of mobilenet's depthwise convs (the VNNI depthwise kernel): symmetric i8
+    // weights, stride 1, undilated, kernel rows up to 4 wide, rows of 1 to 40 pixels.
+    run_cases("depthwise-s1", |rng| {
+        let md = mode(rng);
+        let mut b = Build::new(md);
+        let (bd, n) = batch(rng);
+        let c = rng.usize(1..=24);
+        let kernel = [rng.usize(1..=4), rng.usize(1..=4)];
+        let pads: Vec<usize> = (0..4).map(|_| rng.usize(0..=2)).collect();
+        let sp = [
+            rng.usize(kernel[0].max(1)..=kernel[0] + 8),
+            rng.usize(kernel[1].max(1)..=kernel[1] + 36),
+        ];
+        let (xdt, ydt) = (q8(rng), q8(rng));
+        let xq = QParams::per_tensor(scale(rng, 0.002, 0.05), zp(rng, xdt));
+        let xs = vec![n, c, sp[0], sp[1]];
+        let x = b.input(
+            "x",
+            TensorType::with_dims(xdt, dims(&bd, &xs[1..])).quantized(xq),
+        );
+        let ws = [c, 1, kernel[0], kernel[1]];
+        let wq = if rng.bool() {
+            QParams::per_axis(
+                (0..c).map(|_| scale(rng, 0.001, 0.05)).collect(),
+                vec![0; c],
+                0,
+            )
+        } else {
+            QParams::per_tensor(scale(rng, 0.001, 0.05), 0)
+        };
+        let w = b.constant(
+            "w",
+            TensorType::new(DType::I8, &ws).quantized(wq),
+            int_data(rng, DType::I8, ws.iter().product()),
+        );
+        let mut ins = vec![x, w];
+        if rng.bool() {
+            let bv: Vec<i32> = (0..c).map(|_| rng.i32(-20000..20000)).collect();
+            ins.push(b.constant("bias", TensorType::new(DType::I32, &[c]), Data::I32(bv)));
+        }
+        let yq = QParams::per_tensor(scale(rng, 0.005, 0.5), zp(rng, ydt));
+        let a = ConvAttrs {
+            strides: vec![1, 1],
+            pads,
+            dilations: vec![1, 1],
+            group: c,
+        };
+        let module = b.finish(Op::QConv(a, random_clamp(rng, ydt)), ins, ydt, Some(yq));
+        let xn: usize = xs.iter().product();
+        (module, vec![Tensor::new(xs, int_data(rng, xdt, xn))])
     });
 }

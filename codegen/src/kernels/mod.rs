@@ -10,6 +10,7 @@ pub mod bcast;
 pub mod conv;
 pub mod conv_vnni;
 pub mod dql;
+pub mod dw_vnni;
 pub mod eltwise;
 pub mod fbinary;
 pub mod fconv;
@@ -232,10 +233,15 @@ pub fn lower(l: &mut Lower) -> Lowered {
         return Ok(None);
     }
     match &l.node.op {
-        Op::QConv(a, c) => match conv_vnni::lower(l, a, c.0)? {
-            Some(k) => Ok(Some(k)),
-            None => conv::lower(l, a, c.0),
-        },
+        Op::QConv(a, c) => {
+            if let Some(k) = conv_vnni::lower(l, a, c.0)? {
+                return Ok(Some(k));
+            }
+            if let Some(k) = dw_vnni::lower(l, a, c.0)? {
+                return Ok(Some(k));
+            }
+            conv::lower(l, a, c.0)
+        }
         Op::QGemm(a, c) => gemm::lower_qgemm(l, a, c.0),
         Op::QMatMul => gemm::lower_qmatmul(l),
         Op::QFullyConnected => gemm::lower_qfully_connected(l),

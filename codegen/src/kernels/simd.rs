@@ -378,9 +378,9 @@ pub fn load8_raw(fb: &mut Fb, x_dt: DType, xa: Value, off: i32) -> Value {
 /// body at its top (which would keep them all live and spill).
 pub fn load8_pure(fb: &mut Fb, x_dt: DType, xa: Value, off: i32) -> Value {
     let le = flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
-    // An f64 load goes straight to an xmm register (`movsd`), bits unchanged.
-    let v = fb.b.ins().load(types::F64, super::const_flags(), xa, off);
-    let v = fb.b.ins().scalar_to_vector(types::F64X2, v);
+    // An i64 load sunk into `movq` (straight to an xmm register, upper bits zeroed).
+    let v = fb.b.ins().load(types::I64, super::const_flags(), xa, off);
+    let v = fb.b.ins().scalar_to_vector(types::I64X2, v);
     let v = fb.b.ins().bitcast(types::I8X16, le, v);
     match x_dt {
         DType::I8 => fb.b.ins().swiden_low(v),

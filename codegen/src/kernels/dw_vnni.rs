@@ -1,0 +1,303 @@
+//! Depthwise `qconv` with stride 1 and kernel rows of at most 4 taps on VNNI targets: one
+//! `vpdpbusd` per kernel row and 4 output pixels.
+//!
+//! Each input plane is copied into a scratch buffer padded with the input zero point (in
+//! the u8 domain: i8 inputs get 128 added, folded into the bias like the zero point), with
+//! a right margin, so every output pixel reads only buffer bytes and there are no borders:
+//! `sum w (x - z_x) = sum w x_u8 - z_u8 sum w` over all taps. For 16 output columns and one
+//! kernel row, two 16-byte loads (at the block's start and 8 bytes later) hold every byte
+//! the row needs; one `pshufb` per 4 columns gathers each column's 4-byte window
+//! `x[j .. j + 4]`, and `vpdpbusd` multiplies it with the row's weights `(w0, w1, w2, 0)`.
+//! Only the valid columns of the last block are stored.
+
+use super::conv::{conv_axes, conv_quant, ConvQuant};
+use super::requant::{self, OutMode, Requant};
+use super::simd::{dot_i8_u8_acc, store_q, store_q_n, ReqVec};
+use super::{flags, Addr, Fb, Kernel, Lower, Lowered};
+use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
+use qcc_ir::{ConvAttrs, DType};
+
+/// Output columns per block (8 when a row has at most 8).
+const COLS: usize = 16;
+
+struct DwVnni {
+    n: usize,
+    c: usize,
+    /// Input plane, output plane, kernel rows.
+    ih: usize,
+    iw: usize,
+    oh: usize,
+    ow: usize,
+    kh: usize,
+    /// Leading pads.
+    pt: usize,
+    pl: usize,
+    /// Padded buffer: rows and row stride.
+    rows: usize,
+    rs: usize,
+    x: Addr,
+    x_dt: DType,
+    zx_u8: u8,
+    buf: Addr,
+    /// Per channel and kernel row: the 4 weights (the 4th 0) repeated 4 times.
+    w16: Addr,
+    y: Addr,
+    y_dt: DType,
+    req: Requant,
+    /// An i64 zero for [`Fb::fence`].
+    zero: Addr,
+    /// Output columns per block: 16, or 8 for rows of at most 8.
+    cols: usize,
+}
+
+/// Lowers a depthwise `qconv` (`group == C == M`, stride 1, undilated, kernel width <= 4,
+/// 8-bit operands, weights minus zero point in i8) on VNNI targets.
+pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered {
+    let (xs, ws, ys) = (l.in_dims(0)?, l.in_dims(1)?, l.out_dims(0)?);
+    let (x_dt, y_ty) = (l.in_ty(0)?.dtype, l.out_ty(0)?.clone());
+    if !l.vnni
+        || xs.len() != 4
+        || ws.len() != 4
+        || a.group != xs[1]
+        || ws[0] != xs[1]
+        || ws[1] != 1
+        || !matches!(x_dt, DType::U8 | DType::I8)
+        || !matches!(y_ty.dtype, DType::U8 | DType::I8)
+    {
+        return Ok(None);
+    }
+    let Some((h, w, ends)) = conv_axes(&xs, &ws, &ys, a) else {
+        return Ok(None);
+    };
+    if [&h, &w].iter().any(|ax| ax.stride != 1 || ax.dil != 1)
+        || w.kernel > 4
+        || h.output == 0
+        || h.out_size(ends[0]) != Some(h.output)
+        || w.out_size(ends[1]) != Some(w.output)
+    {
+        return Ok(None);
+    }
+    let Some(wt) = l.const_operand(1).cloned() else {
+        return Ok(None);
+    };
+    let c = xs[1];
+    let bias: Option<Vec<i32>> = match l.node.inputs.len() {
+        2 => None,
+        3 => match l.const_operand(2).and_then(|t| t.as_slice::<i32>()) {
+            Some(b) if b.len() == c => Some(b.to_vec()),
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let Some(ConvQuant { sx, zx, sw, zw, yq }) = conv_quant(l, c, &y_ty)? else {
+        return Ok(None);
+    };
+    let (kh, kw) = (h.kernel, w.kernel);
+    let wv = wt.data.to_i64_vec();
+    if wv.len() != c * kh * kw {
+        return Ok(None);
+    }
+    let zx_u8 = zx + if x_dt == DType::I8 { 128 } else { 0 };
+    let mut w16 = vec![0u8; c * kh * 16];
+    let mut corr = vec![0i32; c];
+    for ch in 0..c {
+        for r in 0..kh {
+            for t in 0..kw {
+                let v = wv[(ch * kh + r) * kw + t] - zw[ch] as i64;
+                let Ok(v8) = i8::try_from(v) else {
+                    return Ok(None);
+                };
+                corr[ch] = corr[ch].wrapping_add(zx_u8.wrapping_mul(v as i32));
+                for rep in 0..4 {
+                    w16[(ch * kh + r) * 16 + 4 * rep + t] = v8 as u8;
+                }
+            }
+        }
+    }
+    let mut chans = requant::channels(l.module.requant, 1.0, sx, &sw, &yq, bias.as_deref())?;
+    for (ch, k) in chans.iter_mut().zip(&corr) {
+        ch.bias = ch.bias.wrapping_sub(*k);
+    }
+    let (qmin, qmax) = super::out_bounds(yq.storage_range(y_ty.dtype), clamp)?;
+    let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax });
+    // Blocks read 24 bytes from each block start: the buffer row covers them all.
+    let cols = if w.output <= 8 { 8 } else { COLS };
+    let blocks = w.output.div_ceil(cols);
+    let rs = (w.pad + w.input).max(blocks * cols + 16);
+    let rows = (h.pad + h.input).max(h.output + kh - 1);
+    let buf = l.scratch(rows * rs);
+    Ok(Some(Box::new(DwVnni {
+        n: xs[0],
+        c,
+        ih: h.input,
+        iw: w.input,
+        oh: h.output,
+        ow: w.output,
+        kh,
+        pt: h.pad,
+        pl: w.pad,
+        rows,
+        rs,
+        x: l.in_addr(0)?,
+        x_dt,
+        zx_u8: zx_u8 as u8,
+        buf,
+        w16: l.pool.add(&w16),
+        y: l.out_addr(0)?,
+        y_dt: y_ty.dtype,
+        req,
+        zero: l.pool.i32s(&[0, 0]),
+        cols,
+    })))
+}
+
+impl DwVnni {
+    /// Fills the whole buffer with the input zero point (u8 domain).
+    fn fill(&self, fb: &mut Fb, buf: Value) {
+        let z = fb.b.ins().iconst(types::I8, self.zx_u8 as i64);
+        let zv = fb.b.ins().splat(types::I8X16, z);
+        let n = self.rows * self.rs;
+        fb.for_n(n / 16, |fb, i| {
+            let a = fb.index(buf, i, 16);
+            fb.b.ins().store(flags(), zv, a, 0);
+        });
+        for t in n / 16 * 16..n {
+            fb.b.ins().store(flags(), z, buf, t as i32);
+        }
+    }
+
+    /// Copies input plane `plane` into the buffer's interior (+128 for i8 inputs).
+    fn copy(&self, fb: &mut Fb, plane: Value, buf: Value) {
+        let flip = self.x_dt == DType::I8;
+        let m8 = fb.b.ins().iconst(types::I8, 0x80);
+        let m16 = fb.b.ins().splat(types::I8X16, m8);
+        let _ = m8;
+        fb.for_n(self.ih, |fb, r| {
+            let src = fb.index(plane, r, self.iw);
+            let dst = fb.index(buf, r, self.rs);
+            let dst =
+                fb.b.ins()
+                    .iadd_imm_s(dst, (self.pt * self.rs + self.pl) as i64);
+            let mut at = 0;
+            while at < self.iw {
+                let left = self.iw - at;
+                let ty = match left {
+                    16.. => types::I8X16,
+                    8.. => types::I64,
+                    4.. => types::I32,
+                    2.. => types::I16,
+                    _ => types::I8,
+                };
+                let v = fb.b.ins().load(ty, flags(), src, at as i32);
+                let v = if !flip {
+                    v
+                } else if ty == types::I8X16 {
+                    fb.b.ins().bxor(v, m16)
+                } else {
+                    let bits = ty.bits();
+                    let all = 0x8080_8080_8080_8080u64;
+                    let imm = if bits == 64 {
+                        all
+                    } else {
+                        all & ((1u64 << bits) - 1)
+                    };
+                    let m = fb.b.ins().iconst(ty, imm as i64);
+                    fb.b.ins().bxor(v, m)
+                };
+                fb.b.ins().store(flags(), v, dst, at as i32);
+                at += ty.bytes() as usize;
+            }
+        });
+    }
+}
+
+impl Kernel for DwVnni {
+    fn emit(&self, fb: &mut Fb) {
+        // Windows of columns 0-3 and 4-7 of a 16-byte load.
+        let mask = |first: u8| -> Vec<u8> {
+            (0..4u8)
+                .flat_map(|l| (0..4u8).map(move |j| first + l + j))
+                .collect()
+        };
+        let masks = [mask(0), mask(4)];
+        let ysz = self.y_dt.size();
+        let cols = self.cols;
+        let tail = self.ow % cols;
+        fb.for_n(self.n, |fb, b| {
+            let bufp = fb.base(self.buf);
+            self.fill(fb, bufp);
+            fb.for_n(self.c, |fb, ch| {
+                let xb = fb.base(self.x);
+                let img = fb.index(xb, b, self.c * self.ih * self.iw);
+                let plane = fb.index(img, ch, self.ih * self.iw);
+                let bufp = fb.base(self.buf);
+                self.copy(fb, plane, bufp);
+                // Reads of the copy are movable loads from a pointer re-derived after
+                // the copy's stores (so they are scheduled next to their use).
+                let copy = fb.fence(bufp, self.zero);
+                let wb = fb.base(self.w16);
+                let wch = fb.index(wb, ch, self.kh * 16);
+                let wrows: Vec<Value> = (0..self.kh)
+                    .map(|r| {
+                        fb.b.ins()
+                            .load(types::I8X16, super::const_flags(), wch, (16 * r) as i32)
+                    })
+                    .collect();
+                let row = self.req.row(fb, ch);
+                let bias = self.req.bias(fb, row);
+                let bv = fb.b.ins().splat(types::I32X4, bias);
+                let rq = ReqVec::new(fb, &self.req, row);
+                let yb = fb.base(self.y);
+                let bc = fb.b.ins().imul_imm_s(b, self.c as i64);
+                let bc = fb.b.ins().iadd(bc, ch);
+                let yplane = fb.index(yb, bc, self.oh * self.ow * ysz);
+                fb.for_n(self.oh, |fb, oh| {
+                    let r0 = fb.index(copy, oh, self.rs);
+                    let yr = fb.index(yplane, oh, self.ow * ysz);
+                    let block = |fb: &mut Fb, col: Value, n: usize| {
+                        let mut accs = vec![bv; cols / 4];
+                        let base = fb.b.ins().iadd(r0, col);
+                        for (r, &wr) in wrows.iter().enumerate() {
+                            let off = (r * self.rs) as i32;
+                            for half in 0..cols / 8 {
+                                let v = fb.b.ins().load(
+                                    types::I8X16,
+                                    super::const_flags(),
+                                    base,
+                                    off + 8 * half as i32,
+                                );
+                                for (m, mk) in masks.iter().enumerate() {
+                                    let imm =
+                                        fb.b.func
+                                            .dfg
+                                            .immediates
+                                            .push(ConstantData::from(mk.clone()));
+                                    let win = fb.b.ins().shuffle(v, v, imm);
+                                    let k = 2 * half + m;
+                                    accs[k] = dot_i8_u8_acc(fb, wr, win, accs[k]);
+                                }
+                            }
+                        }
+                        let q: Vec<Value> =
+                            accs.iter().map(|&a| rq.apply(fb, &self.req, a)).collect();
+                        let ya = fb.index(yr, col, ysz);
+                        if n == cols {
+                            store_q(fb, &q, None, self.y_dt, ya);
+                        } else {
+                            store_q_n(fb, &q, None, self.y_dt, ya, n);
+                        }
+                    };
+                    let full = self.ow / cols;
+                    fb.for_n(full, |fb, k| {
+                        let col = fb.b.ins().imul_imm_s(k, cols as i64);
+                        block(fb, col, cols);
+                    });
+                    if tail > 0 {
+                        let col = fb.c64((full * cols) as i64);
+                        block(fb, col, tail);
+                    }
+                });
+            });
+        });
+    }
+}

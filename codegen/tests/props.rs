@@ -1200,10 +1200,11 @@ fn float_conv_and_maxpool_match_interpreter() {
 }
 
 #[test]
-fn depthwise_stride1_matches_interpreter() {
+fn depthwise_stride1_2_matches_interpreter() {
     // The shape of mobilenet's depthwise convs (the VNNI depthwise kernel): symmetric i8
-    // weights, stride 1, undilated, kernel rows up to 4 wide, rows of 1 to 40 pixels.
-    run_cases("depthwise-s1", |rng| {
+    // weights, stride 1 or 2, undilated, kernel rows up to 4 wide, rows of 1 to 40 pixels.
+    run_cases("depthwise-s12", |rng| {
+        let stride = rng.usize(1..=2);
         let md = mode(rng);
         let mut b = Build::new(md);
         let (bd, n) = batch(rng);
@@ -1243,7 +1244,7 @@ fn depthwise_stride1_matches_interpreter() {
         }
         let yq = QParams::per_tensor(scale(rng, 0.005, 0.5), zp(rng, ydt));
         let a = ConvAttrs {
-            strides: vec![1, 1],
+            strides: vec![stride, stride],
             pads,
             dilations: vec![1, 1],
             group: c,

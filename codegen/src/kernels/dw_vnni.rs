@@ -1,13 +1,14 @@
-//! Depthwise `qconv` with stride 1 and kernel rows of at most 4 taps on VNNI targets: one
-//! `vpdpbusd` per kernel row and 4 output pixels.
+//! Depthwise `qconv` with stride 1 or 2 and kernel rows of at most 4 taps on VNNI targets:
+//! one `vpdpbusd` per kernel row and 4 output pixels.
 //!
 //! Each input plane is copied into a scratch buffer padded with the input zero point (in
 //! the u8 domain: i8 inputs get 128 added, folded into the bias like the zero point), with
 //! a right margin, so every output pixel reads only buffer bytes and there are no borders:
 //! `sum w (x - z_x) = sum w x_u8 - z_u8 sum w` over all taps. For 16 output columns and one
-//! kernel row, two 16-byte loads (at the block's start and 8 bytes later) hold every byte
-//! the row needs; one `pshufb` per 4 columns gathers each column's 4-byte window
-//! `x[j .. j + 4]`, and `vpdpbusd` multiplies it with the row's weights `(w0, w1, w2, 0)`.
+//! kernel row, 16-byte loads (stride 1: at the block's start and 8 bytes later; stride 2:
+//! one per 4 columns) hold every byte the row needs; one `pshufb` per 4 columns gathers
+//! each column's 4-byte window `x[s j .. s j + 4]`, and `vpdpbusd` multiplies it with the
+//! row's weights `(w0, w1, w2, 0)`.
 //! Only the valid columns of the last block are stored.
 
 use super::conv::{conv_axes, conv_quant, ConvQuant};
@@ -48,9 +49,12 @@ struct DwVnni {
     zero: Addr,
     /// Output columns per block: 16, or 8 for rows of at most 8.
     cols: usize,
+    /// Stride (both axes): 1 or 2.
+    stride: usize,
 }
 
-/// Lowers a depthwise `qconv` (`group == C == M`, stride 1, undilated, kernel width <= 4,
+/// Lowers a depthwise `qconv` (`group == C == M`, stride 1 or 2 on both axes, undilated,
+/// kernel width <= 4,
 /// 8-bit operands, weights minus zero point in i8) on VNNI targets.
 pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered {
     let (xs, ws, ys) = (l.in_dims(0)?, l.in_dims(1)?, l.out_dims(0)?);
@@ -69,7 +73,9 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     let Some((h, w, ends)) = conv_axes(&xs, &ws, &ys, a) else {
         return Ok(None);
     };
-    if [&h, &w].iter().any(|ax| ax.stride != 1 || ax.dil != 1)
+    let stride = h.stride;
+    if [&h, &w].iter().any(|ax| ax.stride != stride || ax.dil != 1)
+        || !(1..=2).contains(&stride)
         || w.kernel > 4
         || h.output == 0
         || h.out_size(ends[0]) != Some(h.output)
@@ -123,8 +129,10 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     // Blocks read 24 bytes from each block start: the buffer row covers them all.
     let cols = if w.output <= 8 { 8 } else { COLS };
     let blocks = w.output.div_ceil(cols);
-    let rs = (w.pad + w.input).max(blocks * cols + 16);
-    let rows = (h.pad + h.input).max(h.output + kh - 1);
+    // The last block's last group loads 16 bytes at input column
+    // `stride * (blocks * cols - 4)` (stride 1: at most 8 bytes further than its start).
+    let rs = (w.pad + w.input).max(stride * blocks * cols + 16);
+    let rows = (h.pad + h.input).max(stride * (h.output - 1) + kh);
     let buf = l.scratch(rows * rs);
     Ok(Some(Box::new(DwVnni {
         n: xs[0],
@@ -148,6 +156,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         req,
         zero: l.pool.i32s(&[0, 0]),
         cols,
+        stride,
     })))
 }
 
@@ -213,13 +222,21 @@ impl DwVnni {
 
 impl Kernel for DwVnni {
     fn emit(&self, fb: &mut Fb) {
-        // Windows of columns 0-3 and 4-7 of a 16-byte load.
-        let mask = |first: u8| -> Vec<u8> {
-            (0..4u8)
-                .flat_map(|l| (0..4u8).map(move |j| first + l + j))
-                .collect()
+        // Group g (output columns 4g .. 4g + 4 of a block): the 16-byte load at input byte
+        // `load_at` and the shuffle picking column l's window `first + s l + j` from it.
+        // Stride 1 serves two groups per load (at 0 and 8), stride 2 one.
+        let s = self.stride as u8;
+        let group = |g: usize| -> (i32, Vec<u8>) {
+            let (load_at, first) = if s == 1 {
+                (8 * (g / 2), 4 * (g % 2) as u8)
+            } else {
+                (8 * g, 0)
+            };
+            let mask = (0..4u8)
+                .flat_map(|l| (0..4u8).map(move |j| first + s * l + j))
+                .collect();
+            (load_at as i32, mask)
         };
-        let masks = [mask(0), mask(4)];
         let ysz = self.y_dt.size();
         let cols = self.cols;
         let tail = self.ow % cols;
@@ -252,30 +269,26 @@ impl Kernel for DwVnni {
                 let bc = fb.b.ins().iadd(bc, ch);
                 let yplane = fb.index(yb, bc, self.oh * self.ow * ysz);
                 fb.for_n(self.oh, |fb, oh| {
-                    let r0 = fb.index(copy, oh, self.rs);
+                    let r0 = fb.index(copy, oh, self.stride * self.rs);
                     let yr = fb.index(yplane, oh, self.ow * ysz);
                     let block = |fb: &mut Fb, col: Value, n: usize| {
                         let mut accs = vec![bv; cols / 4];
-                        let base = fb.b.ins().iadd(r0, col);
+                        let incol = fb.b.ins().imul_imm_s(col, self.stride as i64);
+                        let base = fb.b.ins().iadd(r0, incol);
                         for (r, &wr) in wrows.iter().enumerate() {
                             let off = (r * self.rs) as i32;
-                            for half in 0..cols / 8 {
+                            for (k, acc) in accs.iter_mut().enumerate() {
+                                let (at, mk) = group(k);
+                                // Pure loads: the two groups of one stride-1 load share it.
                                 let v = fb.b.ins().load(
                                     types::I8X16,
                                     super::const_flags(),
                                     base,
-                                    off + 8 * half as i32,
+                                    off + at,
                                 );
-                                for (m, mk) in masks.iter().enumerate() {
-                                    let imm =
-                                        fb.b.func
-                                            .dfg
-                                            .immediates
-                                            .push(ConstantData::from(mk.clone()));
-                                    let win = fb.b.ins().shuffle(v, v, imm);
-                                    let k = 2 * half + m;
-                                    accs[k] = dot_i8_u8_acc(fb, wr, win, accs[k]);
-                                }
+                                let imm = fb.b.func.dfg.immediates.push(ConstantData::from(mk));
+                                let win = fb.b.ins().shuffle(v, v, imm);
+                                *acc = dot_i8_u8_acc(fb, wr, win, *acc);
                             }
                         }
                         let q: Vec<Value> =

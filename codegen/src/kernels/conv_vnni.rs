@@ -261,7 +261,8 @@ impl ConvVnni {
                 let r0 = fb.b.ins().imul_imm_s(oh, (g.sh * g.wp * 4) as i64);
                 let base = fb.b.ins().iadd(s, r0);
                 let base = fb.b.ins().iadd(base, col0);
-                fb.for_n(g.cg4, |fb, cg| {
+                // One channel group's taps, `cg` an i64 group index.
+                let group = |fb: &mut Fb, cg: Value| {
                     let gb = fb.index(base, cg, g.hp * g.wp * 4);
                     let wg = fb.index(w0, cg, taps * 16);
                     for kh in 0..g.kh {
@@ -282,7 +283,18 @@ impl ConvVnni {
                             }
                         }
                     }
+                };
+                // Two groups per iteration (half the loop overhead), then the odd one.
+                fb.for_n(g.cg4 / 2, |fb, p| {
+                    let cg = fb.b.ins().imul_imm_s(p, 2);
+                    group(fb, cg);
+                    let cg = fb.b.ins().iadd_imm_s(cg, 1);
+                    group(fb, cg);
                 });
+                if g.cg4 % 2 == 1 {
+                    let cg = fb.c64((g.cg4 - 1) as i64);
+                    group(fb, cg);
+                }
                 self.store(fb, &accs, y0, m0, oh, pb, ocb);
             });
         });
@@ -320,7 +332,10 @@ impl ConvVnni {
             // One channel's constants for both vectors; the last block of a row stores
             // only its real pixels.
             let r = ReqVec::new(fb, &self.req, row);
-            let q = [r.apply(fb, &self.req, lo), r.apply(fb, &self.req, hi)];
+            let q = [
+                r.apply_packed(fb, &self.req, lo, self.y_dt),
+                r.apply_packed(fb, &self.req, hi, self.y_dt),
+            ];
             if tail == 0 {
                 store_q(fb, &q, None, self.y_dt, ya);
                 continue;

@@ -291,8 +291,10 @@ impl Kernel for DwVnni {
                                 *acc = dot_i8_u8_acc(fb, wr, win, *acc);
                             }
                         }
-                        let q: Vec<Value> =
-                            accs.iter().map(|&a| rq.apply(fb, &self.req, a)).collect();
+                        let q: Vec<Value> = accs
+                            .iter()
+                            .map(|&a| rq.apply_packed(fb, &self.req, a, self.y_dt))
+                            .collect();
                         let ya = fb.index(yr, col, ysz);
                         if n == cols {
                             store_q(fb, &q, None, self.y_dt, ya);

@@ -224,6 +224,24 @@ impl ReqVec {
 
     /// The stored values (i32x4) of four accumulators.
     pub fn apply(&self, fb: &mut Fb, req: &super::Requant, v: Value) -> Value {
+        self.apply_to(fb, req, v, None)
+    }
+
+    /// Like [`ReqVec::apply`] for values that [`store_q`] / [`store_q_n`] pack to `y_dt`
+    /// (8-bit): a clamp bound equal to the dtype's limit is left to the pack's saturation
+    /// (`packssdw` then `packuswb` / `packsswb` saturate exactly like that clamp), so the
+    /// lanes may lie outside `[qmin, qmax]` but the stored bytes are the same.
+    pub fn apply_packed(&self, fb: &mut Fb, req: &super::Requant, v: Value, y_dt: DType) -> Value {
+        self.apply_to(fb, req, v, Some(y_dt))
+    }
+
+    fn apply_to(
+        &self,
+        fb: &mut Fb,
+        req: &super::Requant,
+        v: Value,
+        packed: Option<DType>,
+    ) -> Value {
         let (ms, zps, lo, hi) = match self.consts {
             Consts::Lanes => {
                 let mut out = v;
@@ -248,8 +266,15 @@ impl ReqVec {
         if req.small {
             let r = fb.b.ins().x86_cvtt2dq(types::I32X4, r);
             let q = fb.b.ins().iadd(r, zps);
-            let q = fb.b.ins().smax(q, lo);
-            return fb.b.ins().smin(q, hi);
+            let (skip_lo, skip_hi) = match (packed, req.out) {
+                (Some(dt), super::requant::OutMode::Quant { qmin, qmax }) => {
+                    let (dmin, dmax) = dt.int_range().unwrap_or((i64::MIN, i64::MAX));
+                    (qmin == dmin, qmax == dmax)
+                }
+                _ => (false, false),
+            };
+            let q = if skip_lo { q } else { fb.b.ins().smax(q, lo) };
+            return if skip_hi { q } else { fb.b.ins().smin(q, hi) };
         }
         let r = fb.b.ins().fmax(r, lo);
         let r = fb.b.ins().fmin(r, hi);

@@ -21,10 +21,14 @@ use super::{flags, small_int, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
 use qcc_ir::{ConvAttrs, DType};
 
-/// Output channels per pass.
+/// Output channels per pass (with [`PV`] pixel vectors), or half as many with twice the
+/// pixels (1x1 convs with little depth, whose requantization epilogue dominates: twice
+/// the pixels per channel's constants and full 16-byte stores).
 const OCB: usize = 4;
-/// Output pixels per pass (two vectors of 4).
-const PIX: usize = 8;
+/// Pixel vectors (of 4) per pass.
+const PV: usize = 2;
+/// Depth (channel groups of 4) up to which a 1x1 conv takes the wide passes.
+const WIDE_MAX_GROUPS: usize = 8;
 
 /// Geometry of the repacked input and the convolution over it.
 #[derive(Clone, Debug)]
@@ -66,6 +70,9 @@ struct ConvVnni {
     y: Addr,
     y_dt: DType,
     req: Requant,
+    /// Output channels and pixel vectors per pass: (4, 2) or (2, 4).
+    ocb: usize,
+    pv: usize,
 }
 
 /// Lowers `qconv` to the VNNI kernel when it applies (`Ok(None)` otherwise).
@@ -130,7 +137,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         return Ok(None);
     }
     let cg4 = c.div_ceil(4);
-    let ow8 = w.output.div_ceil(PIX) * PIX;
+    // Margins for the widest pass (16 pixels) whichever is taken.
+    let ow8 = w.output.div_ceil(16) * 16;
     let g = Geo {
         c,
         m,
@@ -186,6 +194,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         zx_u8: zx_u8 as u8,
     };
     let scratch = l.scratch(rp.bytes());
+    let wide = taps == 1 && cg4 <= WIDE_MAX_GROUPS && w.output >= 16;
     Ok(Some(Box::new(ConvVnni {
         n,
         x: l.in_addr(0)?,
@@ -195,6 +204,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         y: l.out_addr(0)?,
         y_dt: y_ty.dtype,
         req,
+        ocb: if wide { OCB / 2 } else { OCB },
+        pv: if wide { 2 * PV } else { PV },
         g,
     })))
 }
@@ -250,14 +261,15 @@ impl ConvVnni {
         let bm = fb.b.ins().imul_imm_s(b, g.m as i64);
         let bm = fb.b.ins().iadd(bm, m0);
         let y0 = fb.index(ybase, bm, g.oh * g.ow * self.y_dt.size());
-        let blocks = g.ow.div_ceil(PIX);
+        let (pv, pix) = (self.pv, 4 * self.pv);
+        let blocks = g.ow.div_ceil(pix);
         fb.for_n(g.oh, |fb, oh| {
             fb.for_n(blocks, |fb, pb| {
                 let zero = fb.c32(0);
                 let zv = fb.b.ins().splat(types::I32X4, zero);
-                let accs: Vec<_> = (0..ocb * 2).map(|_| fb.var(types::I32X4, zv)).collect();
+                let accs: Vec<_> = (0..ocb * pv).map(|_| fb.var(types::I32X4, zv)).collect();
                 // Column of the block's first pixel in the padded plane.
-                let col0 = fb.b.ins().imul_imm_s(pb, (PIX * g.sw * 4) as i64);
+                let col0 = fb.b.ins().imul_imm_s(pb, (pix * g.sw * 4) as i64);
                 let r0 = fb.b.ins().imul_imm_s(oh, (g.sh * g.wp * 4) as i64);
                 let base = fb.b.ins().iadd(s, r0);
                 let base = fb.b.ins().iadd(base, col0);
@@ -269,16 +281,17 @@ impl ConvVnni {
                         let row = fb.b.ins().iadd_imm_s(gb, (kh * g.dh * g.wp * 4) as i64);
                         for kw in 0..g.kw {
                             let col = kw * g.dw;
-                            let x0 = self.load4(fb, row, col);
-                            let x1 = self.load4(fb, row, col + 4 * g.sw);
+                            let xs: Vec<Value> = (0..pv)
+                                .map(|k| self.load4(fb, row, col + 4 * k * g.sw))
+                                .collect();
                             for o in 0..ocb {
                                 let off = ((o * g.cg4 * taps + kh * g.kw + kw) * 16) as i32;
                                 let w =
                                     fb.b.ins().load(types::I8X16, super::const_flags(), wg, off);
-                                for (k, x) in [x0, x1].into_iter().enumerate() {
-                                    let a = fb.b.use_var(accs[2 * o + k]);
+                                for (k, &x) in xs.iter().enumerate() {
+                                    let a = fb.b.use_var(accs[pv * o + k]);
                                     let a = dot_i8_u8_acc(fb, w, x, a);
-                                    fb.b.def_var(accs[2 * o + k], a);
+                                    fb.b.def_var(accs[pv * o + k], a);
                                 }
                             }
                         }
@@ -315,27 +328,27 @@ impl ConvVnni {
     ) {
         let g = &self.g;
         let ysz = self.y_dt.size();
-        let full = g.ow / PIX;
-        let tail = g.ow % PIX;
+        let (pv, pix) = (self.pv, 4 * self.pv);
+        let full = g.ow / pix;
+        let tail = g.ow % pix;
         for o in 0..ocb {
             let m = fb.b.ins().iadd_imm_s(m0, o as i64);
             let row = self.req.row(fb, m);
             let bias = self.req.bias(fb, row);
             let bv = fb.b.ins().splat(types::I32X4, bias);
-            let lo = fb.b.use_var(accs[2 * o]);
-            let hi = fb.b.use_var(accs[2 * o + 1]);
-            let lo = fb.b.ins().iadd(lo, bv);
-            let hi = fb.b.ins().iadd(hi, bv);
             let yc = fb.b.ins().iadd_imm_s(y0, (o * g.oh * g.ow * ysz) as i64);
             let yr = fb.index(yc, oh, g.ow * ysz);
-            let ya = fb.index(yr, pb, PIX * ysz);
-            // One channel's constants for both vectors; the last block of a row stores
+            let ya = fb.index(yr, pb, pix * ysz);
+            // One channel's constants for all its vectors; the last block of a row stores
             // only its real pixels.
             let r = ReqVec::new(fb, &self.req, row);
-            let q = [
-                r.apply_packed(fb, &self.req, lo, self.y_dt),
-                r.apply_packed(fb, &self.req, hi, self.y_dt),
-            ];
+            let q: Vec<Value> = (0..pv)
+                .map(|k| {
+                    let a = fb.b.use_var(accs[pv * o + k]);
+                    let a = fb.b.ins().iadd(a, bv);
+                    r.apply_packed(fb, &self.req, a, self.y_dt)
+                })
+                .collect();
             if tail == 0 {
                 store_q(fb, &q, None, self.y_dt, ya);
                 continue;
@@ -367,13 +380,14 @@ impl Kernel for ConvVnni {
         let g = self.g.clone();
         fb.for_n(self.n, |fb, b| {
             self.repack(fb, b);
-            fb.for_n(g.m / OCB, |fb, mb| {
-                let m0 = fb.b.ins().imul_imm_s(mb, OCB as i64);
-                self.block(fb, b, m0, OCB);
+            let ocb = self.ocb;
+            fb.for_n(g.m / ocb, |fb, mb| {
+                let m0 = fb.b.ins().imul_imm_s(mb, ocb as i64);
+                self.block(fb, b, m0, ocb);
             });
-            if !g.m.is_multiple_of(OCB) {
-                let m0 = fb.c64((g.m / OCB * OCB) as i64);
-                self.block(fb, b, m0, g.m % OCB);
+            if !g.m.is_multiple_of(ocb) {
+                let m0 = fb.c64((g.m / ocb * ocb) as i64);
+                self.block(fb, b, m0, g.m % ocb);
             }
         });
     }

@@ -8,8 +8,10 @@ use super::{flags, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::{DType, GemmAttrs};
 
-/// Column vectors per pass (independent accumulators).
+/// Column vectors per pass.
 const VECS: usize = 4;
+/// Rows per pass (with [`VECS`]: the independent sums that hide the add latency).
+const ROWS: usize = 2;
 
 /// What follows the product.
 #[derive(Clone, Copy)]
@@ -165,94 +167,130 @@ fn broadcast_index(shape: &[usize], m: usize, n: usize) -> Option<impl Fn(usize,
 }
 
 impl FGemm {
-    /// Columns `4 * v0 .. 4 * (v0 + vecs)` of row `i` (`v0` an i64 vector index).
-    fn cols(&self, fb: &mut Fb, i: Value, arow: Value, v0: Value, vecs: usize, tail: usize) {
+    /// Columns `4 * v0 .. 4 * (v0 + vecs)` of rows `rows` (`(i, A row address)`, one or
+    /// two: the B loads serve both, and twice the independent sums hide the add latency).
+    fn cols(&self, fb: &mut Fb, rows: &[(Value, Value)], v0: Value, vecs: usize, tail: usize) {
         let w = n4(self.n);
         let zero = fb.f32c(0.0);
         let zv = fb.b.ins().splat(types::F32X4, zero);
-        let accs: Vec<_> = (0..vecs).map(|_| fb.var(types::F32X4, zv)).collect();
+        let accs: Vec<Vec<_>> = rows
+            .iter()
+            .map(|_| (0..vecs).map(|_| fb.var(types::F32X4, zv)).collect())
+            .collect();
         let bbase = fb.base(self.b);
         let b0 = fb.index(bbase, v0, 16);
         fb.for_n(self.k, |fb, kk| {
-            let aa = fb.index(arow, kk, self.a_strides.1 * 4);
-            let av = fb.b.ins().load(types::F32, flags(), aa, 0);
-            let av = fb.b.ins().splat(types::F32X4, av);
+            let avs: Vec<Value> = rows
+                .iter()
+                .map(|&(_, arow)| {
+                    let aa = fb.index(arow, kk, self.a_strides.1 * 4);
+                    let av = fb.b.ins().load(types::F32, flags(), aa, 0);
+                    fb.b.ins().splat(types::F32X4, av)
+                })
+                .collect();
             let brow = fb.index(b0, kk, w * 4);
-            for (t, acc) in accs.iter().enumerate() {
+            for t in 0..vecs {
                 let bv =
                     fb.b.ins()
                         .load(types::F32X4, super::const_flags(), brow, (16 * t) as i32);
-                let p = fb.b.ins().fmul(av, bv);
-                let a = fb.b.use_var(*acc);
-                let a = fb.b.ins().fadd(a, p);
-                fb.b.def_var(*acc, a);
+                for (r, &av) in avs.iter().enumerate() {
+                    let p = fb.b.ins().fmul(av, bv);
+                    let a = fb.b.use_var(accs[r][t]);
+                    let a = fb.b.ins().fadd(a, p);
+                    fb.b.def_var(accs[r][t], a);
+                }
             }
         });
         let ybase = fb.base(self.y);
-        let yrow = fb.index(ybase, i, self.n * 4);
-        let y0 = fb.index(yrow, v0, 16);
-        for (t, acc) in accs.iter().enumerate() {
-            let mut v = fb.b.use_var(*acc);
-            match self.epi {
-                Epilogue::None => {}
-                Epilogue::Alpha(alpha) => {
-                    let s = fb.f32c(alpha);
-                    let s = fb.b.ins().splat(types::F32X4, s);
-                    v = fb.b.ins().fmul(v, s);
+        let (lo, hi) = self.clamp;
+        let lo = lo.map(|x| {
+            let x = fb.f32c(x);
+            fb.b.ins().splat(types::F32X4, x)
+        });
+        let hi = hi.map(|x| {
+            let x = fb.f32c(x);
+            fb.b.ins().splat(types::F32X4, x)
+        });
+        for (r, &(i, _)) in rows.iter().enumerate() {
+            let yrow = fb.index(ybase, i, self.n * 4);
+            let y0 = fb.index(yrow, v0, 16);
+            for (t, acc) in accs[r].iter().enumerate() {
+                let mut v = fb.b.use_var(*acc);
+                match self.epi {
+                    Epilogue::None => {}
+                    Epilogue::Alpha(alpha) => {
+                        let s = fb.f32c(alpha);
+                        let s = fb.b.ins().splat(types::F32X4, s);
+                        v = fb.b.ins().fmul(v, s);
+                    }
+                    Epilogue::AlphaC(alpha, cb) => {
+                        let s = fb.f32c(alpha);
+                        let s = fb.b.ins().splat(types::F32X4, s);
+                        v = fb.b.ins().fmul(v, s);
+                        let cbase = fb.base(cb);
+                        let crow = fb.index(cbase, i, w * 4);
+                        let c0 = fb.index(crow, v0, 16);
+                        let cv = fb.b.ins().load(
+                            types::F32X4,
+                            super::const_flags(),
+                            c0,
+                            (16 * t) as i32,
+                        );
+                        v = fb.b.ins().fadd(v, cv);
+                    }
                 }
-                Epilogue::AlphaC(alpha, cb) => {
-                    let s = fb.f32c(alpha);
-                    let s = fb.b.ins().splat(types::F32X4, s);
-                    v = fb.b.ins().fmul(v, s);
-                    let cbase = fb.base(cb);
-                    let crow = fb.index(cbase, i, w * 4);
-                    let c0 = fb.index(crow, v0, 16);
-                    let cv =
-                        fb.b.ins()
-                            .load(types::F32X4, super::const_flags(), c0, (16 * t) as i32);
-                    v = fb.b.ins().fadd(v, cv);
+                v = super::fconv::clamp(fb, v, lo, hi);
+                // The last vector of a row may hold fewer than 4 real columns.
+                let lanes = if t + 1 == vecs && tail != 0 { tail } else { 4 };
+                if lanes == 4 {
+                    fb.b.ins().store(flags(), v, y0, (16 * t) as i32);
+                } else {
+                    for lane in 0..lanes {
+                        let e = fb.b.ins().extractlane(v, lane as u8);
+                        fb.b.ins().store(flags(), e, y0, (16 * t + 4 * lane) as i32);
+                    }
                 }
             }
-            let (lo, hi) = self.clamp;
-            let lo = lo.map(|x| {
-                let x = fb.f32c(x);
-                fb.b.ins().splat(types::F32X4, x)
-            });
-            let hi = hi.map(|x| {
-                let x = fb.f32c(x);
-                fb.b.ins().splat(types::F32X4, x)
-            });
-            v = super::fconv::clamp(fb, v, lo, hi);
-            // The last vector of a row may hold fewer than 4 real columns.
-            let lanes = if t + 1 == vecs && tail != 0 { tail } else { 4 };
-            if lanes == 4 {
-                fb.b.ins().store(flags(), v, y0, (16 * t) as i32);
-            } else {
-                for lane in 0..lanes {
-                    let e = fb.b.ins().extractlane(v, lane as u8);
-                    fb.b.ins().store(flags(), e, y0, (16 * t + 4 * lane) as i32);
-                }
-            }
+        }
+    }
+
+    /// All columns of rows `rows`.
+    fn row_block(&self, fb: &mut Fb, rows: &[(Value, Value)]) {
+        let full = self.n / 4;
+        let tail = self.n % 4;
+        fb.for_n(full / VECS, |fb, p| {
+            let v0 = fb.b.ins().imul_imm_s(p, VECS as i64);
+            self.cols(fb, rows, v0, VECS, 0);
+        });
+        let rest = full % VECS + usize::from(tail != 0);
+        if rest > 0 {
+            let v0 = fb.c64((full / VECS * VECS) as i64);
+            self.cols(fb, rows, v0, rest, tail);
         }
     }
 }
 
 impl Kernel for FGemm {
     fn emit(&self, fb: &mut Fb) {
-        let full = self.n / 4;
-        let tail = self.n % 4;
-        fb.for_n(self.m, |fb, i| {
+        let row = |fb: &mut Fb, i: Value| {
             let abase = fb.base(self.a);
             let arow = fb.index(abase, i, self.a_strides.0 * 4);
-            fb.for_n(full / VECS, |fb, p| {
-                let v0 = fb.b.ins().imul_imm_s(p, VECS as i64);
-                self.cols(fb, i, arow, v0, VECS, 0);
-            });
-            let rest = full % VECS + usize::from(tail != 0);
-            if rest > 0 {
-                let v0 = fb.c64((full / VECS * VECS) as i64);
-                self.cols(fb, i, arow, v0, rest, tail);
-            }
+            (i, arow)
+        };
+        fb.for_n(self.m / ROWS, |fb, p| {
+            let i0 = fb.b.ins().imul_imm_s(p, ROWS as i64);
+            let rows: Vec<_> = (0..ROWS)
+                .map(|r| {
+                    let i = fb.b.ins().iadd_imm_s(i0, r as i64);
+                    row(fb, i)
+                })
+                .collect();
+            self.row_block(fb, &rows);
         });
+        for i in self.m / ROWS * ROWS..self.m {
+            let i = fb.c64(i as i64);
+            let r = row(fb, i);
+            self.row_block(fb, &[r]);
+        }
     }
 }

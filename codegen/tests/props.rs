@@ -666,7 +666,8 @@ fn qadd_qmul_qsub_match_interpreter() {
 #[test]
 fn pools_match_interpreter() {
     run_cases("pool", |rng| {
-        let mut b = Build::new(mode(rng));
+        let md = mode(rng);
+        let mut b = Build::new(md);
         let (bd, n) = batch(rng);
         let c = rng.usize(1..=4);
         let dt = q8(rng);
@@ -725,18 +726,27 @@ fn pools_match_interpreter() {
             "x",
             TensorType::with_dims(dt, dims(&bd, &rest)).quantized(q.clone()),
         );
+        // A third of the float-mode pools are QLinearAveragePool (undilated), with or
+        // without the padding counted; the output has its own parameters.
+        let avg = md == RequantMode::Float && rng.u8(..3) == 0;
         let a = PoolAttrs {
             kernel,
             strides,
             pads,
-            dilations: dil,
+            dilations: if avg { vec![1; nsp] } else { dil },
             ceil_mode: rng.bool(),
-            count_include_pad: false,
+            count_include_pad: avg && rng.bool(),
             row_major_sum: false,
         };
         let mut shape = vec![n];
         shape.extend(&rest);
         let numel = shape.iter().product();
+        if avg {
+            let ydt = q8(rng);
+            let yq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, ydt));
+            let m = b.finish(Op::QAvgPool(a), vec![x], ydt, Some(yq));
+            return (m, vec![Tensor::new(shape, int_data(rng, dt, numel))]);
+        }
         let m = b.finish(Op::MaxPool(a), vec![x], dt, Some(q));
         (m, vec![Tensor::new(shape, int_data(rng, dt, numel))])
     });

@@ -21,6 +21,7 @@ pub mod lut;
 pub mod matmul_integer;
 pub mod pointwise;
 pub mod pool;
+pub mod qavgpool;
 pub mod qbinary;
 pub mod quant;
 pub mod repack;
@@ -264,6 +265,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::Clip { min, max } => eltwise::lower_clip(l, *min, *max),
         Op::MaxPool(a) => pool::lower_maxpool(l, a),
         Op::QGlobalAvgPool => pool::lower_qglobal_avgpool(l),
+        Op::QAvgPool(a) => qavgpool::lower(l, a),
         Op::Transpose { .. }
         | Op::Slice { .. }
         | Op::Pad { .. }

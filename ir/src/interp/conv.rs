@@ -839,3 +839,53 @@ pub(crate) fn avgpool(ins: &[&Tensor], a: &PoolAttrs) -> R<Tensor> {
     };
     Ok(Tensor::new(shape, data))
 }
+
+/// The window geometry of a pool over an input of `shape` (`[N, C, spatial...]`), for
+/// compiled kernels that must read exactly the elements the interpreter reads.
+#[derive(Clone, Debug)]
+pub struct PoolTaps {
+    /// Number of output positions per plane.
+    pub out_n: usize,
+    /// Number of input positions per plane.
+    pub in_n: usize,
+    /// Taps per window.
+    pub taps: usize,
+    /// `table[k * out_n + o]`: the flat spatial input index tap `k` reads at output `o`,
+    /// None in the padding.
+    pub table: Vec<Option<usize>>,
+    /// Per output position: the taps inside the input (`count_include_pad = false`).
+    pub inside: Vec<usize>,
+    /// One window covering the whole plane.
+    pub global: bool,
+}
+
+/// The [`PoolTaps`] of pool attributes `a` on an input of `shape`.
+pub fn pool_taps(shape: &[usize], a: &PoolAttrs) -> crate::Result<PoolTaps> {
+    let err = crate::Error::Exec;
+    if shape.len() < 3 {
+        return Err(err(format!(
+            "pool input must have rank >= 3, got {shape:?}"
+        )));
+    }
+    let sp = Spatial::new(
+        &shape[2..],
+        &a.kernel,
+        &a.strides,
+        &a.pads,
+        &a.dilations,
+        a.ceil_mode,
+    )
+    .map_err(err)?;
+    let table = sp.table().map_err(err)?;
+    Ok(PoolTaps {
+        out_n: sp.out_n(),
+        in_n: sp.in_n(),
+        taps: sp.taps(),
+        table: table
+            .into_iter()
+            .map(|i| (i != NONE).then_some(i))
+            .collect(),
+        inside: sp.counts(false),
+        global: sp.is_global(),
+    })
+}

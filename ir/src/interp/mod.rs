@@ -19,6 +19,7 @@ mod elementwise;
 mod layout;
 mod linalg;
 mod mlas;
+pub use conv::{pool_taps, PoolTaps};
 pub use mlas::sgemm_strides;
 mod mlas_activations;
 mod mlas_pool;

@@ -193,11 +193,11 @@ impl FGemm {
                 let bv =
                     fb.b.ins()
                         .load(types::F32X4, super::const_flags(), brow, (16 * t) as i32);
-                for (r, &av) in avs.iter().enumerate() {
+                for (row, &av) in accs.iter().zip(&avs) {
                     let p = fb.b.ins().fmul(av, bv);
-                    let a = fb.b.use_var(accs[r][t]);
+                    let a = fb.b.use_var(row[t]);
                     let a = fb.b.ins().fadd(a, p);
-                    fb.b.def_var(accs[r][t], a);
+                    fb.b.def_var(row[t], a);
                 }
             }
         });

@@ -3,7 +3,8 @@
 //! `cargo bench -p qcc --bench compare` runs every `model.onnx` under the folders in
 //! `QCC_BENCH_DIRS` (colon-separated; default `../shared/corpus/onnx` and
 //! `../shared/corpus/onnx-torch`, or `tests/fixtures/models` when the corpus is absent).
-//! `QCC_BENCH_BATCHES` (default `1,8`), `QCC_BENCH_ITERS` (default 50) and
+//! `QCC_BENCH_BATCHES` (default `1,8`), `QCC_BENCH_ITERS` (default 50; fast models run
+//! more, up to 5000, for about 0.2 s of timed runs) and
 //! `QCC_BENCH_ENGINE` (`jit`, the default, or `interp`) tune it. Each result
 //! is printed as one JSON line (`{"model", "batch", "runtime", "median_ms", ...}`) and as a
 //! table; `scripts/bench_compare.py` adds ONNX Runtime and prints the ratios.
@@ -14,11 +15,21 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tract_onnx::prelude::*;
 
-/// Median of the per-run times in milliseconds after `warmup` untimed runs.
+/// Timed runs of a model: at least `iters`, and more for fast models (up to 5000) so that
+/// the timed runs take about 0.2 s and the median of microsecond runs is stable.
+fn run_count(iters: usize, one_ms: f64) -> usize {
+    let budget = (200.0 / one_ms.max(1e-4)) as usize;
+    iters.max(budget.min(5000))
+}
+
+/// Median of the per-run times in milliseconds after untimed warm-up runs.
 fn time_ms(iters: usize, mut run: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
     for _ in 0..iters.div_ceil(10).max(2) {
         run()?;
     }
+    let t = Instant::now();
+    run()?;
+    let iters = run_count(iters, t.elapsed().as_secs_f64() * 1e3);
     let mut samples = Vec::with_capacity(iters);
     for _ in 0..iters {
         let t = Instant::now();

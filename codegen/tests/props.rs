@@ -143,9 +143,9 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
     });
     let got = jit.run(inputs);
     // The node must really be compiled, not handed to the interpreter; in fixed-point
-    // (TFLite) modules `quantize` and per-axis `requantize` have TFLite arithmetic the
-    // kernels do not implement yet, and float `qsub` (a float simulation) has no kernel,
-    // so those run through the interpreter.
+    // (TFLite) modules per-axis `requantize` has TFLite arithmetic the kernels do not
+    // implement yet, and float `qsub` (a float simulation) has no kernel, so those run
+    // through the interpreter.
     let batch = inputs.first().map_or(1, |t| t.shape[0]);
     let (_, interpreted, _) = jit.listing(batch).unwrap();
     let per_axis = m.graph.nodes.iter().any(|n| {
@@ -168,8 +168,7 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
     let tflite_only = |op: &String| {
         (op == "conv" && (!target.fma() || single_filter))
             || (m.requant == qcc_ir::RequantMode::Float && op == "qsub")
-            || m.requant == qcc_ir::RequantMode::FixedPoint
-                && (op == "quantize" || (op == "requantize" && per_axis))
+            || m.requant == qcc_ir::RequantMode::FixedPoint && op == "requantize" && per_axis
     };
     assert!(
         interpreted.iter().all(tflite_only),

@@ -281,13 +281,12 @@ pub fn lower(l: &mut Lower) -> Lowered {
 
 /// In fixed-point (TFLite) modules, the ops whose kernels reproduce the interpreter: the
 /// integer convolutions and matmuls with an int32 bias, layout and pooling ops, dequantize
-/// and requantize (TFLite's integer Requantize), TFLite's ADD / SUB / MUL. `quantize`
-/// (rounding half away from zero) and int64-bias convolutions have TFLite arithmetic the
-/// kernels do not implement yet, so they run through the interpreter.
+/// and requantize (TFLite's integer Requantize), TFLite's ADD / SUB / MUL, quantize (half
+/// away from zero). Int64-bias convolutions (int16x8) accumulate in i64, which the kernels
+/// do not implement yet, so they run through the interpreter.
 fn fixed_point_kernel(l: &Lower) -> bool {
     use qcc_ir::Op;
     match &l.node.op {
-        Op::Quantize => false,
         Op::QConv(..) | Op::QGemm(..) => l
             .node
             .inputs

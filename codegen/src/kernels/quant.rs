@@ -1,7 +1,8 @@
 //! `quantize` (f32 -> q), `dequantize` (q -> f32) and `requantize` (q -> q'), per-tensor or
 //! per-axis, with the interpreter's arithmetic: f32 division (never a reciprocal multiply),
 //! round half to even, saturating conversion, `+ zp`, clamp; in fixed-point modules
-//! `requantize` is TFLite's integer Requantize.
+//! `quantize` rounds half away from zero (TFLite's AffineQuantize) and `requantize` is
+//! TFLite's integer Requantize.
 
 use super::requant::{add_zp_clamp, Channel, OutMode, Requant};
 use super::{flags, small_int, Addr, Fb, Kernel, Lower, Lowered};
@@ -70,6 +71,9 @@ struct QuantOp {
     qmax: i64,
     /// Vector kernels allowed.
     simd: bool,
+    /// Round half away from zero (TFLite's quantize in fixed-point modules) instead of
+    /// half to even.
+    half_away: bool,
 }
 
 fn build(l: &mut Lower, kind: Kind) -> Lowered {
@@ -128,6 +132,7 @@ fn build(l: &mut Lower, kind: Kind) -> Lowered {
         qmin,
         qmax,
         simd: l.simd,
+        half_away: kind == Kind::Quantize && l.module.requant == qcc_ir::RequantMode::FixedPoint,
     })))
 }
 
@@ -229,7 +234,11 @@ impl QuantOp {
         }
         let so = fb.b.ins().load(types::F32, f, row, 8);
         let v = fb.b.ins().fdiv(x, so);
-        let r = fb.b.ins().nearest(v);
+        let r = if self.half_away {
+            super::requant::round_half_away(fb, v)
+        } else {
+            fb.b.ins().nearest(v)
+        };
         let r = fb.b.ins().fcvt_to_sint_sat(types::I32, r);
         let zo = fb.b.ins().load(types::I32, f, row, 12);
         let q = add_zp_clamp(fb, r, zo, self.qmin, self.qmax);
@@ -300,7 +309,11 @@ impl QuantOp {
             .into_iter()
             .map(|x| {
                 let v = fb.b.ins().fdiv(x, so);
-                let r = fb.b.ins().nearest(v);
+                let r = if self.half_away {
+                    super::requant::round_half_away4(fb, v)
+                } else {
+                    fb.b.ins().nearest(v)
+                };
                 let r = fb.b.ins().fcvt_to_sint_sat(types::I32X4, r);
                 let r = fb.b.ins().smax(r, lo);
                 let r = fb.b.ins().smin(r, hi);

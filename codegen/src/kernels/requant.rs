@@ -201,6 +201,35 @@ pub fn round_half_away(fb: &mut Fb, x: Value) -> Value {
     fb.b.ins().select(up, t1, t)
 }
 
+/// [`round_half_away`] on the four lanes of an f32x4 (bit operations for the sign).
+pub fn round_half_away4(fb: &mut Fb, x: Value) -> Value {
+    use cranelift_codegen::ir::condcodes::FloatCC;
+    let le = super::flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+    let splat_f = |fb: &mut Fb, v: f32| {
+        let c = fb.b.ins().f32const(v);
+        fb.b.ins().splat(types::F32X4, c)
+    };
+    let splat_i = |fb: &mut Fb, v: u32| {
+        let c = fb.b.ins().iconst(types::I32, v as i32 as i64);
+        fb.b.ins().splat(types::I32X4, c)
+    };
+    let t = fb.b.ins().trunc(x);
+    let d = fb.b.ins().fsub(x, t);
+    let d = fb.b.ins().fabs(d);
+    let half = splat_f(fb, 0.5);
+    let up = fb.b.ins().fcmp(FloatCC::GreaterThanOrEqual, d, half);
+    let up = fb.b.ins().bitcast(types::F32X4, le, up);
+    // copysign(1.0, x): x's sign bit on 1.0's bits.
+    let xi = fb.b.ins().bitcast(types::I32X4, le, x);
+    let sign_mask = splat_i(fb, 0x8000_0000);
+    let sign = fb.b.ins().band(xi, sign_mask);
+    let one = splat_i(fb, 1.0f32.to_bits());
+    let s = fb.b.ins().bor(sign, one);
+    let s = fb.b.ins().bitcast(types::F32X4, le, s);
+    let t1 = fb.b.ins().fadd(t, s);
+    fb.b.ins().bitselect(up, t1, t)
+}
+
 /// `clamp(r + zp, qmin, qmax)` for i32 `r` and `zp`, computed in i64.
 pub fn add_zp_clamp(fb: &mut Fb, r: Value, zp: Value, qmin: i64, qmax: i64) -> Value {
     let r64 = fb.b.ins().sextend(types::I64, r);

@@ -175,45 +175,58 @@ impl DwVnni {
         }
     }
 
-    /// Copies input plane `plane` into the buffer's interior (+128 for i8 inputs).
+    /// Copies input plane `plane` into the buffer's interior (+128 for i8 inputs): each row
+    /// in 16-byte vectors (a loop for long rows), then 8, 4, 2 and 1 bytes.
     fn copy(&self, fb: &mut Fb, plane: Value, buf: Value) {
         let flip = self.x_dt == DType::I8;
         let m8 = fb.b.ins().iconst(types::I8, 0x80);
         let m16 = fb.b.ins().splat(types::I8X16, m8);
-        let _ = m8;
+        let mv = |fb: &mut Fb, ty: types::Type, src: Value, dst: Value, at: i32| {
+            let v = fb.b.ins().load(ty, flags(), src, at);
+            let v = if !flip {
+                v
+            } else if ty == types::I8X16 {
+                fb.b.ins().bxor(v, m16)
+            } else {
+                let bits = ty.bits();
+                let all = 0x8080_8080_8080_8080u64;
+                let imm = if bits == 64 {
+                    all
+                } else {
+                    all & ((1u64 << bits) - 1)
+                };
+                let m = fb.b.ins().iconst(ty, imm as i64);
+                fb.b.ins().bxor(v, m)
+            };
+            fb.b.ins().store(flags(), v, dst, at);
+        };
+        let vecs = self.iw / 16;
         fb.for_n(self.ih, |fb, r| {
             let src = fb.index(plane, r, self.iw);
             let dst = fb.index(buf, r, self.rs);
             let dst =
                 fb.b.ins()
                     .iadd_imm_s(dst, (self.pt * self.rs + self.pl) as i64);
-            let mut at = 0;
+            if vecs > 8 {
+                fb.for_n(vecs, |fb, i| {
+                    let s = fb.index(src, i, 16);
+                    let d = fb.index(dst, i, 16);
+                    mv(fb, types::I8X16, s, d, 0);
+                });
+            } else {
+                for i in 0..vecs {
+                    mv(fb, types::I8X16, src, dst, (16 * i) as i32);
+                }
+            }
+            let mut at = vecs * 16;
             while at < self.iw {
-                let left = self.iw - at;
-                let ty = match left {
-                    16.. => types::I8X16,
+                let ty = match self.iw - at {
                     8.. => types::I64,
                     4.. => types::I32,
                     2.. => types::I16,
                     _ => types::I8,
                 };
-                let v = fb.b.ins().load(ty, flags(), src, at as i32);
-                let v = if !flip {
-                    v
-                } else if ty == types::I8X16 {
-                    fb.b.ins().bxor(v, m16)
-                } else {
-                    let bits = ty.bits();
-                    let all = 0x8080_8080_8080_8080u64;
-                    let imm = if bits == 64 {
-                        all
-                    } else {
-                        all & ((1u64 << bits) - 1)
-                    };
-                    let m = fb.b.ins().iconst(ty, imm as i64);
-                    fb.b.ins().bxor(v, m)
-                };
-                fb.b.ins().store(flags(), v, dst, at as i32);
+                mv(fb, ty, src, dst, at as i32);
                 at += ty.bytes() as usize;
             }
         });

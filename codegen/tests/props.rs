@@ -1211,7 +1211,7 @@ fn float_conv_and_maxpool_match_interpreter() {
 #[test]
 fn depthwise_stride1_2_matches_interpreter() {
     // The shape of mobilenet's depthwise convs (the VNNI depthwise kernel): symmetric i8
-    // weights, stride 1 or 2, undilated, kernel rows up to 4 wide, rows of 1 to 150 pixels.
+    // weights, stride 1 or 2, undilated, kernel rows up to 4 wide, rows of 1 to 200 pixels.
     run_cases("depthwise-s12", |rng| {
         let stride = rng.usize(1..=2);
         let md = mode(rng);
@@ -1221,11 +1221,12 @@ fn depthwise_stride1_2_matches_interpreter() {
         let kernel = [rng.usize(1..=4), rng.usize(1..=4)];
         let pads: Vec<usize> = (0..4).map(|_| rng.usize(0..=2)).collect();
         // One in eight rows is long (the plane copy's loop over 16-byte chunks).
-        let wide = if rng.u8(..8) == 0 { 150 } else { 36 };
-        let sp = [
-            rng.usize(kernel[0].max(1)..=kernel[0] + 8),
-            rng.usize(kernel[1].max(1)..=kernel[1] + wide),
-        ];
+        let w = if rng.u8(..8) == 0 {
+            rng.usize(144..=200)
+        } else {
+            rng.usize(kernel[1].max(1)..=kernel[1] + 36)
+        };
+        let sp = [rng.usize(kernel[0].max(1)..=kernel[0] + 8), w];
         let (xdt, ydt) = (q8(rng), q8(rng));
         let xq = QParams::per_tensor(scale(rng, 0.002, 0.05), zp(rng, xdt));
         let xs = vec![n, c, sp[0], sp[1]];

@@ -17,7 +17,7 @@ use super::conv::{conv_axes, conv_quant, flatten_pointwise, ConvQuant};
 use super::repack::Repack;
 use super::requant::{self, OutMode, Requant};
 use super::simd::{dot_i8_u8_acc, store_q, store_q_n, ReqVec};
-use super::{flags, small_int, Addr, Fb, Kernel, Lower, Lowered};
+use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
 use qcc_ir::{ConvAttrs, DType};
 
@@ -73,6 +73,8 @@ struct ConvVnni {
     /// Output channels and pixel vectors per pass: (4, 2) or (2, 4).
     ocb: usize,
     pv: usize,
+    /// An i64 zero for [`Fb::fence`].
+    zero: Addr,
 }
 
 /// Lowers `qconv` to the VNNI kernel when it applies (`Ok(None)` otherwise).
@@ -204,6 +206,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         y: l.out_addr(0)?,
         y_dt: y_ty.dtype,
         req,
+        zero: l.pool.i32s(&[0, 0]),
         ocb: if wide { OCB / 2 } else { OCB },
         pv: if wide { 2 * PV } else { PV },
         g,
@@ -223,7 +226,9 @@ impl ConvVnni {
     /// row start): one 16-byte vector of `[pixel][4 channels]`.
     fn load4(&self, fb: &mut Fb, row: Value, col: usize) -> Value {
         let sw = self.g.sw;
-        let f = flags();
+        // Movable loads (the scratch pointer is fenced after the repack): each is placed
+        // next to its use rather than with every other load of the pass at its top.
+        let f = super::const_flags();
         match sw {
             1 => fb.b.ins().load(types::I8X16, f, row, (col * 4) as i32),
             2 => {
@@ -255,6 +260,7 @@ impl ConvVnni {
         let g = &self.g;
         let taps = g.kh * g.kw;
         let s = fb.base(self.scratch);
+        let s = fb.fence(s, self.zero);
         let wbase = fb.base(self.w16);
         let w0 = fb.index(wbase, m0, g.cg4 * taps * 16);
         let ybase = fb.base(self.y);
@@ -274,20 +280,25 @@ impl ConvVnni {
                 let base = fb.b.ins().iadd(s, r0);
                 let base = fb.b.ins().iadd(base, col0);
                 // One channel group's taps, `cg` an i64 group index.
+                // One channel group's taps, `cg` an i64 group index. Kernel rows are a
+                // run-time loop: Cranelift places pure values by accumulator, so a fully
+                // unrolled 3x3 would keep every tap's input vectors live at once (spills);
+                // one row at a time keeps `kw * pv` of them.
                 let group = |fb: &mut Fb, cg: Value| {
                     let gb = fb.index(base, cg, g.hp * g.wp * 4);
                     let wg = fb.index(w0, cg, taps * 16);
-                    for kh in 0..g.kh {
-                        let row = fb.b.ins().iadd_imm_s(gb, (kh * g.dh * g.wp * 4) as i64);
+                    fb.for_n(g.kh, |fb, kh| {
+                        let row = fb.index(gb, kh, g.dh * g.wp * 4);
+                        let wr = fb.index(wg, kh, g.kw * 16);
                         for kw in 0..g.kw {
                             let col = kw * g.dw;
                             let xs: Vec<Value> = (0..pv)
                                 .map(|k| self.load4(fb, row, col + 4 * k * g.sw))
                                 .collect();
                             for o in 0..ocb {
-                                let off = ((o * g.cg4 * taps + kh * g.kw + kw) * 16) as i32;
+                                let off = ((o * g.cg4 * taps + kw) * 16) as i32;
                                 let w =
-                                    fb.b.ins().load(types::I8X16, super::const_flags(), wg, off);
+                                    fb.b.ins().load(types::I8X16, super::const_flags(), wr, off);
                                 for (k, &x) in xs.iter().enumerate() {
                                     let a = fb.b.use_var(accs[pv * o + k]);
                                     let a = dot_i8_u8_acc(fb, w, x, a);
@@ -295,7 +306,7 @@ impl ConvVnni {
                                 }
                             }
                         }
-                    }
+                    });
                 };
                 // Two groups per iteration (half the loop overhead), then the odd one.
                 fb.for_n(g.cg4 / 2, |fb, p| {

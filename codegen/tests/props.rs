@@ -1266,3 +1266,45 @@ fn depthwise_stride1_2_matches_interpreter() {
         (module, vec![Tensor::new(xs, int_data(rng, xdt, xn))])
     });
 }
+
+#[test]
+fn qmean_matches_interpreter() {
+    // TFLite's MEAN: any axes (negative ones too), with or without kept dims, 8- and
+    // 16-bit operands; the last axis kept (NHWC over H and W) takes the vector path.
+    run_cases("qmean", |rng| {
+        let mut b = Build::new(RequantMode::FixedPoint);
+        let (bd, n) = batch(rng);
+        let rest: Vec<usize> = (0..rng.usize(1..=3)).map(|_| rng.usize(1..=9)).collect();
+        let rank = rest.len() + 1;
+        let mut axes: Vec<i64> = (1..rank as i64).filter(|_| rng.bool()).collect();
+        if axes.is_empty() {
+            axes.push(rng.i64(1..rank as i64));
+        }
+        let axes: Vec<i64> = axes
+            .into_iter()
+            .map(|a| if rng.bool() { a - rank as i64 } else { a })
+            .collect();
+        let wide = rng.u8(..4) == 0;
+        let (xdt, ydt) = if wide {
+            (DType::I16, DType::I16)
+        } else {
+            (q8(rng), q8(rng))
+        };
+        let z = |rng: &mut fastrand::Rng, dt| if wide { 0 } else { zp(rng, dt) };
+        let xq = QParams::per_tensor(scale(rng, 0.002, 0.2), z(rng, xdt));
+        let yq = QParams::per_tensor(scale(rng, 0.002, 0.2), z(rng, ydt));
+        let x = b.input(
+            "x",
+            TensorType::with_dims(xdt, dims(&bd, &rest)).quantized(xq),
+        );
+        let mut shape = vec![n];
+        shape.extend(&rest);
+        let numel = shape.iter().product();
+        let op = Op::QMean {
+            axes,
+            keepdims: rng.bool(),
+        };
+        let m = b.finish(op, vec![x], ydt, Some(yq));
+        (m, vec![Tensor::new(shape, int_data(rng, xdt, numel))])
+    });
+}

@@ -23,6 +23,7 @@ pub mod pointwise;
 pub mod pool;
 pub mod qavgpool;
 pub mod qbinary;
+pub mod qmean;
 pub mod quant;
 pub mod repack;
 pub mod requant;
@@ -266,6 +267,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::MaxPool(a) => pool::lower_maxpool(l, a),
         Op::QGlobalAvgPool => pool::lower_qglobal_avgpool(l),
         Op::QAvgPool(a) => qavgpool::lower(l, a),
+        Op::QMean { axes, .. } => qmean::lower(l, axes),
         Op::Transpose { .. }
         | Op::Slice { .. }
         | Op::Pad { .. }

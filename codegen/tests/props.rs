@@ -677,14 +677,19 @@ fn pools_match_interpreter() {
             rest.extend(&sp);
             let x = b.input(
                 "x",
-                TensorType::with_dims(dt, dims(&bd, &rest)).quantized(q),
+                TensorType::with_dims(dt, dims(&bd, &rest)).quantized(q.clone()),
             );
             let ydt = q8(rng);
             let yq = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, ydt));
             let mut shape = vec![n];
             shape.extend(&rest);
             let numel = shape.iter().product();
-            let m = b.finish(Op::QGlobalAvgPool, vec![x], ydt, Some(yq));
+            // Half global average pools, half global max pools (same parameters).
+            let m = if rng.bool() {
+                b.finish(Op::QGlobalAvgPool, vec![x], ydt, Some(yq))
+            } else {
+                b.finish(Op::GlobalMaxPool, vec![x], dt, Some(q))
+            };
             return (m, vec![Tensor::new(shape, int_data(rng, dt, numel))]);
         }
         // A third of the max pools are the common 2x2 / stride 2 / unpadded window on rows

@@ -265,6 +265,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::QAdd | Op::QSub | Op::QMul => qbinary::lower(l),
         Op::Clip { min, max } => eltwise::lower_clip(l, *min, *max),
         Op::MaxPool(a) => pool::lower_maxpool(l, a),
+        Op::GlobalMaxPool => pool::lower_global_maxpool(l),
         Op::QGlobalAvgPool => pool::lower_qglobal_avgpool(l),
         Op::QAvgPool(a) => qavgpool::lower(l, a),
         Op::QMean { axes, .. } => qmean::lower(l, axes),

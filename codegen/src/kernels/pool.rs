@@ -19,6 +19,26 @@ struct MaxPool {
     cols: Addr,
 }
 
+/// Lowers an integer `global_maxpool` as a max pool whose window is the whole plane (the
+/// maximum of integers has one answer; f32 stays with the interpreter's NaN rules).
+pub fn lower_global_maxpool(l: &mut Lower) -> Lowered {
+    let xs = l.in_dims(0)?;
+    if xs.len() < 3 || xs.len() > 4 || !small_int(l.in_ty(0)?.dtype) {
+        return Ok(None);
+    }
+    let sp = xs[2..].to_vec();
+    let a = PoolAttrs {
+        strides: vec![1; sp.len()],
+        pads: vec![0; 2 * sp.len()],
+        dilations: vec![1; sp.len()],
+        kernel: sp,
+        ceil_mode: false,
+        count_include_pad: false,
+        row_major_sum: false,
+    };
+    lower_maxpool(l, &a)
+}
+
 /// Lowers an integer `maxpool` with one result.
 pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
     let xs = l.in_dims(0)?;

@@ -75,6 +75,8 @@ struct ConvVnni {
     pv: usize,
     /// An i64 zero for [`Fb::fence`].
     zero: Addr,
+    /// Weights stored as 4 channels' groups per 16 bytes, broadcast by shuffles.
+    lanes: bool,
 }
 
 /// Lowers `qconv` to the VNNI kernel when it applies (`Ok(None)` otherwise).
@@ -164,16 +166,27 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     };
     // The weights, repeated 4 times per 4-channel group, and the bias correction.
     let zx_u8 = zx + if x_dt == DType::I8 { 128 } else { 0 };
-    let mut w16 = vec![0u8; m * cg4 * taps * 16];
+    // 1x1 convs with passes of 4 channels read one 16-byte vector per tap holding the 4
+    // channels' 4-byte groups and broadcast each with a shuffle (4x less weight memory);
+    // other passes read each channel's group pre-broadcast.
+    let wide = taps == 1 && cg4 <= WIDE_MAX_GROUPS && w.output >= 16;
+    // (Measured: 1x1 convs gain from the smaller weights; with 9 taps the shuffles cost more.)
+    let lanes = !wide && taps == 1;
+    let mut w16 = vec![0u8; m.div_ceil(4) * 4 * cg4 * taps * 16 / if lanes { 4 } else { 1 }];
     let mut corr = vec![0i32; m];
     for mi in 0..m {
         for ci in 0..c {
             for t in 0..taps {
                 let v = packed[(mi * c + ci) * taps + t];
                 corr[mi] = corr[mi].wrapping_add(zx_u8.wrapping_mul(v as i32));
-                let at = ((mi * cg4 + ci / 4) * taps + t) * 16 + ci % 4;
-                for rep in 0..4 {
-                    w16[at + 4 * rep] = v as i8 as u8;
+                if !lanes {
+                    let at = ((mi * cg4 + ci / 4) * taps + t) * 16 + ci % 4;
+                    for rep in 0..4 {
+                        w16[at + 4 * rep] = v as i8 as u8;
+                    }
+                } else {
+                    let at = (((mi / 4) * cg4 + ci / 4) * taps + t) * 16 + 4 * (mi % 4) + ci % 4;
+                    w16[at] = v as i8 as u8;
                 }
             }
         }
@@ -196,7 +209,6 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         zx_u8: zx_u8 as u8,
     };
     let scratch = l.scratch(rp.bytes());
-    let wide = taps == 1 && cg4 <= WIDE_MAX_GROUPS && w.output >= 16;
     Ok(Some(Box::new(ConvVnni {
         n,
         x: l.in_addr(0)?,
@@ -207,6 +219,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         y_dt: y_ty.dtype,
         req,
         zero: l.pool.i32s(&[0, 0]),
+        lanes,
         ocb: if wide { OCB / 2 } else { OCB },
         pv: if wide { 2 * PV } else { PV },
         g,
@@ -262,7 +275,10 @@ impl ConvVnni {
         let s = fb.base(self.scratch);
         let s = fb.fence(s, self.zero);
         let wbase = fb.base(self.w16);
-        let w0 = fb.index(wbase, m0, g.cg4 * taps * 16);
+        // Wide passes: 16 bytes per channel and tap; 4-channel passes: 16 bytes per 4
+        // channels (m0 is a multiple of 4) and tap.
+        let per_channel = if self.lanes { 4 } else { 16 };
+        let w0 = fb.index(wbase, m0, g.cg4 * taps * per_channel);
         let ybase = fb.base(self.y);
         let bm = fb.b.ins().imul_imm_s(b, g.m as i64);
         let bm = fb.b.ins().iadd(bm, m0);
@@ -279,7 +295,6 @@ impl ConvVnni {
                 let r0 = fb.b.ins().imul_imm_s(oh, (g.sh * g.wp * 4) as i64);
                 let base = fb.b.ins().iadd(s, r0);
                 let base = fb.b.ins().iadd(base, col0);
-                // One channel group's taps, `cg` an i64 group index.
                 // One channel group's taps, `cg` an i64 group index. Kernel rows are a
                 // run-time loop: Cranelift places pure values by accumulator, so a fully
                 // unrolled 3x3 would keep every tap's input vectors live at once (spills);
@@ -295,10 +310,29 @@ impl ConvVnni {
                             let xs: Vec<Value> = (0..pv)
                                 .map(|k| self.load4(fb, row, col + 4 * k * g.sw))
                                 .collect();
+                            let lanes = (per_channel == 4).then(|| {
+                                fb.b.ins().load(
+                                    types::I8X16,
+                                    super::const_flags(),
+                                    wr,
+                                    (kw * 16) as i32,
+                                )
+                            });
                             for o in 0..ocb {
-                                let off = ((o * g.cg4 * taps + kw) * 16) as i32;
-                                let w =
-                                    fb.b.ins().load(types::I8X16, super::const_flags(), wr, off);
+                                let w = match lanes {
+                                    // Channel o's group broadcast (`pshufd`).
+                                    Some(v) => {
+                                        let mask: Vec<u8> =
+                                            (0..16u8).map(|i| 4 * o as u8 + i % 4).collect();
+                                        let imm =
+                                            fb.b.func.dfg.immediates.push(ConstantData::from(mask));
+                                        fb.b.ins().shuffle(v, v, imm)
+                                    }
+                                    None => {
+                                        let off = ((o * g.cg4 * taps + kw) * 16) as i32;
+                                        fb.b.ins().load(types::I8X16, super::const_flags(), wr, off)
+                                    }
+                                };
                                 for (k, &x) in xs.iter().enumerate() {
                                     let a = fb.b.use_var(accs[pv * o + k]);
                                     let a = dot_i8_u8_acc(fb, w, x, a);

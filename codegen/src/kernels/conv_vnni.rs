@@ -28,7 +28,7 @@ const OCB: usize = 4;
 /// Pixel vectors (of 4) per pass.
 const PV: usize = 2;
 /// Depth (channel groups of 4) up to which a 1x1 conv takes the wide passes.
-const WIDE_MAX_GROUPS: usize = 8;
+const WIDE_MAX_GROUPS: usize = 6;
 
 /// Geometry of the repacked input and the convolution over it.
 #[derive(Clone, Debug)]

@@ -414,17 +414,12 @@ pub fn lower_qfully_connected(l: &mut Lower) -> Lowered {
         },
         _ => return Ok(None),
     };
-    let y_ty = l.out_ty(0)?.clone();
-    let Some(q) = y_ty.quant.as_ref() else {
+    let Some((sy, zy, (qmin, qmax))) = l.out_q_tensor() else {
         return Ok(None);
     };
-    let Some((sy, zy)) = super::per_tensor(q) else {
-        return Ok(None);
-    };
-    if !small_int(y_ty.dtype) {
+    if !small_int(l.out_ty(0)?.dtype) {
         return Ok(None);
     }
-    let (qmin, qmax) = q.storage_range(y_ty.dtype);
     let chans = (0..n)
         .map(|j| Channel {
             bias: 0,

@@ -206,6 +206,15 @@ impl Lower<'_> {
         }
     }
 
+    /// Result 0's per-tensor `(scale, zero point, storage range)`, when it is quantized
+    /// per tensor.
+    pub fn out_q_tensor(&self) -> Option<(f32, i32, (i64, i64))> {
+        let ty = self.out_ty(0).ok()?;
+        let q = ty.quant.as_ref()?;
+        let (s, z) = per_tensor(q)?;
+        Some((s, z, q.storage_range(ty.dtype)))
+    }
+
     /// Per-tensor quantization parameters of operand `i`.
     pub fn in_q_tensor(&self, i: usize) -> Option<(f32, i32)> {
         let q = self.in_ty(i).ok()?.quant.as_ref()?;

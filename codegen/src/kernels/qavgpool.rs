@@ -54,14 +54,9 @@ pub fn lower(l: &mut Lower, a: &PoolAttrs) -> Lowered {
     let Some((sx, zx)) = l.in_q_tensor(0) else {
         return Ok(None);
     };
-    let Some((sy, zy)) = y_ty.quant.as_ref().and_then(super::per_tensor) else {
+    let Some((sy, zy, (qmin, qmax))) = l.out_q_tensor() else {
         return Ok(None);
     };
-    let (qmin, qmax) = y_ty
-        .quant
-        .as_ref()
-        .expect("quantized")
-        .storage_range(y_ty.dtype);
     let off = ort_domain_offset(y_ty.dtype);
     let Ok(table) = geo
         .table

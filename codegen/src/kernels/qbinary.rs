@@ -100,14 +100,9 @@ pub fn lower(l: &mut Lower) -> Lowered {
     let (Some((sa, za)), Some((sb, zb))) = (l.in_q_tensor(0), l.in_q_tensor(1)) else {
         return Ok(None);
     };
-    let Some((sy, zy)) = y_ty.quant.as_ref().and_then(super::per_tensor) else {
+    let Some((sy, zy, range)) = l.out_q_tensor() else {
         return Ok(None);
     };
-    let range = y_ty
-        .quant
-        .as_ref()
-        .expect("quantized")
-        .storage_range(y_ty.dtype);
     let fixed = l.module.requant == RequantMode::FixedPoint;
     let (za, zb, zy) = (za as i64, zb as i64, zy as i64);
     let oy = ort_domain_offset(y_ty.dtype);

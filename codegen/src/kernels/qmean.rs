@@ -64,17 +64,10 @@ pub fn lower(l: &mut Lower, axes: &[i64]) -> Lowered {
     if count == 0 || numel == 0 || numel > i32::MAX as usize {
         return Ok(None);
     }
-    let (Some((sx, zx)), Some((sy, zy))) = (
-        l.in_q_tensor(0),
-        y_ty.quant.as_ref().and_then(super::per_tensor),
-    ) else {
+    let (Some((sx, zx)), Some((sy, zy, (qmin, qmax)))) = (l.in_q_tensor(0), l.out_q_tensor())
+    else {
         return Ok(None);
     };
-    let (qmin, qmax) = y_ty
-        .quant
-        .as_ref()
-        .expect("quantized")
-        .storage_range(y_ty.dtype);
     // The interpreter's multiplier: QuantizeMultiplier(s_x / s_y) with 1 / count folded in.
     let (m0, shift) = quantize_multiplier(sx as f64 / sy as f64);
     let k = (63 - (count as u64).leading_zeros() as i32)

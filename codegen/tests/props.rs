@@ -1313,3 +1313,55 @@ fn qmean_matches_interpreter() {
         (m, vec![Tensor::new(shape, int_data(rng, xdt, numel))])
     });
 }
+
+#[test]
+fn int16_pointwise_conv_matches_interpreter() {
+    // TFLite's int16x8 1x1 convs: int16 activations, int8 weights, an int64 bias, the int64
+    // requantization; rows of any length (the 8-pixel blocks and the scalar tail).
+    run_cases("qconv16", |rng| {
+        let mut b = Build::new(RequantMode::FixedPoint);
+        let (bd, n) = batch(rng);
+        let (c, m) = (rng.usize(1..=40), rng.usize(1..=20));
+        let sp = [rng.usize(1..=9), rng.usize(1..=13)];
+        // TFLite's int16 activations are symmetric; a zero point is taken too.
+        let zx = if rng.bool() { 0 } else { rng.i32(-100..=100) };
+        let xq = QParams::per_tensor(scale(rng, 0.0001, 0.01), zx);
+        let xs = vec![n, c, sp[0], sp[1]];
+        let x = b.input(
+            "x",
+            TensorType::with_dims(DType::I16, dims(&bd, &xs[1..])).quantized(xq),
+        );
+        let wq = QParams::per_axis(
+            (0..m).map(|_| scale(rng, 0.001, 0.05)).collect(),
+            vec![0; m],
+            0,
+        );
+        let w = b.constant(
+            "w",
+            TensorType::new(DType::I8, &[m, c, 1, 1]).quantized(wq),
+            int_data(rng, DType::I8, m * c),
+        );
+        let bias = b.constant(
+            "bias",
+            TensorType::new(DType::I64, &[m]),
+            Data::I64((0..m).map(|_| rng.i64(-(1 << 22)..(1 << 22))).collect()),
+        );
+        let ydt = if rng.bool() { DType::I16 } else { DType::I8 };
+        // Output scales that keep most results inside the range (not all saturated).
+        let yq = QParams::per_tensor(scale(rng, 0.01, 2.0), 0);
+        let a = ConvAttrs {
+            strides: vec![1, 1],
+            pads: vec![0; 4],
+            dilations: vec![1, 1],
+            group: 1,
+        };
+        let module = b.finish(
+            Op::QConv(a, random_clamp(rng, ydt)),
+            vec![x, w, bias],
+            ydt,
+            Some(yq),
+        );
+        let xn: usize = xs.iter().product();
+        (module, vec![Tensor::new(xs, int_data(rng, DType::I16, xn))])
+    });
+}

@@ -20,6 +20,7 @@ pub mod gemm;
 pub mod lut;
 pub mod matmul_integer;
 pub mod pointwise;
+pub mod pointwise16;
 pub mod pool;
 pub mod qavgpool;
 pub mod qbinary;
@@ -251,6 +252,9 @@ pub fn lower(l: &mut Lower) -> Lowered {
             if let Some(k) = dw_vnni::lower(l, a, c.0)? {
                 return Ok(Some(k));
             }
+            if let Some(k) = pointwise16::lower(l, a, c.0)? {
+                return Ok(Some(k));
+            }
             conv::lower(l, a, c.0)
         }
         Op::QGemm(a, c) => gemm::lower_qgemm(l, a, c.0),
@@ -299,7 +303,12 @@ pub fn lower(l: &mut Lower) -> Lowered {
 fn fixed_point_kernel(l: &Lower) -> bool {
     use qcc_ir::Op;
     match &l.node.op {
-        Op::QConv(..) | Op::QGemm(..) => l
+        // i64 biases (int16x8): only the pointwise int16 kernel accumulates exactly.
+        Op::QConv(..) => l.node.inputs.get(2).is_none_or(|&b| {
+            l.module.graph.ty(b).dtype == qcc_ir::DType::I32
+                || l.in_ty(0).is_ok_and(|t| t.dtype == qcc_ir::DType::I16)
+        }),
+        Op::QGemm(..) => l
             .node
             .inputs
             .get(2)

@@ -669,7 +669,12 @@ fn pools_match_interpreter() {
         let mut b = Build::new(md);
         let (bd, n) = batch(rng);
         let c = rng.usize(1..=4);
-        let dt = q8(rng);
+        // A quarter 16-bit (TFLite's int16x8 pools).
+        let dt = match rng.u8(..8) {
+            0 => DType::I16,
+            1 => DType::U16,
+            _ => q8(rng),
+        };
         let q = QParams::per_tensor(scale(rng, 0.002, 0.2), zp(rng, dt));
         if rng.u8(..3) == 0 {
             let sp: Vec<usize> = (0..rng.usize(1..=2)).map(|_| rng.usize(1..=9)).collect();

@@ -82,12 +82,12 @@ pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
             y: l.out_addr(0)?,
         })));
     }
-    if l.simd && matches!(dt, DType::U8 | DType::I8) && unpadded_2x2 {
+    if l.simd && matches!(dt, DType::U8 | DType::I8 | DType::U16 | DType::I16) && unpadded_2x2 {
         return Ok(Some(Box::new(MaxPool2x2 {
             planes: xs[0] * xs[1],
             in_hw: (xs[2], xs[3]),
             out_hw: (ys[2], ys[3]),
-            signed: dt == DType::I8,
+            dt,
             x: l.in_addr(0)?,
             y: l.out_addr(0)?,
         })));
@@ -214,29 +214,64 @@ impl Kernel for MaxPool {
     }
 }
 
-/// The common 2x2, stride-2, unpadded 8-bit max pool: per output row, 16 input columns of
-/// both input rows are loaded as one vector each, `pmaxub`/`pmaxsb` combines the rows, a
-/// shuffle separates even and odd columns and a second max leaves 8 outputs, stored as one
-/// 8-byte word. Columns past the last full 16-column block take the scalar path.
+/// The common 2x2, stride-2, unpadded 8- or 16-bit max pool: per output row, 16 bytes of
+/// input columns of both input rows are loaded as one vector each, `pmaxub`/`pmaxsb` (or
+/// `pmaxuw`/`pmaxsw`) combines the rows, a shuffle separates even and odd columns and a
+/// second max leaves 8 (16-bit: 4) outputs, stored as one 8-byte word; narrow rows use
+/// half blocks of 8-byte loads, the last block of a row overlaps the previous one, and rows
+/// narrower than a half block are scalar.
 struct MaxPool2x2 {
     planes: usize,
     in_hw: (usize, usize),
     out_hw: (usize, usize),
-    signed: bool,
+    dt: DType,
     x: Addr,
     y: Addr,
 }
 
 impl MaxPool2x2 {
-    /// `n` (8 or 4) outputs of one row from input columns `2 c .. 2 c + 2 n` of both rows
-    /// (`r0` the top row, `iw` bytes above the bottom one): the rows' maximum, then the
-    /// maximum of even and odd columns.
+    /// Element size in bytes.
+    fn es(&self) -> usize {
+        self.dt.size()
+    }
+
+    /// Lane-wise maximum in the element type (`a`, `b` as I8X16 bytes).
+    fn max(&self, fb: &mut Fb, a: Value, b: Value) -> Value {
+        use cranelift_codegen::ir::Endianness;
+        let le = super::flags().with_endianness(Endianness::Little);
+        let ty = if self.es() == 2 {
+            types::I16X8
+        } else {
+            types::I8X16
+        };
+        let (a, b) = if self.es() == 2 {
+            (fb.b.ins().bitcast(ty, le, a), fb.b.ins().bitcast(ty, le, b))
+        } else {
+            (a, b)
+        };
+        let m = if matches!(self.dt, DType::I8 | DType::I16) {
+            fb.b.ins().smax(a, b)
+        } else {
+            fb.b.ins().umax(a, b)
+        };
+        if self.es() == 2 {
+            fb.b.ins().bitcast(types::I8X16, le, m)
+        } else {
+            m
+        }
+    }
+
+    /// `n` outputs of one row (`n * es` is 8 or 4 bytes) from input columns
+    /// `2 c .. 2 c + 2 n` of both rows (`r0` the top row, `iw` elements above the bottom
+    /// one): the rows' maximum, then the maximum of even and odd columns.
     fn block(&self, fb: &mut Fb, (r0, iw): (Value, usize), yr: Value, c: Value, n: usize) {
         use cranelift_codegen::ir::{ConstantData, Endianness};
         let le = super::flags().with_endianness(Endianness::Little);
-        let xa = fb.index(r0, c, 2);
+        let es = self.es();
+        let xa = fb.index(r0, c, 2 * es);
+        let full = n * es == 8;
         let load = |fb: &mut Fb, off: i32| {
-            if n == 8 {
+            if full {
                 fb.b.ins().load(types::I8X16, super::flags(), xa, off)
             } else {
                 let w = fb.b.ins().load(types::I64, super::flags(), xa, off);
@@ -244,24 +279,24 @@ impl MaxPool2x2 {
                 fb.b.ins().bitcast(types::I8X16, le, v)
             }
         };
-        let (a, b) = (load(fb, 0), load(fb, iw as i32));
-        let max = |fb: &mut Fb, a, b| {
-            if self.signed {
-                fb.b.ins().smax(a, b)
-            } else {
-                fb.b.ins().umax(a, b)
-            }
+        let (a, b) = (load(fb, 0), load(fb, (iw * es) as i32));
+        let m = self.max(fb, a, b);
+        // Element i of the result: input element 2i (even) or 2i + 1 (odd), byte by byte.
+        let pick = |parity: usize| -> Vec<u8> {
+            (0..16usize)
+                .map(|byte| {
+                    let (i, k) = (byte / es, byte % es);
+                    (((2 * i + parity) * es + k) % 16) as u8
+                })
+                .collect()
         };
-        let m = max(fb, a, b);
-        let even: Vec<u8> = (0..16u8).map(|i| (2 * i) % 16).collect();
-        let odd: Vec<u8> = (0..16u8).map(|i| (2 * i + 1) % 16).collect();
-        let ie = fb.b.func.dfg.immediates.push(ConstantData::from(even));
-        let io = fb.b.func.dfg.immediates.push(ConstantData::from(odd));
+        let ie = fb.b.func.dfg.immediates.push(ConstantData::from(pick(0)));
+        let io = fb.b.func.dfg.immediates.push(ConstantData::from(pick(1)));
         let e = fb.b.ins().shuffle(m, m, ie);
         let o = fb.b.ins().shuffle(m, m, io);
-        let r = max(fb, e, o);
-        let ya = fb.index(yr, c, 1);
-        if n == 8 {
+        let r = self.max(fb, e, o);
+        let ya = fb.index(yr, c, es);
+        if full {
             let r64 = fb.b.ins().bitcast(types::I64X2, le, r);
             let lo = fb.b.ins().extractlane(r64, 0);
             fb.b.ins().store(super::flags(), lo, ya, 0);
@@ -276,24 +311,25 @@ impl MaxPool2x2 {
 impl Kernel for MaxPool2x2 {
     fn emit(&self, fb: &mut Fb) {
         let ((ih_n, iw_n), (oh_n, ow_n)) = (self.in_hw, self.out_hw);
-        let dt = if self.signed { DType::I8 } else { DType::U8 };
-        // Vector blocks of 8 (or 4 on narrow rows) outputs; the last block of a row overlaps
-        // the previous one. Every block reads input columns below 2 * ow <= iw.
-        let n = if ow_n >= 8 {
-            8
-        } else if ow_n >= 4 {
-            4
+        let (dt, es) = (self.dt, self.es());
+        // Vector blocks of 8 bytes of outputs (or 4 on narrow rows); the last block of a row
+        // overlaps the previous one. Every block reads input columns below 2 * ow <= iw.
+        let (full, half) = (8 / es, 4 / es);
+        let n = if ow_n >= full {
+            full
+        } else if ow_n >= half {
+            half
         } else {
             0
         };
         fb.for_n(self.planes, |fb, p| {
             let xb = fb.base(self.x);
-            let x0 = fb.index(xb, p, ih_n * iw_n);
+            let x0 = fb.index(xb, p, ih_n * iw_n * es);
             let yb = fb.base(self.y);
-            let y0 = fb.index(yb, p, oh_n * ow_n);
+            let y0 = fb.index(yb, p, oh_n * ow_n * es);
             fb.for_n(oh_n, |fb, oh| {
-                let r0 = fb.index(x0, oh, 2 * iw_n);
-                let yr = fb.index(y0, oh, ow_n);
+                let r0 = fb.index(x0, oh, 2 * iw_n * es);
+                let yr = fb.index(y0, oh, ow_n * es);
                 if let Some(blocks) = ow_n.checked_div(n) {
                     fb.for_n(blocks, |fb, k| {
                         let c = fb.b.ins().imul_imm_s(k, n as i64);
@@ -305,23 +341,25 @@ impl Kernel for MaxPool2x2 {
                     }
                     return;
                 }
+                let signed = matches!(dt, DType::I8 | DType::I16);
                 let max = |fb: &mut Fb, a, b| {
-                    if self.signed {
+                    if signed {
                         fb.b.ins().smax(a, b)
                     } else {
                         fb.b.ins().umax(a, b)
                     }
                 };
                 fb.for_n(ow_n, |fb, ow| {
-                    let xa = fb.index(r0, ow, 2);
+                    let xa = fb.index(r0, ow, 2 * es);
+                    let esi = es as i32;
                     let v00 = fb.load_int(dt, xa, 0);
-                    let v01 = fb.load_int(dt, xa, 1);
-                    let v10 = fb.load_int(dt, xa, iw_n as i32);
-                    let v11 = fb.load_int(dt, xa, iw_n as i32 + 1);
+                    let v01 = fb.load_int(dt, xa, esi);
+                    let v10 = fb.load_int(dt, xa, iw_n as i32 * esi);
+                    let v11 = fb.load_int(dt, xa, (iw_n as i32 + 1) * esi);
                     let m0 = max(fb, v00, v01);
                     let m1 = max(fb, v10, v11);
                     let m = max(fb, m0, m1);
-                    let ya = fb.index(yr, ow, 1);
+                    let ya = fb.index(yr, ow, es);
                     fb.store_int(dt, m, ya, 0);
                 });
             });

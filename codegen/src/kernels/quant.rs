@@ -147,7 +147,7 @@ pub fn lower_dequantize(l: &mut Lower) -> Lowered {
 }
 
 /// Lowers `requantize`: in fixed-point modules with per-tensor parameters TFLite's integer
-/// Requantize ([`FixedRequant`]; per-axis ones stay with the interpreter), else the f32 path.
+/// Requantize (`FixedRequant`; per-axis ones stay with the interpreter), else the f32 path.
 pub fn lower_requantize(l: &mut Lower) -> Lowered {
     if l.module.requant != qcc_ir::RequantMode::FixedPoint {
         return build(l, Kind::Requantize);

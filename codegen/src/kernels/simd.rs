@@ -103,7 +103,7 @@ pub fn requant4(fb: &mut Fb, req: &super::Requant, row: Value, v: Value) -> Valu
 /// integer clamp (exact, see there); otherwise the f32 clamp to `[qmin - zp, qmax - zp]`
 /// and a saturating convert (NaN becomes `zp` as in the interpreter). Fixed point with
 /// [`super::Requant::fixed_vec`] parameters runs TFLite's `MultiplyByQuantizedMultiplier`
-/// on vectors ([`fixed_point4`]); other fixed-point tables go lane by lane through
+/// on vectors (`fixed_point4`); other fixed-point tables go lane by lane through
 /// [`super::Requant::apply`].
 #[derive(Clone, Copy)]
 pub struct ReqVec {

@@ -4,7 +4,7 @@
 //! * Flatbuffer decoding: the schema types generated from TFLite's `schema.fbs` that
 //!   `tract-tflite` publishes (`tract_tflite::tflite`), on the `flatbuffers` crate; the
 //!   buffer is checked by the flatbuffers verifier before anything is read, then every
-//!   index, length and quantization array is validated in [`model`].
+//!   index, length and quantization array is validated in `model`.
 //! * Layout: tensors keep TFLite's NHWC layout; conv and pool ops are wrapped in
 //!   transposes to the IR's NCHW, filters are permuted to OIHW at load.
 //! * Fused activations become an integer `clip` with TFLite's quantized bounds.

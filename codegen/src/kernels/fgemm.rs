@@ -184,7 +184,8 @@ impl FGemm {
                 .iter()
                 .map(|&(_, arow)| {
                     let aa = fb.index(arow, kk, self.a_strides.1 * 4);
-                    let av = fb.b.ins().load(types::F32, flags(), aa, 0);
+                    // Movable: A is never written by this kernel.
+                    let av = fb.b.ins().load(types::F32, super::const_flags(), aa, 0);
                     fb.b.ins().splat(types::F32X4, av)
                 })
                 .collect();

@@ -179,21 +179,24 @@ impl FGemm {
             .collect();
         let bbase = fb.base(self.b);
         let b0 = fb.index(bbase, v0, 16);
-        fb.for_n(self.k, |fb, kk| {
+        // One depth step `kk` (an i64, plus `s` steps): every sum gains `a * b`.
+        let step = |fb: &mut Fb, kk: Value, s: usize| {
             let avs: Vec<Value> = rows
                 .iter()
                 .map(|&(_, arow)| {
                     let aa = fb.index(arow, kk, self.a_strides.1 * 4);
+                    let off = (s * self.a_strides.1 * 4) as i32;
                     // Movable: A is never written by this kernel.
-                    let av = fb.b.ins().load(types::F32, super::const_flags(), aa, 0);
+                    let av = fb.b.ins().load(types::F32, super::const_flags(), aa, off);
                     fb.b.ins().splat(types::F32X4, av)
                 })
                 .collect();
             let brow = fb.index(b0, kk, w * 4);
             for t in 0..vecs {
+                let off = (s * w * 4 + 16 * t) as i32;
                 let bv =
                     fb.b.ins()
-                        .load(types::F32X4, super::const_flags(), brow, (16 * t) as i32);
+                        .load(types::F32X4, super::const_flags(), brow, off);
                 for (row, &av) in accs.iter().zip(&avs) {
                     let p = fb.b.ins().fmul(av, bv);
                     let a = fb.b.use_var(row[t]);
@@ -201,7 +204,17 @@ impl FGemm {
                     fb.b.def_var(row[t], a);
                 }
             }
+        };
+        // Two steps per iteration (in order), then the odd last one.
+        fb.for_n(self.k / 2, |fb, p| {
+            let kk = fb.b.ins().imul_imm_s(p, 2);
+            step(fb, kk, 0);
+            step(fb, kk, 1);
         });
+        if self.k % 2 == 1 {
+            let kk = fb.c64((self.k - 1) as i64);
+            step(fb, kk, 0);
+        }
         let ybase = fb.base(self.y);
         let (lo, hi) = self.clamp;
         let lo = lo.map(|x| {

@@ -31,8 +31,9 @@ def qdq(name, src, scale, zp, dtype, nodes, inits):
     return f"{name}_dq"
 
 
-def build(name, dtype, inputs, op_nodes, out_q, extra_inits=()):
-    """inputs: [(name, shape, scale, zp)]; op_nodes(dq_names) -> (nodes, result name)."""
+def build(name, dtype, inputs, op_nodes, out_q, extra_inits=(), grid=None):
+    """inputs: [(name, shape, scale, zp)]; op_nodes(dq_names) -> (nodes, result name).
+    grid: optional stored values per input (arrays of the input's shape), fed exactly."""
     nodes, inits = [], list(extra_inits)
     dqs = [qdq(n, n, s, z, dtype, nodes, inits) for n, _, s, z in inputs]
     body, res = op_nodes(dqs)
@@ -54,7 +55,9 @@ def build(name, dtype, inputs, op_nodes, out_q, extra_inits=()):
     onnx.save(m, os.path.join(d, "model.onnx"))
     feeds = {}
     for k, (n, shp, s, z) in enumerate(inputs):
-        if EXHAUSTIVE and len(inputs) == 2 and inputs[0][1] == inputs[1][1]:
+        if grid is not None:
+            x = ((grid[k].astype(np.float32) - z) * np.float32(s)).astype(np.float32).reshape(shp)
+        elif EXHAUSTIVE and len(inputs) == 2 and inputs[0][1] == inputs[1][1]:
             # Every stored value of a against every stored value of b, on the grid.
             lo = -128 if dtype == np.int8 else 0
             q = np.arange(lo, lo + 256, dtype=np.float32)
@@ -98,6 +101,15 @@ def main():
         build(f"add_tie_{tag}", dt, [("a", tie, 0.1, za), ("b", tie, 0.3, zb)], binary("Add"), (0.2, zy))
         build(f"mul_tie_{tag}", dt, [("a", tie, 0.1, za), ("b", tie, 0.3, zb)], binary("Mul"), (0.06, zy))
         img = [2, 3, 7, 9]
+        if tag == "u8":
+            # Parameters (from an ORT-quantized RegNet) where QLinearAdd's constant
+            # z_y - (r_a z_a + r_b z_b) must be computed with MLAS's fused multiply-add:
+            # every a against 16 b values, 4 of which hit the last-bit difference.
+            qa = np.arange(256)[None, :] + np.zeros((16, 1), np.int64)
+            qb = np.array([239, 186, 133, 80, 0, 1, 17, 64, 99, 127, 128, 129, 160, 200, 254, 255])
+            qb = qb[:, None] + np.zeros((1, 256), np.int64)
+            build("add_fma_u8", dt, [("a", [16, 256], 0.046234682, 133), ("b", [16, 256], 0.048696805, 132)],
+                  binary("Add"), (0.032633755, 0), grid=[qa, qb])
         build(f"avgpool_tie_{tag}", dt, [("x", [2, 8, 16, 16], 0.1, za)], pool(kernel_shape=[2, 2], strides=[1, 1]), (0.2, zy))
         build(f"avgpool_tie3_{tag}", dt, [("x", [2, 8, 16, 16], 0.1, za)], pool(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), (0.3, zy))
         build(f"avgpool_{tag}", dt, [("x", img, 0.02, za)], pool(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), (0.011, zy))

@@ -281,7 +281,8 @@ pub enum Op {
     QMatMul,
     /// `[a: q, b: q] -> q`: elementwise add of two quantized tensors (numpy broadcasting),
     /// as ONNX Runtime's QLinearAdd computes it: `r_a = s_a / s_y`, `r_b = s_b / s_y`,
-    /// `k = z_y - (r_a * z_a + r_b * z_b)`, `y = saturate(round_half_even(fma(a, r_a,
+    /// `k = z_y - fma(r_a, z_a, r_b * z_b)` ([`crate::quant::qladd_constant`]), `y =
+    /// saturate(round_half_even(fma(a, r_a,
     /// fma(b, r_b, k))))` in f32 (an operand with one element is folded into `k` first).
     QAdd,
     /// `[x: q] -> q`: mean over the spatial dims (kept as size 1): the int32 sum of

@@ -16,7 +16,7 @@
 use super::conv::{conv_axes, conv_quant, flatten_pointwise, ConvQuant};
 use super::repack::Repack;
 use super::requant::{self, OutMode, Requant};
-use super::simd::{dot_i8_u8_acc, store_q, store_q_n, ReqVec};
+use super::simd::{dot_i8_u8_acc, store_q_clamped, ReqVec};
 use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
 use qcc_ir::{ConvAttrs, DType};
@@ -196,7 +196,9 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         ch.bias = ch.bias.wrapping_sub(*k);
     }
     let (qmin, qmax) = super::out_bounds(yq.storage_range(y_ty.dtype), clamp)?;
-    let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax });
+    let ranges = acc_ranges(&packed, m);
+    let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax })
+        .with_acc_ranges(&chans, &ranges);
     let rp = Repack {
         c,
         ih: g.ih,
@@ -224,6 +226,18 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         pv: if wide { 2 * PV } else { PV },
         g,
     })))
+}
+
+/// Each of `m` channels' accumulator range `sum w * x` over `x` in `[0, 255]` (the
+/// repacked u8 domain), its weights the channel's contiguous slice of `w`.
+pub fn acc_ranges(w: &[i64], m: usize) -> Vec<(i64, i64)> {
+    w.chunks(w.len() / m.max(1))
+        .map(|ws| {
+            let neg: i64 = ws.iter().filter(|&&v| v < 0).sum();
+            let pos: i64 = ws.iter().filter(|&&v| v > 0).sum();
+            (255 * neg, 255 * pos)
+        })
+        .collect()
 }
 
 impl ConvVnni {
@@ -386,7 +400,8 @@ impl ConvVnni {
             let ya = fb.index(yr, pb, pix * ysz);
             // One channel's constants for all its vectors; the last block of a row stores
             // only its real pixels.
-            let r = ReqVec::new(fb, &self.req, row);
+            let r = ReqVec::new_packed(fb, &self.req, row);
+            let clamp = r.byte_clamp(&self.req, self.y_dt);
             let q: Vec<Value> = (0..pv)
                 .map(|k| {
                     let a = fb.b.use_var(accs[pv * o + k]);
@@ -395,7 +410,7 @@ impl ConvVnni {
                 })
                 .collect();
             if tail == 0 {
-                store_q(fb, &q, None, self.y_dt, ya);
+                store_q_clamped(fb, &q, None, self.y_dt, ya, 4 * q.len(), clamp);
                 continue;
             }
             let is_full = fb.b.ins().icmp_imm_s(
@@ -410,10 +425,10 @@ impl ConvVnni {
             );
             fb.b.ins().brif(is_full, fblk, &[], tblk, &[]);
             fb.b.switch_to_block(fblk);
-            store_q(fb, &q, None, self.y_dt, ya);
+            store_q_clamped(fb, &q, None, self.y_dt, ya, 4 * q.len(), clamp);
             fb.b.ins().jump(done, &[]);
             fb.b.switch_to_block(tblk);
-            store_q_n(fb, &q, None, self.y_dt, ya, tail);
+            store_q_clamped(fb, &q, None, self.y_dt, ya, tail, clamp);
             fb.b.ins().jump(done, &[]);
             fb.b.switch_to_block(done);
         }

@@ -13,7 +13,7 @@
 
 use super::conv::{conv_axes, conv_quant, ConvQuant};
 use super::requant::{self, OutMode, Requant};
-use super::simd::{dot_i8_u8_acc, store_q, store_q_n, ReqVec};
+use super::simd::{dot_i8_u8_acc, store_q_clamped, ReqVec};
 use super::{flags, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
 use qcc_ir::{ConvAttrs, DType};
@@ -125,7 +125,14 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         ch.bias = ch.bias.wrapping_sub(*k);
     }
     let (qmin, qmax) = super::out_bounds(yq.storage_range(y_ty.dtype), clamp)?;
-    let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax });
+    let wz: Vec<i64> = wv
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v - zw[i / (kh * kw)] as i64)
+        .collect();
+    let ranges = super::conv_vnni::acc_ranges(&wz, c);
+    let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax })
+        .with_acc_ranges(&chans, &ranges);
     // Blocks read 24 bytes from each block start: the buffer row covers them all.
     let cols = if w.output <= 8 { 8 } else { COLS };
     let blocks = w.output.div_ceil(cols);
@@ -276,7 +283,8 @@ impl Kernel for DwVnni {
                 let row = self.req.row(fb, ch);
                 let bias = self.req.bias(fb, row);
                 let bv = fb.b.ins().splat(types::I32X4, bias);
-                let rq = ReqVec::new(fb, &self.req, row);
+                let rq = ReqVec::new_packed(fb, &self.req, row);
+                let clamp = rq.byte_clamp(&self.req, self.y_dt);
                 let yb = fb.base(self.y);
                 let bc = fb.b.ins().imul_imm_s(b, self.c as i64);
                 let bc = fb.b.ins().iadd(bc, ch);
@@ -309,11 +317,7 @@ impl Kernel for DwVnni {
                             .map(|&a| rq.apply_packed(fb, &self.req, a, self.y_dt))
                             .collect();
                         let ya = fb.index(yr, col, ysz);
-                        if n == cols {
-                            store_q(fb, &q, None, self.y_dt, ya);
-                        } else {
-                            store_q_n(fb, &q, None, self.y_dt, ya, n);
-                        }
+                        store_q_clamped(fb, &q, None, self.y_dt, ya, n, clamp);
                     };
                     let full = self.ow / cols;
                     fb.for_n(full, |fb, k| {

@@ -87,7 +87,7 @@ pub fn lower_qadd(l: &mut Lower) -> Lowered {
     let (za, zb, zy) = (za as i64 + oa, zb as i64 + ob, zy as i64 + oy);
     let ra = sa / sy;
     let rb = sb / sy;
-    let k = zy as f32 - (ra * za as f32 + rb * zb as f32);
+    let k = qcc_ir::quant::qladd_constant(ra, za, rb, zb, zy);
     Ok(Some(Box::new(QAdd {
         n: ny,
         a: l.in_addr(0)?,

@@ -144,7 +144,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
             }
             let (oa, ob) = (ort_domain_offset(a_dt), ort_domain_offset(b_dt));
             let (ra, rb) = (sa / sy, sb / sy);
-            let k = (zy + oy) as f32 - (ra * (za + oa) as f32 + rb * (zb + ob) as f32);
+            let k = qcc_ir::quant::qladd_constant(ra, za + oa, rb, zb + ob, zy + oy);
             // The operands get their domain offsets added (negated "zero points").
             (-oa, -ob, 0, oy, Arith::AddFloat { ra, rb, k })
         }

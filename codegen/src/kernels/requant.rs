@@ -16,6 +16,16 @@ use qcc_ir::quant::Multiplier;
 /// Bytes per channel row.
 pub const ROW: usize = 32;
 
+/// Products below this magnitude round exactly with [`MAGIC`]: `p + 1.5 * 2^23` lies in
+/// `[2^23, 2^24)`, where f32 steps are 1, so the addition rounds `p` half to even.
+pub const MAGIC_LIMIT: f64 = (1u32 << 22) as f64;
+
+/// The rounding constant `1.5 * 2^23`; its bits minus `MAGIC_BITS` are the rounded value.
+pub const MAGIC: f32 = 12_582_912.0;
+
+/// `MAGIC.to_bits()`.
+pub const MAGIC_BITS: i32 = 0x4B40_0000;
+
 /// How accumulators leave a kernel.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OutMode {
@@ -54,6 +64,11 @@ pub struct Requant {
     /// The channels use [`Mult::HalfAwayF64`] (every one: a kernel's channels share a
     /// mode), which only [`Requant::apply`] implements.
     pub half_away: bool,
+    /// Float multipliers and accumulators proven (at compile time, from the weights) to
+    /// keep `|(acc + bias) * M| < 2^22` on every channel: the vector epilogue may round
+    /// with the magic number `1.5 * 2^23` (one `addps`, exact round half to even there)
+    /// and leave the clamp to the 8-bit pack; see [`Requant::with_acc_ranges`].
+    pub magic: bool,
 }
 
 /// A channel's multiplier.
@@ -126,7 +141,28 @@ impl Requant {
             small: small && !half_away,
             fixed_vec: fixed && fixed_vec && !half_away,
             half_away,
+            magic: false,
         }
+    }
+
+    /// Marks the table for the magic-number epilogue ([`Requant::magic`]) when `ranges`
+    /// (each channel's accumulator range before the bias, as the kernel computes it)
+    /// prove `|(acc + bias) * M| < 2^22` for every channel of `chans` (the channels the
+    /// table was built from) and the bias cannot wrap.
+    pub fn with_acc_ranges(mut self, chans: &[Channel], ranges: &[(i64, i64)]) -> Requant {
+        let quant = matches!(self.out, OutMode::Quant { .. });
+        self.magic = quant
+            && self.small
+            && chans.len() == ranges.len()
+            && chans.iter().zip(ranges).all(|(c, &(lo, hi))| {
+                let (lo, hi) = (lo + c.bias as i64, hi + c.bias as i64);
+                let fits = lo >= i32::MIN as i64 && hi <= i32::MAX as i64;
+                let bound = lo.unsigned_abs().max(hi.unsigned_abs()) as f64;
+                // f32 conversion and product each round by at most 2^-24 relative.
+                matches!(c.mult, Mult::Ir(Multiplier::Float(m))
+                    if fits && bound * (m.abs() as f64) * (1.0 + 1e-6) < MAGIC_LIMIT)
+            });
+        self
     }
 
     /// Address of channel `ch`'s row (`ch` an i64 value).
@@ -324,4 +360,64 @@ pub fn channels(
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Channel, Mult, OutMode, Requant, MAGIC, MAGIC_BITS, MAGIC_LIMIT};
+    use qcc_ir::quant::Multiplier;
+
+    fn chan(bias: i32, m: f32) -> Channel {
+        Channel {
+            bias,
+            zp: 3,
+            mult: Mult::Ir(Multiplier::Float(m)),
+        }
+    }
+
+    fn magic(chans: &[Channel], ranges: &[(i64, i64)]) -> bool {
+        let mut pool = super::super::Pool::default();
+        let out = OutMode::Quant { qmin: 0, qmax: 255 };
+        Requant::new(&mut pool, chans, out)
+            .with_acc_ranges(chans, ranges)
+            .magic
+    }
+
+    #[test]
+    fn magic_only_below_the_limit() {
+        let lim = MAGIC_LIMIT as i64;
+        assert!(magic(&[chan(0, 0.25)], &[(-4 * lim + 64, 4 * lim - 64)]));
+        assert!(!magic(&[chan(0, 0.25)], &[(-4 * lim, 0)]));
+        // The bias counts: it moves the range past the limit.
+        assert!(!magic(&[chan(64, 0.25)], &[(0, 4 * lim - 64)]));
+        // A bias that would wrap the i32 accumulator.
+        assert!(!magic(&[chan(i32::MAX, 1e-9)], &[(0, 1)]));
+        // Multipliers above 0.5 keep the general epilogue.
+        assert!(!magic(&[chan(0, 0.75)], &[(0, 1)]));
+        // Every channel must qualify.
+        assert!(!magic(
+            &[chan(0, 0.25), chan(0, 0.25)],
+            &[(0, 8), (0, 4 * lim)]
+        ));
+    }
+
+    #[test]
+    fn magic_rounds_half_to_even_below_the_limit() {
+        let lim = MAGIC_LIMIT as f32;
+        for p in [
+            0.5f32,
+            1.5,
+            2.5,
+            -0.5,
+            -1.5,
+            -2.5,
+            0.49999997,
+            lim - 0.5,
+            -lim + 0.5,
+            1234.5,
+        ] {
+            let q = (p + MAGIC).to_bits() as i32 - MAGIC_BITS;
+            assert_eq!(q, p.round_ties_even() as i32, "{p}");
+        }
+    }
 }

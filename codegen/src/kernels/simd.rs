@@ -120,6 +120,9 @@ enum Consts {
     Float(Value, Value, Value, Value),
     /// Fixed point: see [`FixedVec`].
     Fixed(FixedVec),
+    /// Float with [`super::Requant::magic`]: multiplier (f32x4), `1.5 * 2^23` (f32x4) and
+    /// `MAGIC_BITS - zp` (i32x4), plus `[qmin, qmax]` (i32x4) for unpacked use.
+    Magic(Value, Value, Value, Value, Value),
 }
 
 /// A channel's fixed-point constants as vectors.
@@ -222,6 +225,46 @@ impl ReqVec {
         }
     }
 
+    /// Like [`ReqVec::new`] for an epilogue whose values go through [`store_q_clamped`]
+    /// with [`ReqVec::byte_clamp`]: takes the magic-number rounding when the table allows
+    /// it ([`super::Requant::magic`]).
+    pub fn new_packed(fb: &mut Fb, req: &super::Requant, row: Value) -> ReqVec {
+        let super::requant::OutMode::Quant { qmin, qmax } = req.out else {
+            unreachable!("vector epilogue only for quantized outputs")
+        };
+        if !req.magic {
+            return ReqVec::new(fb, req, row);
+        }
+        let f = super::flags().with_readonly();
+        let m = fb.b.ins().load(types::F32, f, row, 8);
+        let ms = fb.b.ins().splat(types::F32X4, m);
+        let magic = fb.f32c(super::requant::MAGIC);
+        let magic = fb.b.ins().splat(types::F32X4, magic);
+        let zp = fb.b.ins().load(types::I32, f, row, 4);
+        let bits = fb.c32(super::requant::MAGIC_BITS);
+        let off = fb.b.ins().isub(bits, zp);
+        let off = fb.b.ins().splat(types::I32X4, off);
+        let lo = fb.c32(qmin as i32);
+        let lo = fb.b.ins().splat(types::I32X4, lo);
+        let hi = fb.c32(qmax as i32);
+        let hi = fb.b.ins().splat(types::I32X4, hi);
+        ReqVec {
+            row,
+            consts: Consts::Magic(ms, magic, off, lo, hi),
+        }
+    }
+
+    /// The byte clamp [`store_q_clamped`] must apply to values from
+    /// [`ReqVec::apply_packed`] stored as `y_dt`: `[qmin, qmax]` when this epilogue left
+    /// it to the pack and it is narrower than the dtype's range.
+    pub fn byte_clamp(&self, req: &super::Requant, y_dt: DType) -> Option<(i64, i64)> {
+        let super::requant::OutMode::Quant { qmin, qmax } = req.out else {
+            return None;
+        };
+        let full = y_dt.int_range() == Some((qmin, qmax));
+        (matches!(self.consts, Consts::Magic(..)) && !full).then_some((qmin, qmax))
+    }
+
     /// The stored values (i32x4) of four accumulators.
     pub fn apply(&self, fb: &mut Fb, req: &super::Requant, v: Value) -> Value {
         self.apply_to(fb, req, v, None)
@@ -257,6 +300,21 @@ impl ReqVec {
                 let r = fb.b.ins().smax(r, c.lo);
                 let r = fb.b.ins().smin(r, c.hi);
                 return fb.b.ins().iadd(r, c.zp);
+            }
+            Consts::Magic(ms, magic, off, lo, hi) => {
+                // |x * M| < 2^22: the sum rounds half to even onto the integers of
+                // [2^23, 2^24), whose bits minus MAGIC_BITS are the rounded value.
+                let x = fb.b.ins().fcvt_from_sint(types::F32X4, v);
+                let p = fb.b.ins().fmul(x, ms);
+                let p = fb.b.ins().fadd(p, magic);
+                let le = super::flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+                let bits = fb.b.ins().bitcast(types::I32X4, le, p);
+                let q = fb.b.ins().isub(bits, off);
+                if packed.is_some() {
+                    return q;
+                }
+                let q = fb.b.ins().smax(q, lo);
+                return fb.b.ins().smin(q, hi);
             }
             Consts::Float(ms, zps, lo, hi) => (ms, zps, lo, hi),
         };
@@ -337,6 +395,20 @@ pub fn store_q(fb: &mut Fb, q: &[Value], perm: Option<&[u8]>, y_dt: DType, ya: V
 
 /// [`store_q`] storing only the first `n` bytes (`n <= 4 * q.len()`).
 pub fn store_q_n(fb: &mut Fb, q: &[Value], perm: Option<&[u8]>, y_dt: DType, ya: Value, n: usize) {
+    store_q_clamped(fb, q, perm, y_dt, ya, n, None);
+}
+
+/// [`store_q_n`] clamping the packed bytes to `clamp` (`pmaxub`/`pminub` or
+/// `pmaxsb`/`pminsb` on 16 values at once); see [`ReqVec::byte_clamp`].
+pub fn store_q_clamped(
+    fb: &mut Fb,
+    q: &[Value],
+    perm: Option<&[u8]>,
+    y_dt: DType,
+    ya: Value,
+    n: usize,
+    clamp: Option<(i64, i64)>,
+) {
     use cranelift_codegen::ir::ConstantData;
     let w0 = fb.b.ins().snarrow(q[0], q[1]);
     let w1 = if q.len() == 4 {
@@ -350,6 +422,21 @@ pub fn store_q_n(fb: &mut Fb, q: &[Value], perm: Option<&[u8]>, y_dt: DType, ya:
         fb.b.ins().snarrow(w0, w1)
     };
     let le = super::flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+    if let Some((lo, hi)) = clamp {
+        let b8 = fb.b.ins().bitcast(types::I8X16, le, w8);
+        let (lo, hi) = (fb.c32(lo as u8 as i32), fb.c32(hi as u8 as i32));
+        let lo = fb.b.ins().ireduce(types::I8, lo);
+        let hi = fb.b.ins().ireduce(types::I8, hi);
+        let lo = fb.b.ins().splat(types::I8X16, lo);
+        let hi = fb.b.ins().splat(types::I8X16, hi);
+        w8 = if y_dt == DType::U8 {
+            let v = fb.b.ins().umax(b8, lo);
+            fb.b.ins().umin(v, hi)
+        } else {
+            let v = fb.b.ins().smax(b8, lo);
+            fb.b.ins().smin(v, hi)
+        };
+    }
     if let Some(perm) = perm {
         let mut mask: Vec<u8> = perm.to_vec();
         mask.resize(16, 0);

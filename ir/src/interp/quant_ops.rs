@@ -441,7 +441,7 @@ pub(crate) fn qadd(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
     let (za, zb, zy) = (za + oa, zb + ob, zy + oy);
     let ra = sa / sy;
     let rb = sb / sy;
-    let mut k = zy as f32 - (ra * za as f32 + rb * zb as f32);
+    let mut k = crate::quant::qladd_constant(ra, za, rb, zb, zy);
     let av: Vec<i64> = a.data.to_i64_vec().iter().map(|v| v + oa).collect();
     let bv: Vec<i64> = b.data.to_i64_vec().iter().map(|v| v + ob).collect();
     let round = |v: f32| (round_half_even(v) as i64).clamp(qmin + oy, qmax + oy) - oy;

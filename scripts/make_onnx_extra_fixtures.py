@@ -225,6 +225,39 @@ def m_shufflenet():
     return g.model("shufflenet", "input", ["N", 3, 32, 32], y, 13), (1, 3, 32, 32)
 
 
+def m_shufflenet_dyn():
+    """ShuffleNet as torch.onnx exports it with a dynamic batch: the channel shuffle's and
+    the head's reshape targets are computed from Shape (Gather, Div, Unsqueeze, Concat)."""
+    g = G(15)
+
+    def dims(x, *idx):
+        s = g.op("Shape", [x])
+        return [g.op("Gather", [s, g.const(np.array(i, np.int64))], axis=0) for i in idx]
+
+    def vec(v):
+        return g.op("Unsqueeze", [v, g.const(np.array([0], np.int64))])
+
+    y = g.cbr("input", 3, 24, 3, stride=2)
+    for _ in range(2):
+        a, b = g.op("Split", [y, g.const(np.array([12, 12], np.int64))], nout=2, axis=1)
+        b = g.cbr(b, 12, 12, 1)
+        b = g.bn(g.conv(b, 12, 12, 3, group=12, bias=False), 12)
+        b = g.cbr(b, 12, 12, 1)
+        y = g.op("Concat", [a, b], axis=1)
+        n, c, h, w = dims(y, 0, 1, 2, 3)
+        cpg = g.op("Div", [c, g.const(np.array(2, np.int64))])
+        t = g.op("Concat", [vec(n), g.const(np.array([2], np.int64)), vec(cpg), vec(h), vec(w)], axis=0)
+        y = g.op("Reshape", [y, t])
+        y = g.op("Transpose", [y], perm=[0, 2, 1, 3, 4])
+        t = g.op("Concat", [vec(n), g.const(np.array([-1], np.int64)), vec(h), vec(w)], axis=0)
+        y = g.op("Reshape", [y, t])
+    y = g.op("GlobalAveragePool", [y])
+    (n,) = dims(y, 0)
+    y = g.op("Reshape", [y, g.op("Concat", [vec(n), g.const(np.array([-1], np.int64))], axis=0)])
+    y = g.gemm(y, 24, 10)
+    return g.model("shufflenet_dyn", "input", ["N", 3, 32, 32], y, 13), (2, 3, 32, 32)
+
+
 def m_pools():
     g = G(15)
     y = g.cbr("input", 3, 16, 3)
@@ -418,6 +451,7 @@ ARCHS = {
     "efficientnet_silu": m_efficientnet,
     "inception_fire": m_inception,
     "shufflenet": m_shufflenet,
+    "shufflenet_dyn": m_shufflenet_dyn,
     "pools": m_pools,
     "transformer": m_transformer,
     "transformer_decomp": lambda: m_transformer(decomposed=True),
@@ -459,6 +493,7 @@ PLAN = {
     "efficientnet_silu": ["qdq_u8s8_pc", "qdq_s8s8_pt", "qop_u8s8"],
     "inception_fire": ["qdq_u8s8_pc", "qdq_s8s8_pt", "qop_u8s8"],
     "shufflenet": ["qdq_u8s8_pc", "qdq_s8s8_pt", "qop_u8s8"],
+    "shufflenet_dyn": ["qdq_u8s8_pc", "qop_u8s8"],
     "pools": ["qdq_u8s8_pc", "qdq_s8s8_pt", "qop_u8s8", "qop_s8s8"],
     "transformer": ["qdq_u8s8_pc", "qdq_s8s8_pt", "qop_u8s8", "dyn"],
     "transformer_decomp": ["qdq_u8s8_pt", "qdq_s8s8_pc", "dyn"],

@@ -32,6 +32,8 @@ pub(crate) struct Builder {
     const_names: HashSet<String>,
     /// ONNX tensor names defined later in the graph, kept free for their values.
     reserved: HashSet<String>,
+    /// Shape values that depend on a symbolic dim ([`super::lower::shape`]).
+    pub(crate) shape_vals: HashMap<String, super::lower::shape::ShapeVal>,
 }
 
 impl Builder {
@@ -49,6 +51,7 @@ impl Builder {
             value_names: HashSet::new(),
             const_names: HashSet::new(),
             reserved: HashSet::new(),
+            shape_vals: HashMap::new(),
         }
     }
 

@@ -255,21 +255,28 @@ impl Importer {
         } else {
             format!("{}.{}", n.domain, n.op_type)
         };
-        let Some(f) = registry::lookup(&n.domain, &n.op_type, version) else {
-            return Err(FrontendError::UnsupportedOp {
-                file: self.file.clone(),
-                op: qualified,
-                opset: version,
-                node: name,
-            });
-        };
+        let f = registry::lookup(&n.domain, &n.op_type, version);
         let mut ctx = NodeCtx {
             b,
             node: n,
             name: name.clone(),
             opset: version,
         };
-        match f(&mut ctx) {
+        // Shape arithmetic is evaluated here; everything else goes to its lowering.
+        let lowered = match (lower::shape::try_fold(&mut ctx), f) {
+            (Ok(true), _) => Ok(()),
+            (Ok(false), Some(f)) => f(&mut ctx),
+            (Ok(false), None) => {
+                return Err(FrontendError::UnsupportedOp {
+                    file: self.file.clone(),
+                    op: qualified,
+                    opset: version,
+                    node: name,
+                })
+            }
+            (Err(e), _) => Err(e),
+        };
+        match lowered {
             Ok(()) => {}
             Err(LowerError::Msg(m)) => return Err(self.node_err(&name, &qualified, m)),
             Err(LowerError::Unsupported(m)) => {
@@ -281,7 +288,7 @@ impl Importer {
             }
         }
         for o in n.output.iter().filter(|o| !o.is_empty()) {
-            if !b.is_defined(o) {
+            if !b.is_defined(o) && !b.shape_vals.contains_key(o.as_str()) {
                 return Err(self.node_err(
                     &name,
                     &qualified,

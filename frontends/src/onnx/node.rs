@@ -85,6 +85,10 @@ impl<'a> NodeCtx<'a> {
         let name = self.input_name(i)?;
         match self.b.value_of(name) {
             Some(v) => Ok(v),
+            None if self.b.shape_vals.contains_key(name) => bail!(
+                "input '{name}' is a shape that depends on a symbolic dim; \
+                 only Reshape and shape arithmetic accept it"
+            ),
             None => bail!("input '{name}' is not defined"),
         }
     }

@@ -21,6 +21,11 @@ pub(crate) fn reshape(ctx: &mut NodeCtx) -> LResult<()> {
     }
     ctx.expect_inputs(2, 2)?;
     let x = ctx.input(0)?;
+    if let Some(s) = ctx.b.shape_vals.get(ctx.input_name(1)?) {
+        let shape = super::shape::reshape_target(s, &ctx.ty(x).shape, allowzero)?;
+        ctx.emit1(Op::Reshape { shape, allowzero }, vec![x])?;
+        return Ok(());
+    }
     match ctx.const_ints(1, "shape")? {
         Some(shape) => {
             ctx.emit1(Op::Reshape { shape, allowzero }, vec![x])?;

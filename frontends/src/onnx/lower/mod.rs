@@ -9,3 +9,4 @@ pub(crate) mod qop;
 pub(crate) mod quant;
 pub(crate) mod reduce;
 pub(crate) mod resize;
+pub(crate) mod shape;

@@ -48,7 +48,8 @@ pub fn to_egraph(module: &Module) -> Loaded {
             names
                 .entry(egraph.find(id))
                 .or_insert_with(|| (g.value(v).name.clone(), node.name.clone()));
-            egraph[id].data.uses = uses.get(&v).copied().unwrap_or(0);
+            // Identical nodes (two DequantizeLinear of one value) share a class: their uses add.
+            egraph[id].data.uses += uses.get(&v).copied().unwrap_or(0);
         }
     }
     let roots: Vec<Id> = g.outputs.iter().map(|v| class[v]).collect();

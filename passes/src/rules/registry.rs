@@ -111,6 +111,12 @@ pub static CONDITIONS: &[Condition] = &[
         doc: "8-bit storage quantized with one scale and zero point",
     },
     Condition {
+        name: "ort_uint8_group",
+        arity: 1,
+        check: ort_uint8_group,
+        doc: "an activation ONNX Runtime's x86 QDQ fusions accept: uint8, or an int8 QuantizeLinear result that QDQS8ToU8Transformer turns into uint8 (its one DequantizeLinear is its only use and has at most one user)",
+    },
+    Condition {
         name: "weights_per_axis_ok",
         arity: 2,
         check: weights_ok,
@@ -257,6 +263,42 @@ pub fn compute_names() -> Vec<&'static str> {
 }
 
 /// The tensor type of a value class or a type leaf.
+/// ONNX Runtime fuses a DQ -> op -> Q group into its integer kernel on x86 only when its
+/// activations are uint8 (`QDQIsInt8Allowed()` is false there). An int8 activation
+/// becomes uint8 (zero point + 128) when `QDQS8ToU8Transformer` converts its
+/// QuantizeLinear -> DequantizeLinear pair, which it does only when the Q result has one
+/// edge to one DQ; `EnsureUniqueDQForNodeUnit` gives every user of a shared DQ its own copy
+/// first, so a DQ with two users leaves the activation int8 and every group reading or
+/// writing it runs in float (as `-O0` does). (A DQ that is a graph output still counts as
+/// the Q's one edge.)
+fn ort_uint8_group(g: &QEGraph, a: &[Id]) -> bool {
+    let x = a[0];
+    match tensor_type(g, x).map(|t| t.dtype) {
+        Some(DType::U8) => true,
+        Some(DType::I8) => {
+            let produced_by_q = g[x]
+                .nodes
+                .iter()
+                .any(|n| matches!(n, QNode::Op(s, _) if s.as_str() == "quantize"));
+            let dq_parents: Vec<Id> = g[x]
+                .parents()
+                .filter(|&p| {
+                    g[p].nodes.iter().any(|n| {
+                        matches!(n, QNode::Op(s, ch)
+                            if s.as_str() == "dequantize" && ch.len() == 1 && g.find(ch[0]) == g.find(x))
+                    })
+                })
+                .collect();
+            produced_by_q
+                && g[x].data.uses == 1
+                && !g[x].data.is_output
+                && dq_parents.len() == 1
+                && g[dq_parents[0]].data.uses <= 1
+        }
+        _ => false,
+    }
+}
+
 pub fn tensor_type(g: &QEGraph, id: Id) -> Option<TensorType> {
     g[id].data.tensor().cloned().or_else(|| leaf_type(g, id))
 }

@@ -102,6 +102,21 @@ def main():
         build(f"mul_tie_{tag}", dt, [("a", tie, 0.1, za), ("b", tie, 0.3, zb)], binary("Mul"), (0.06, zy))
         img = [2, 3, 7, 9]
         if tag == "u8":
+            # A float BatchNormalization between DQ and Q (DenseNet's norm before conv):
+            # ONNX Runtime computes x * s + (bias - mean * s), s = scale / sqrt(var + eps);
+            # these channels (found by search) round one input differently in ONNX's
+            # reference order. Every stored value reaches every channel.
+            bn = np.array([[0.873337984085083, 2.191554546356201, -0.45369797945022583, 0.3106590807437897],
+                           [0.8354556560516357, 0.8608289957046509, 0.06743139773607254, 0.4991535544395447],
+                           [1.8836222887039185, -0.7653142809867859, 0.6989232897758484, 0.671282172203064],
+                           [0.6242997050285339, 1.0423882007598877, -0.6709083914756775, 1.5367404222488403]],
+                          np.float32)
+            bn_inits = [numpy_helper.from_array(bn[:, k].copy(), n) for k, n in enumerate(["g", "beta", "mu", "var"])]
+            qx = np.arange(256)[None, None, :] + np.zeros((1, 4, 1), np.int64)
+            build("batchnorm_u8", dt, [("x", [1, 4, 256], 0.03, 128)],
+                  lambda d: ([helper.make_node("BatchNormalization", d + ["g", "beta", "mu", "var"], ["r"],
+                                               name="bn", epsilon=1e-5)], "r"),
+                  (0.04, 10), extra_inits=bn_inits, grid=[qx])
             # Parameters (from an ORT-quantized RegNet) where QLinearAdd's constant
             # z_y - (r_a z_a + r_b z_b) must be computed with MLAS's fused multiply-add:
             # every a against 16 b values, 4 of which hit the last-bit difference.

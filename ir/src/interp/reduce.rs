@@ -189,9 +189,11 @@ pub(crate) fn global_pool(ins: &[&Tensor], max: bool) -> R<Tensor> {
     Ok(Tensor::new(shape, data))
 }
 
-/// BatchNormalization over dim 1: `y = scale * (x - mean) / sqrt(var + eps) + bias` in the
-/// element type, in that order (ONNX's reference). In training mode the batch statistics
-/// (population variance, accumulated in f64) replace mean / var, and the extra results are
+/// BatchNormalization over dim 1 in the element type. Inference mode computes what ONNX
+/// Runtime's kernel computes, `y = x * s + (bias - mean * s)` with
+/// `s = (1 / sqrt(var + eps)) * scale`. Training mode keeps ONNX's reference order,
+/// `y = scale * (x - mean) / sqrt(var + eps) + bias`, with the batch statistics
+/// (population variance, accumulated in f64) in place of mean / var, and the extra results
 /// `running = input_stat * momentum + batch_stat * (1 - momentum)`.
 pub(crate) fn batchnorm(
     ctx: &Ctx,
@@ -273,12 +275,20 @@ pub(crate) fn batchnorm(
         }
         let e = T::c(eps as f64);
         let mut y = vec![T::c(0.0); xv.len()];
-        for b in 0..n {
-            for ch in 0..c {
-                let den = (var[ch] + e).sqrt();
+        for ch in 0..c {
+            // Inference: ONNX Runtime's kernel, `x * s + (bias - mean * s)` with
+            // `s = (1 / sqrt(var + eps)) * scale` (its rounding, not the reference's).
+            let inv = T::c(1.0) / (var[ch] + e).sqrt();
+            let ns = inv * sc[ch];
+            let nb = bi[ch] - mean[ch] * ns;
+            for b in 0..n {
                 for i in 0..s {
                     let k = at(b, ch, i);
-                    y[k] = sc[ch] * (xv[k] - mean[ch]) / den + bi[ch];
+                    y[k] = if training {
+                        sc[ch] * (xv[k] - mean[ch]) / (var[ch] + e).sqrt() + bi[ch]
+                    } else {
+                        xv[k] * ns + nb
+                    };
                 }
             }
         }

@@ -2,7 +2,10 @@
 //! `scripts/make_onnx_extra_fixtures.py` with ONNX Runtime 1.32's quantizer: ResNet,
 //! MobileNetV3, EfficientNet and ShuffleNet blocks, Inception / SqueezeNet concats, pools,
 //! transformer encoders with LayerNormalization / Gelu / attention, Conv1D, QDQ u8/s8/u16,
-//! QOperator and dynamic quantization): every output element equals ONNX Runtime's —
+//! QOperator and dynamic quantization; and `branchnet_*`, a net with ReLU6 / Hardtanh, a
+//! three-way Split joined by Concat and AdaptiveAvgPool2d quantized with PyTorch's FX and
+//! PT2E flows and exported by torch.onnx's dynamo exporter with its weights in external
+//! data, by `scripts/make_torch_flow_models.py`): every output element equals ONNX Runtime's —
 //! `expected_ort_opt` at -O2 (interpreter and JIT), `expected_ort_noopt` at -O0. The
 //! dynamically quantized models (`*_dyn`) end in float arithmetic that ONNX Runtime fuses
 //! differently (MatMulIntegerToFloat, DynamicQuantizeMatMul): their float outputs are

@@ -267,7 +267,10 @@ fn external_data() {
             value: "w.bin".into(),
         });
     let e = relu_model().init(t).err();
-    assert_eq!(e, "m.onnx: initializer 'w': external data is not supported");
+    assert_eq!(
+        e,
+        "m.onnx: initializer 'w': external data can only be read when the model is loaded from its file"
+    );
 }
 
 #[test]

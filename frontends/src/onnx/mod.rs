@@ -17,6 +17,7 @@
 mod attrs;
 mod builder;
 mod error;
+mod external;
 mod lower;
 mod node;
 mod proto;
@@ -43,7 +44,16 @@ pub fn load_onnx(path: &Path) -> Result<Module, FrontendError> {
         file: label.clone(),
         msg: e.to_string(),
     })?;
-    load_onnx_bytes(&bytes, &label)
+    let mut model = proto::decode_model(&bytes).map_err(|msg| FrontendError::Decode {
+        file: label.clone(),
+        msg,
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    external::inline_external(&mut model, dir).map_err(|msg| FrontendError::Model {
+        file: label.clone(),
+        msg,
+    })?;
+    Importer { file: label }.import(&model)
 }
 
 /// Loads an ONNX model from its bytes; `file_label` names it in error messages and gives

@@ -13,7 +13,9 @@ const MAX_ELEMENTS: usize = 1 << 31;
 pub(crate) fn tensor_from_proto(t: &TensorProto, what: &str) -> Result<Tensor, String> {
     let label = format!("{what} '{}'", t.name);
     if t.data_location == Some(1) || !t.external_data.is_empty() {
-        return Err(format!("{label}: external data is not supported"));
+        return Err(format!(
+            "{label}: external data can only be read when the model is loaded from its file"
+        ));
     }
     if t.segment.is_some() {
         return Err(format!("{label}: segmented tensors are not supported"));

@@ -163,6 +163,15 @@ def main():
     build("avgpool19_dil_incpad", dimg, op("AveragePool", kernel_shape=[2, 3], strides=[2, 1], dilations=[2, 1], pads=[1, 1, 1, 1], count_include_pad=1), opset=19)
     build("avgpool19_dil_ceil", dimg, op("AveragePool", kernel_shape=[2, 2], strides=[2, 2], dilations=[3, 2], ceil_mode=1), opset=19)
 
+    # ReduceMean / ReduceSum over trailing axes (PyTorch exports AdaptiveAvgPool2d this way):
+    # ORT's KR fast path sums each row with Eigen's SSE packets, starting at the row's first
+    # 16-byte aligned element, so rows of 4, 49, 7 and 13 values exercise every alignment.
+    for tag, shape in [("2x2", [4, 64, 2, 2]), ("7x7", [2, 37, 7, 7]), ("1x7", [3, 11, 1, 7]), ("13", [5, 9, 13])]:
+        ax = [-1, -2] if len(shape) == 4 else [-1]
+        for t in ["ReduceMean", "ReduceSum"]:
+            node = helper.make_node(t, ["x", "ax"], ["y"], name=t.lower(), keepdims=1)
+            build(f"{t.lower()}_{tag}", wide(shape), node, opset=18, inits=[("ax", np.array(ax, np.int64))])
+
 
 if __name__ == "__main__":
     main()

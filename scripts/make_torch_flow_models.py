@@ -8,7 +8,9 @@ maxpool, hardtanh) joined by Concat, AdaptiveAvgPool2d (ReduceMean with axes as 
 flatten and Linear.
 
 Run: pip install torch torchvision torchao onnxscript onnx onnxruntime numpy;
-     python3 scripts/make_torch_flow_models.py OUT_DIR
+     python3 scripts/make_torch_flow_models.py OUT_DIR [torchvision architecture ...]
+(without architectures it builds the branch net; torchvision nets get random weights,
+10 classes, 64x64 inputs)
 Then: ../shared/bin/corpus-check OUT_DIR
 """
 
@@ -78,20 +80,23 @@ def pt2e_ptq(net, example, calib):
     return convert_pt2e(m)
 
 
-def main():
-    out = sys.argv[1]
+def build(out, name):
     torch.manual_seed(0)
-    net = BranchNet()
+    if name == "branchnet":
+        net, res = BranchNet(), 16
+    else:
+        import torchvision
+        net, res = getattr(torchvision.models, name)(weights=None, num_classes=10), 64
     net.train()
     with torch.no_grad():
         for _ in range(4):
-            net(torch.randn(16, 3, 16, 16) * 2)
+            net(torch.randn(16, 3, res, res) * 2)
     net.eval()
-    calib = [torch.randn(8, 3, 16, 16) * 2 for _ in range(4)]
-    example = (torch.randn(2, 3, 16, 16),)
-    x = (np.random.default_rng(3).standard_normal((4, 3, 16, 16)) * 2).astype(np.float32)
+    calib = [torch.randn(8, 3, res, res) * 2 for _ in range(4)]
+    example = (torch.randn(2, 3, res, res),)
+    x = (np.random.default_rng(3).standard_normal((4, 3, res, res)) * 2).astype(np.float32)
     for flow, fn in [("fx_ptq", fx_ptq), ("pt2e_ptq", pt2e_ptq)]:
-        d = os.path.join(out, f"branchnet_{flow}")
+        d = os.path.join(out, f"{name}_{flow}")
         os.makedirs(d, exist_ok=True)
         q = fn(net, example, calib)
         path = os.path.join(d, "model.onnx")
@@ -100,8 +105,13 @@ def main():
         np.save(os.path.join(d, "input_0.npy"), x)
         np.save(os.path.join(d, "expected_ort_opt.npy"), run(path, x, ort.GraphOptimizationLevel.ORT_ENABLE_ALL))
         np.save(os.path.join(d, "expected_ort_noopt.npy"), run(path, x, ort.GraphOptimizationLevel.ORT_DISABLE_ALL))
-        json.dump({"model": "branchnet", "flow": flow}, open(os.path.join(d, "meta.json"), "w"))
-        print(flow, "ok", flush=True)
+        json.dump({"model": name, "flow": flow}, open(os.path.join(d, "meta.json"), "w"))
+        print(name, flow, "ok", flush=True)
+
+
+def main():
+    for name in sys.argv[2:] or ["branchnet"]:
+        build(sys.argv[1], name)
 
 
 if __name__ == "__main__":

@@ -91,3 +91,8 @@ fn layer_norm_matches_onnx_runtime_exactly() {
 fn resize_nearest_matches_onnx_runtime_exactly() {
     check(&["resize"]);
 }
+
+#[test]
+fn reductions_over_trailing_axes_match_onnx_runtime_exactly() {
+    check(&["reducemean", "reducesum"]);
+}

@@ -15,6 +15,7 @@
 
 mod broadcast;
 mod conv;
+mod eigen_sum;
 mod elementwise;
 mod layout;
 mod linalg;

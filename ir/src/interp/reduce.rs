@@ -123,9 +123,25 @@ pub(crate) fn reduce(
     let map_strides: Vec<usize> = (0..rank)
         .map(|d| if reduced[d] { 0 } else { kept_strides[d] })
         .collect();
-    let map = strided_offsets(&x.shape, &map_strides, 0);
-    let data = num_dispatch!(x.dtype(), T => reduce_into(typed::<T>(x, "x")?, &map, out_n, count, op),
-        return Err("reduction is not defined on bool".into()));
+    // f32 sums over trailing axes: ONNX Runtime's fast path, in Eigen's order.
+    let first = reduced.iter().position(|&r| r).unwrap_or(rank);
+    let trailing = reduced[first..].iter().all(|&r| r);
+    let data = if x.dtype() == DType::F32
+        && matches!(op, ReduceOp::Sum | ReduceOp::Mean)
+        && trailing
+        && count > 0
+    {
+        let v = typed::<f32>(x, "x")?;
+        Data::F32(super::eigen_sum::reduce_rows(
+            v,
+            count,
+            op == ReduceOp::Mean,
+        ))
+    } else {
+        let map = strided_offsets(&x.shape, &map_strides, 0);
+        num_dispatch!(x.dtype(), T => reduce_into(typed::<T>(x, "x")?, &map, out_n, count, op),
+        return Err("reduction is not defined on bool".into()))
+    };
     let shape = if keepdims {
         kept
     } else {

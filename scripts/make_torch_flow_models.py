@@ -4,8 +4,8 @@ model.onnx, input_0.npy, expected_ort_opt.npy, expected_ort_noopt.npy, meta.json
 
 The net has the patterns that folder's README describes beyond seed_cnn: ReLU6 / Hardtanh
 after convs (not fused by the quantizers), a Split into three branches (conv + relu,
-maxpool, hardtanh) joined by Concat, AdaptiveAvgPool2d (ReduceMean with axes as an input),
-flatten and Linear.
+maxpool, hardtanh) joined by Concat, a residual block (one activation read by a conv and
+an add), AdaptiveAvgPool2d (ReduceMean with axes as an input), flatten and Linear.
 
 Run: pip install torch torchvision torchao onnxscript onnx onnxruntime numpy;
      python3 scripts/make_torch_flow_models.py OUT_DIR [torchvision architecture ...]
@@ -36,6 +36,8 @@ class BranchNet(nn.Module):
         self.act_c = nn.Hardtanh(0.0, 6.0)
         self.mix = nn.Conv2d(24, 32, 1)
         self.relu = nn.ReLU()
+        self.res = nn.Conv2d(32, 32, 3, padding=1)
+        self.relu2 = nn.ReLU()
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(32, 10)
 
@@ -44,6 +46,8 @@ class BranchNet(nn.Module):
         a, b, c = torch.split(x, 8, dim=1)
         x = torch.cat([self.relu_a(self.conv_a(a)), self.pool_b(b), self.act_c(c)], dim=1)
         x = self.relu(self.mix(x))
+        # A residual: the activation feeds a conv and the add (a shared DequantizeLinear).
+        x = self.relu2(self.res(x) + x)
         x = torch.flatten(self.gap(x), 1)
         return self.fc(x)
 
@@ -83,7 +87,7 @@ def pt2e_ptq(net, example, calib):
 def build(out, name):
     torch.manual_seed(0)
     if name == "branchnet":
-        net, res = BranchNet(), 16
+        net, res = BranchNet(), 32
     else:
         import torchvision
         net, res = getattr(torchvision.models, name)(weights=None, num_classes=10), 64

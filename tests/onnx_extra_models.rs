@@ -5,7 +5,9 @@
 //! QOperator and dynamic quantization; and `branchnet_*`, a net with ReLU6 / Hardtanh, a
 //! three-way Split joined by Concat and AdaptiveAvgPool2d quantized with PyTorch's FX and
 //! PT2E flows and exported by torch.onnx's dynamo exporter with its weights in external
-//! data, by `scripts/make_torch_flow_models.py`): every output element equals ONNX Runtime's —
+//! data, by `scripts/make_torch_flow_models.py`, which also made
+//! `torchvision_mobilenet_v2_pt2e_ptq`, whose int8 residuals keep convs in float with
+//! ONNX Runtime's quantized biases): every output element equals ONNX Runtime's —
 //! `expected_ort_opt` at -O2 (interpreter and JIT), `expected_ort_noopt` at -O0. The
 //! dynamically quantized models (`*_dyn`) end in float arithmetic that ONNX Runtime fuses
 //! differently (MatMulIntegerToFloat, DynamicQuantizeMatMul): their float outputs are

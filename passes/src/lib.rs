@@ -17,6 +17,7 @@ pub mod convert;
 pub mod cost;
 pub mod fold;
 pub mod lang;
+pub mod ort_bias;
 pub mod rules;
 pub mod target;
 
@@ -134,6 +135,8 @@ pub fn optimize_with(mut module: Module, opts: &Options) -> Result<(Module, Repo
     report.removed += fold::remove_dead_code(&mut module);
     snapshot("fold-constants", &module, &mut report);
     if opts.level == OptLevel::O2 {
+        report.folded += ort_bias::quantize_float_biases(&mut module);
+        snapshot("quantize-float-biases", &module, &mut report);
         let mut rules = rules::builtin_rules()?;
         rules::add_rules(&mut rules, opts.extra_rules.clone())?;
         let rules: Vec<Rule> = rules

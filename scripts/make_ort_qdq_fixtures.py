@@ -76,6 +76,39 @@ def build(name, dtype, inputs, op_nodes, out_q, extra_inits=(), grid=None):
         np.save(os.path.join(d, f"expected_ort_{tag}.npy"), sess.run(None, feeds)[0])
 
 
+def build_shared_s8_pools(name, shape, pools, scale=0.05, zp=-3):
+    """x -> Q(int8) -> DQ shared by several AveragePools -> Q -> DQ -> outputs. The shared
+    DQ keeps the activation int8 (QDQS8ToU8Transformer skips it), so ONNX Runtime runs the
+    pools in float, with its NCHWc kernel when the channels are a multiple of 16."""
+    nodes, inits = [], []
+    src = qdq("x", "x", scale, zp, np.int8, nodes, inits)
+    outs = []
+    for k, attrs in enumerate(pools):
+        nodes.append(helper.make_node("AveragePool", [src], [f"p{k}"], name=f"pool{k}", **attrs))
+        o = qdq(f"y{k}", f"p{k}", scale, zp, np.int8, nodes, inits)
+        nodes.append(helper.make_node("Identity", [o], [f"out_{k}"], name=f"out_id{k}"))
+        outs.append(f"out_{k}")
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                          [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outs], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    onnx.save(m, os.path.join(d, "model.onnx"))
+    # Values on the grid, so sums of four land on halves (ties) often.
+    q = RNG.integers(-100, 100, shape).astype(np.float32)
+    x = ((q - zp) * np.float32(scale)).astype(np.float32)
+    np.save(os.path.join(d, "input_0.npy"), x)
+    for tag, level in [("opt", ort.GraphOptimizationLevel.ORT_ENABLE_ALL),
+                       ("noopt", ort.GraphOptimizationLevel.ORT_DISABLE_ALL)]:
+        so = ort.SessionOptions()
+        so.graph_optimization_level = level
+        so.intra_op_num_threads = 1
+        sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        for k, r in enumerate(sess.run(None, {"x": x})):
+            np.save(os.path.join(d, f"expected_ort_{tag}_{k}.npy"), r)
+
+
 def binary(op):
     return lambda d: ([helper.make_node(op, d, ["r"], name=op.lower())], "r")
 
@@ -143,3 +176,11 @@ def main():
 
 if __name__ == "__main__":
     main()
+    # Float pools ONNX Runtime keeps between int8 Q/DQ: 32 channels take its NCHWc kernel
+    # at ORT_ENABLE_ALL, 8 channels its MlasPool kernels.
+    pools = [dict(kernel_shape=[2, 2], strides=[2, 2]),
+             dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+             dict(kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], count_include_pad=1)]
+    OUT = os.environ.get("QCC_ORT_QDQ_UNFUSED_OUT") or os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "ort-qdq-unfused")
+    build_shared_s8_pools("avgpool_shared_s8_nchwc", [2, 32, 12, 12], pools)
+    build_shared_s8_pools("avgpool_shared_s8_nchw", [2, 8, 12, 12], pools)

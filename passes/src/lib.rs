@@ -7,6 +7,8 @@
 //!   `passes/rules/*.rules` and are embedded in the binary.
 //! * [`cost`]: the extraction cost model; [`convert`]: IR <-> e-graph.
 //! * [`fold`]: constant folding and dead-code removal (ordinary passes).
+//! * [`ort_bias`], [`ort_nchwc`]: ONNX Runtime's graph normalisations that change float
+//!   arithmetic (bias quantization, NCHWc pool order), applied at `-O2` before the rules.
 //! * [`target`]: target descriptions (`--target`).
 //!
 //! Levels: `-O0` keeps the graph as written; `-O1` folds constants and removes dead code;
@@ -18,6 +20,7 @@ pub mod cost;
 pub mod fold;
 pub mod lang;
 pub mod ort_bias;
+pub mod ort_nchwc;
 pub mod rules;
 pub mod target;
 
@@ -98,6 +101,9 @@ pub struct Options {
     pub limits: Limits,
     /// Keep a copy of the module after each pass.
     pub keep_intermediate: bool,
+    /// Skip the passes that reproduce ONNX Runtime's graph normalisations at `-O2`
+    /// ([`ort_bias`], [`ort_nchwc`]), so the rule tests exercise the rules alone.
+    pub skip_ort_normalization: bool,
 }
 
 /// Errors of the optimiser.
@@ -135,8 +141,11 @@ pub fn optimize_with(mut module: Module, opts: &Options) -> Result<(Module, Repo
     report.removed += fold::remove_dead_code(&mut module);
     snapshot("fold-constants", &module, &mut report);
     if opts.level == OptLevel::O2 {
-        report.folded += ort_bias::quantize_float_biases(&mut module);
-        snapshot("quantize-float-biases", &module, &mut report);
+        if !opts.skip_ort_normalization {
+            report.folded += ort_bias::quantize_float_biases(&mut module);
+            report.folded += ort_nchwc::nchwc_pool_order(&mut module);
+            snapshot("ort-normalization", &module, &mut report);
+        }
         let mut rules = rules::builtin_rules()?;
         rules::add_rules(&mut rules, opts.extra_rules.clone())?;
         let rules: Vec<Rule> = rules

@@ -26,6 +26,8 @@ pub fn run_enabled(
         level: OptLevel::O2,
         extra_rules: extra.to_vec(),
         enabled_rules: enabled.iter().map(|r| r.to_string()).collect(),
+        // The rules alone, without ONNX Runtime's bias quantization ahead of them.
+        skip_ort_normalization: true,
         ..Options::default()
     };
     let (after, report) = optimize_with(before.clone(), &opts).unwrap();

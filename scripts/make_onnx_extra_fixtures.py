@@ -206,15 +206,20 @@ def m_inception():
     return g.model("inception_fire", "input", ["N", 3, 32, 32], y, 15), (1, 3, 32, 32)
 
 
+def shuffle_branches(g, y):
+    """A ShuffleNet unit before its channel shuffle: split, 1x1 / depthwise / 1x1, concat."""
+    a, b = g.op("Split", [y, g.const(np.array([12, 12], np.int64))], nout=2, axis=1)
+    b = g.cbr(b, 12, 12, 1)
+    b = g.bn(g.conv(b, 12, 12, 3, group=12, bias=False), 12)
+    b = g.cbr(b, 12, 12, 1)
+    return g.op("Concat", [a, b], axis=1)
+
+
 def m_shufflenet():
     g = G(14)
     y = g.cbr("input", 3, 24, 3, stride=2)
     for _ in range(2):
-        a, b = g.op("Split", [y, g.const(np.array([12, 12], np.int64))], nout=2, axis=1)
-        b = g.cbr(b, 12, 12, 1)
-        b = g.bn(g.conv(b, 12, 12, 3, group=12, bias=False), 12)
-        b = g.cbr(b, 12, 12, 1)
-        y = g.op("Concat", [a, b], axis=1)
+        y = shuffle_branches(g, y)
         # channel shuffle groups=2
         y = g.op("Reshape", [y, g.const(np.array([0, 2, 12, 16, 16], np.int64))])
         y = g.op("Transpose", [y], perm=[0, 2, 1, 3, 4])
@@ -239,11 +244,7 @@ def m_shufflenet_dyn():
 
     y = g.cbr("input", 3, 24, 3, stride=2)
     for _ in range(2):
-        a, b = g.op("Split", [y, g.const(np.array([12, 12], np.int64))], nout=2, axis=1)
-        b = g.cbr(b, 12, 12, 1)
-        b = g.bn(g.conv(b, 12, 12, 3, group=12, bias=False), 12)
-        b = g.cbr(b, 12, 12, 1)
-        y = g.op("Concat", [a, b], axis=1)
+        y = shuffle_branches(g, y)
         n, c, h, w = dims(y, 0, 1, 2, 3)
         cpg = g.op("Div", [c, g.const(np.array(2, np.int64))])
         t = g.op("Concat", [vec(n), g.const(np.array([2], np.int64)), vec(cpg), vec(h), vec(w)], axis=0)

@@ -67,13 +67,7 @@ def build(name, dtype, inputs, op_nodes, out_q, extra_inits=(), grid=None):
             x = (RNG.standard_normal(shp) * 40 * s).astype(np.float32)
         np.save(os.path.join(d, f"input_{k}.npy"), x)
         feeds[n] = x
-    for tag, level in [("opt", ort.GraphOptimizationLevel.ORT_ENABLE_ALL),
-                       ("noopt", ort.GraphOptimizationLevel.ORT_DISABLE_ALL)]:
-        so = ort.SessionOptions()
-        so.graph_optimization_level = level
-        so.intra_op_num_threads = 1
-        sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
-        np.save(os.path.join(d, f"expected_ort_{tag}.npy"), sess.run(None, feeds)[0])
+    save_ort_outputs(d, m, feeds)
 
 
 def build_shared_s8_pools(name, shape, pools, scale=0.05, zp=-3):
@@ -99,14 +93,23 @@ def build_shared_s8_pools(name, shape, pools, scale=0.05, zp=-3):
     q = RNG.integers(-100, 100, shape).astype(np.float32)
     x = ((q - zp) * np.float32(scale)).astype(np.float32)
     np.save(os.path.join(d, "input_0.npy"), x)
+    save_ort_outputs(d, m, {"x": x}, indexed=True)
+
+
+def save_ort_outputs(d, m, feeds, indexed=False):
+    """Saves ONNX Runtime's outputs with ORT_ENABLE_ALL and ORT_DISABLE_ALL (one thread)."""
     for tag, level in [("opt", ort.GraphOptimizationLevel.ORT_ENABLE_ALL),
                        ("noopt", ort.GraphOptimizationLevel.ORT_DISABLE_ALL)]:
         so = ort.SessionOptions()
         so.graph_optimization_level = level
         so.intra_op_num_threads = 1
         sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
-        for k, r in enumerate(sess.run(None, {"x": x})):
-            np.save(os.path.join(d, f"expected_ort_{tag}_{k}.npy"), r)
+        outs = sess.run(None, feeds)
+        if indexed:
+            for k, r in enumerate(outs):
+                np.save(os.path.join(d, f"expected_ort_{tag}_{k}.npy"), r)
+        else:
+            np.save(os.path.join(d, f"expected_ort_{tag}.npy"), outs[0])
 
 
 def binary(op):
@@ -181,6 +184,6 @@ if __name__ == "__main__":
     pools = [dict(kernel_shape=[2, 2], strides=[2, 2]),
              dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
              dict(kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], count_include_pad=1)]
-    OUT = os.environ.get("QCC_ORT_QDQ_UNFUSED_OUT") or os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "ort-qdq-unfused")
+    OUT = os.environ.get("QCC_ORT_QDQ_UNFUSED_OUT") or os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "onnx_extra")
     build_shared_s8_pools("avgpool_shared_s8_nchwc", [2, 32, 12, 12], pools)
     build_shared_s8_pools("avgpool_shared_s8_nchw", [2, 8, 12, 12], pools)

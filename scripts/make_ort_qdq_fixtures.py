@@ -149,6 +149,10 @@ def main():
                           np.float32)
             bn_inits = [numpy_helper.from_array(bn[:, k].copy(), n) for k, n in enumerate(["g", "beta", "mu", "var"])]
             qx = np.arange(256)[None, None, :] + np.zeros((1, 4, 1), np.int64)
+            # Q -> DQ -> Q -> DQ with two parameter sets: ONNX Runtime's DoubleQDQPairsRemover
+            # quantizes once with parameters covering the intersection of the two ranges.
+            build("double_qdq_u8", dt, [("x", [4, 256], 0.05, 30)], lambda d: ([], d[0]), (0.02, 140),
+                  grid=[np.arange(256)[None, :] + np.zeros((4, 1), np.int64)])
             build("batchnorm_u8", dt, [("x", [1, 4, 256], 0.03, 128)],
                   lambda d: ([helper.make_node("BatchNormalization", d + ["g", "beta", "mu", "var"], ["r"],
                                                name="bn", epsilon=1e-5)], "r"),

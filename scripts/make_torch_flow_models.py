@@ -5,7 +5,8 @@ model.onnx, input_0.npy, expected_ort_opt.npy, expected_ort_noopt.npy, meta.json
 The net has the patterns that folder's README describes beyond seed_cnn: ReLU6 / Hardtanh
 after convs (not fused by the quantizers), a Split into three branches (conv + relu,
 maxpool, hardtanh) joined by Concat, a residual block (one activation read by a conv and
-an add), AdaptiveAvgPool2d (ReduceMean with axes as an input), flatten and Linear.
+an add), a squeeze-and-excite block (a spatial mean feeding convs), AdaptiveAvgPool2d
+(ReduceMean with axes as an input), flatten, dropout and Linear.
 
 Run: pip install torch torchvision torchao onnxscript onnx onnxruntime numpy;
      python3 scripts/make_torch_flow_models.py OUT_DIR [torchvision architecture ...]
@@ -38,6 +39,10 @@ class BranchNet(nn.Module):
         self.relu = nn.ReLU()
         self.res = nn.Conv2d(32, 32, 3, padding=1)
         self.relu2 = nn.ReLU()
+        self.se_pool = nn.AdaptiveAvgPool2d(1)
+        self.se_fc1 = nn.Conv2d(32, 8, 1)
+        self.se_fc2 = nn.Conv2d(8, 32, 1)
+        self.drop = nn.Dropout(0.2)
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(32, 10)
 
@@ -48,8 +53,11 @@ class BranchNet(nn.Module):
         x = self.relu(self.mix(x))
         # A residual: the activation feeds a conv and the add (a shared DequantizeLinear).
         x = self.relu2(self.res(x) + x)
+        # Squeeze-and-excite: a spatial mean that feeds a conv.
+        s = torch.sigmoid(self.se_fc2(torch.relu(self.se_fc1(self.se_pool(x)))))
+        x = x * s
         x = torch.flatten(self.gap(x), 1)
-        return self.fc(x)
+        return self.fc(self.drop(x))
 
 
 def run(path, x, level):

@@ -161,6 +161,11 @@ pub enum UnaryOp {
 pub enum ReduceOp {
     /// Arithmetic mean.
     Mean,
+    /// Arithmetic mean of a rank-4 f32 tensor over its spatial axes, summed in the order
+    /// ONNX Runtime uses when its layout transformer has put the tensor in NHWC (the
+    /// spatial positions of each channel added by MLAS's M = 1 SGEMM against a vector of
+    /// ones: four at a time, then into the running sum). Elsewhere the same as `Mean`.
+    MeanChannelsLast,
     /// Sum.
     Sum,
     /// Maximum.
@@ -571,6 +576,7 @@ impl Op {
             Op::GlobalMaxPool => "global_maxpool",
             Op::Reduce { op, .. } => match op {
                 ReduceOp::Mean => "reduce_mean",
+                ReduceOp::MeanChannelsLast => "reduce_mean_nhwc",
                 ReduceOp::Sum => "reduce_sum",
                 ReduceOp::Max => "reduce_max",
                 ReduceOp::Min => "reduce_min",

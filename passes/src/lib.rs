@@ -7,8 +7,9 @@
 //!   `passes/rules/*.rules` and are embedded in the binary.
 //! * [`cost`]: the extraction cost model; [`convert`]: IR <-> e-graph.
 //! * [`fold`]: constant folding and dead-code removal (ordinary passes).
-//! * [`ort_bias`], [`ort_nchwc`]: ONNX Runtime's graph normalisations that change float
-//!   arithmetic (bias quantization, NCHWc pool order), applied at `-O2` before the rules.
+//! * [`ort_double_qdq`], [`ort_bias`], [`ort_nchwc`]: ONNX Runtime's graph normalisations
+//!   that change arithmetic (merged Q/DQ pairs, bias quantization, NCHWc / NHWC orders),
+//!   applied at `-O2` before the rules.
 //! * [`target`]: target descriptions (`--target`).
 //!
 //! Levels: `-O0` keeps the graph as written; `-O1` folds constants and removes dead code;
@@ -20,6 +21,7 @@ pub mod cost;
 pub mod fold;
 pub mod lang;
 pub mod ort_bias;
+pub mod ort_double_qdq;
 pub mod ort_nchwc;
 pub mod rules;
 pub mod target;
@@ -102,7 +104,8 @@ pub struct Options {
     /// Keep a copy of the module after each pass.
     pub keep_intermediate: bool,
     /// Skip the passes that reproduce ONNX Runtime's graph normalisations at `-O2`
-    /// ([`ort_bias`], [`ort_nchwc`]), so the rule tests exercise the rules alone.
+    /// ([`ort_double_qdq`], [`ort_bias`], [`ort_nchwc`]), so the rule tests exercise the
+    /// rules alone.
     pub skip_ort_normalization: bool,
 }
 
@@ -142,8 +145,10 @@ pub fn optimize_with(mut module: Module, opts: &Options) -> Result<(Module, Repo
     snapshot("fold-constants", &module, &mut report);
     if opts.level == OptLevel::O2 {
         if !opts.skip_ort_normalization {
+            report.folded += ort_double_qdq::remove_double_qdq_pairs(&mut module);
             report.folded += ort_bias::quantize_float_biases(&mut module);
             report.folded += ort_nchwc::nchwc_pool_order(&mut module);
+            report.folded += ort_nchwc::nhwc_reduce_order(&mut module);
             snapshot("ort-normalization", &module, &mut report);
         }
         let mut rules = rules::builtin_rules()?;

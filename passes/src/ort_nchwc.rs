@@ -7,8 +7,18 @@
 //! survives between Q/DQ only where ONNX Runtime leaves the group unfused (an int8
 //! activation it cannot convert, see `ort_uint8_group`), e.g. DenseNet's transition pools
 //! in an s8s8 model. (onnxruntime/core/optimizer/nchwc_transformer.cc, `TransformPool`.)
+//!
+//! Its NHWC layout transformer and transpose optimizer move quantized convs to NHWC and
+//! push the transposes through DequantizeLinear and a ReduceMean over the spatial axes when
+//! the mean (a squeeze-and-excite pool) of a uint8 activation feeds another conv; that
+//! ReduceMean then reduces the
+//! middle axis of `[N, HW, C]` (its KRK path, a ones-vector SGEMM). [`nhwc_reduce_order`]
+//! marks those means ([`qcc_ir::ReduceOp::MeanChannelsLast`]); a mean that feeds a flatten
+//! and a Gemm (a classifier head), or of an int8 activation (PT2E), stays in NCHW. Checked
+//! mean by mean on PyTorch FX-quantized RegNetY, EfficientNet-B0 and MobileNetV3 (their
+//! squeeze-excite means match only in that order) and their PT2E versions (only in NCHW).
 
-use qcc_ir::{DType, Dim, Module, Op, RequantMode};
+use qcc_ir::{DType, Dim, Module, Op, ReduceOp, RequantMode, ValueId};
 
 /// NCHWc block size of MLAS on AVX-512 (`MlasNchwcGetBlockSize`).
 pub const BLOCK: usize = 16;
@@ -36,4 +46,76 @@ pub fn nchwc_pool_order(module: &mut Module) -> usize {
         }
     }
     changed
+}
+
+/// Marks float spatial means between Q/DQ whose result feeds a conv (through its
+/// QuantizeLinear -> DequantizeLinear) as channels-last reductions; returns how many.
+pub fn nhwc_reduce_order(module: &mut Module) -> usize {
+    if module.requant != RequantMode::Float {
+        return 0;
+    }
+    let g = &module.graph;
+    let users = |v: ValueId| -> Vec<usize> {
+        (0..g.nodes.len())
+            .filter(|&i| g.nodes[i].inputs.contains(&v))
+            .collect()
+    };
+    let only_user = |v: ValueId, want: fn(&Op) -> bool| -> Option<ValueId> {
+        match users(v).as_slice() {
+            [i] if want(&g.nodes[*i].op) && !g.outputs.contains(&v) => {
+                g.nodes[*i].outputs.first().copied()
+            }
+            _ => None,
+        }
+    };
+    let mut marked = Vec::new();
+    for (i, n) in g.nodes.iter().enumerate() {
+        let Op::Reduce {
+            op: ReduceOp::Mean,
+            axes: Some(axes),
+            keepdims: true,
+            ..
+        } = &n.op
+        else {
+            continue;
+        };
+        let ty = g.ty(n.inputs[0]);
+        let spatial = {
+            let mut a: Vec<i64> = axes
+                .iter()
+                .map(|&a| if a < 0 { a + 4 } else { a })
+                .collect();
+            a.sort_unstable();
+            a == [2, 3]
+        };
+        if ty.dtype != DType::F32 || ty.shape.len() != 4 || !spatial || n.inputs.len() != 1 {
+            continue;
+        }
+        // ONNX Runtime's NHWC transformer takes uint8 QLinearConv; int8 activations (PT2E)
+        // stay NCHW.
+        let uint8 = g
+            .nodes
+            .iter()
+            .find(|p| p.outputs.contains(&n.inputs[0]) && matches!(p.op, Op::Dequantize))
+            .is_some_and(|p| g.ty(p.inputs[0]).dtype == DType::U8);
+        if !uint8 {
+            continue;
+        }
+        let feeds_conv = only_user(n.outputs[0], |op| matches!(op, Op::Quantize))
+            .and_then(|q| only_user(q, |op| matches!(op, Op::Dequantize)))
+            .is_some_and(|dq| {
+                users(dq)
+                    .iter()
+                    .any(|&u| matches!(g.nodes[u].op, Op::Conv(_)))
+            });
+        if feeds_conv {
+            marked.push(i);
+        }
+    }
+    for &i in &marked {
+        if let Op::Reduce { op, .. } = &mut module.graph.nodes[i].op {
+            *op = ReduceOp::MeanChannelsLast;
+        }
+    }
+    marked.len()
 }

@@ -75,6 +75,17 @@ pub(crate) fn reduce_rows(x: &[f32], r: usize, mean: bool) -> Vec<f32> {
         .collect()
 }
 
+/// Means of the `x.len() / r` rows of `r` values as ONNX Runtime computes a ReduceMean
+/// over the spatial axes of a tensor its layout transformer has put in NHWC: the KRK fast
+/// path, a MatMul of a ones vector with the `[HW, C]` block, i.e. MLAS's `M = 1` SGEMM
+/// kernel (products summed four at a time, each group added to the running sum;
+/// [`super::mlas::dot_m1`]), then a division by `float(r)`.
+pub(crate) fn channels_last_means(x: &[f32], r: usize) -> Vec<f32> {
+    x.chunks(r)
+        .map(|row| super::mlas::dot_m1(r, &|i| row[i], None) / r as f32)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::eigen_sum;

@@ -47,7 +47,7 @@ fn accumulate(c: Option<f32>, partial: f32) -> f32 {
 }
 
 /// The AVX `M1` kernel: products rounded, four summed left to right, added to the output.
-fn dot_m1(k: usize, p: &impl Fn(usize) -> f32, mut c: Option<f32>) -> f32 {
+pub(crate) fn dot_m1(k: usize, p: &impl Fn(usize) -> f32, mut c: Option<f32>) -> f32 {
     let mut i = 0;
     while i + 4 <= k {
         let s = ((p(i) + p(i + 1)) + p(i + 2)) + p(i + 3);

@@ -28,7 +28,7 @@ fn reduce_into<T: Element + PartialOrd>(
 ) -> Data {
     let is_float = T::DTYPE.is_float();
     match op {
-        ReduceOp::Sum | ReduceOp::Mean => {
+        ReduceOp::Sum | ReduceOp::Mean | ReduceOp::MeanChannelsLast => {
             let out: Vec<T> = if is_float {
                 let mut acc = vec![0f64; out_n];
                 for (x, &o) in v.iter().zip(map) {
@@ -36,7 +36,7 @@ fn reduce_into<T: Element + PartialOrd>(
                 }
                 acc.into_iter()
                     .map(|s| {
-                        T::from_f64(if op == ReduceOp::Mean {
+                        T::from_f64(if op != ReduceOp::Sum {
                             s / count as f64
                         } else {
                             s
@@ -90,6 +90,8 @@ pub(crate) fn reduce(
 ) -> R<Tensor> {
     arity(ins, 1, 2)?;
     let x = ins[0];
+    let channels_last = op == ReduceOp::MeanChannelsLast;
+    let op = if channels_last { ReduceOp::Mean } else { op };
     let axes: Vec<i64> = match ins.get(1) {
         Some(t) => ints(t, "axes")?,
         None => axes.map(<[i64]>::to_vec).unwrap_or_default(),
@@ -126,7 +128,16 @@ pub(crate) fn reduce(
     // f32 sums over trailing axes: ONNX Runtime's fast path, in Eigen's order.
     let first = reduced.iter().position(|&r| r).unwrap_or(rank);
     let trailing = reduced[first..].iter().all(|&r| r);
-    let data = if x.dtype() == DType::F32
+    let data = if channels_last
+        && x.dtype() == DType::F32
+        && reduced == [false, false, true, true]
+        && count > 0
+    {
+        Data::F32(super::eigen_sum::channels_last_means(
+            typed::<f32>(x, "x")?,
+            count,
+        ))
+    } else if x.dtype() == DType::F32
         && matches!(op, ReduceOp::Sum | ReduceOp::Mean)
         && trailing
         && count > 0

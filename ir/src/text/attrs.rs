@@ -433,7 +433,14 @@ fn build_templates() -> Vec<Op> {
         Op::GlobalMaxPool,
     ]);
     ops.extend(
-        [ReduceOp::Mean, ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min].map(|op| Op::Reduce {
+        [
+            ReduceOp::Mean,
+            ReduceOp::MeanChannelsLast,
+            ReduceOp::Sum,
+            ReduceOp::Max,
+            ReduceOp::Min,
+        ]
+        .map(|op| Op::Reduce {
             op,
             axes: None,
             keepdims: true,

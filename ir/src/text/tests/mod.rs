@@ -567,6 +567,7 @@ fn all_ops() -> Module {
     );
     for (op, axes) in [
         (ReduceOp::Mean, None),
+        (ReduceOp::MeanChannelsLast, Some(vec![2, 3])),
         (ReduceOp::Sum, Some(vec![])),
         (ReduceOp::Max, Some(vec![1, -1])),
         (ReduceOp::Min, Some(vec![0])),

@@ -587,6 +587,20 @@ MODELS = {
     "lstm_retseq_int8io": (m_lstm_retseq, lambda r, n: series(r, n, 10, 6), "int8", "int8"),  # tf_keras
     "lstm_only_int8io": (m_lstm_only, lambda r, n: series(r, n, 10, 6), "int8", "int8"),  # tf_keras
     "avgpool_conv_int8io": (m_avgpool_only, lambda r, n: images(r, n, 16, 16, 3), "int8", "int8"),
+    # keras.applications architectures (random weights, 10 classes, small inputs); too big
+    # for the repository, run with QCC_KERAS_OUT pointing elsewhere.
+    "app_mobilenetv2_int8io": (lambda: keras.applications.MobileNetV2(
+        input_shape=(64, 64, 3), alpha=0.35, weights=None, classes=10), lambda r, n: images(r, n, 64, 64, 3), "int8", "int8"),
+    "app_mobilenetv3small_int8io": (lambda: keras.applications.MobileNetV3Small(
+        input_shape=(64, 64, 3), weights=None, classes=10, include_preprocessing=False), lambda r, n: normalized_images(r, n, 64, 64, 3), "int8", "int8"),
+    "app_efficientnetb0_floatio": (lambda: keras.applications.EfficientNetB0(
+        input_shape=(64, 64, 3), weights=None, classes=10), lambda r, n: images(r, n, 64, 64, 3), "float", "int8"),
+    "app_resnet50_int8io": (lambda: keras.applications.ResNet50(
+        input_shape=(64, 64, 3), weights=None, classes=10), lambda r, n: images(r, n, 64, 64, 3), "int8", "int8"),
+    "app_densenet121_int8io": (lambda: keras.applications.DenseNet121(
+        input_shape=(64, 64, 3), weights=None, classes=10), lambda r, n: images(r, n, 64, 64, 3), "int8", "int8"),
+    "app_mobilenetv2_int16x8": (lambda: keras.applications.MobileNetV2(
+        input_shape=(64, 64, 3), alpha=0.35, weights=None, classes=10), lambda r, n: normalized_images(r, n, 64, 64, 3), "int16", "int16"),
 }
 
 

@@ -388,6 +388,13 @@ def m_cnn16_full():
     return keras.Model(inp, x)
 
 
+def m_softmax_head():
+    inp = keras.Input((24,))
+    x = L.Dense(32, activation="relu")(inp)
+    x = L.Dense(40)(x)
+    return keras.Model(inp, L.Softmax()(x))
+
+
 def m_flat_fc_int8():
     inp = keras.Input((28, 28, 1))
     x = conv_bn(inp, 8, 3, 2, act="relu")
@@ -586,6 +593,7 @@ MODELS = {
     "cnn_concat_int16x8": (m_cnn16_concat, lambda r, n: normalized_images(r, n, 16, 16, 3), "int16", "int16"),
     "lstm_retseq_int8io": (m_lstm_retseq, lambda r, n: series(r, n, 10, 6), "int8", "int8"),  # tf_keras
     "lstm_only_int8io": (m_lstm_only, lambda r, n: series(r, n, 10, 6), "int8", "int8"),  # tf_keras
+    "softmax_int16x8": (m_softmax_head, lambda r, n: features(r, n, 24) * 3, "int16", "int16"),
     "avgpool_conv_int8io": (m_avgpool_only, lambda r, n: images(r, n, 16, 16, 3), "int8", "int8"),
     # keras.applications architectures (random weights, 10 classes, small inputs); too big
     # for the repository, run with QCC_KERAS_OUT pointing elsewhere.

@@ -35,6 +35,7 @@ mod resize;
 mod tests;
 mod tflite_lstm;
 mod tflite_ops;
+mod tflite_softmax16;
 
 use crate::{
     Data, Dim, Element, Engine, Error, Module, Node, Op, QParams, Result, Tensor, TensorType,

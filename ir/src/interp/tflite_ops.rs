@@ -47,6 +47,13 @@ pub(crate) fn qsoftmax(ctx: &Ctx, ins: &[&Tensor], beta: f32) -> R<Tensor> {
     if depth == 0 {
         return Ok(Tensor::new(x.shape.clone(), Data::from_i64(dt, &out)));
     }
+    if x.dtype() == DType::I16 {
+        if dt != DType::I16 || q.zero_point[0] != 0 || zx != 0 {
+            return Err("int16 softmax needs int16 operands with zero points 0".into());
+        }
+        let out = super::tflite_softmax16::softmax_int16(&v, depth, sx, beta);
+        return Ok(Tensor::new(x.shape.clone(), Data::from_i64(dt, &out)));
+    }
     match ctx.module.requant {
         RequantMode::FixedPoint => {
             let p = SoftmaxParams::new(beta as f64, sx as f64);

@@ -71,7 +71,12 @@ pub(crate) fn softmax(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         .fb
         .builtin_options_as_softmax_options()
         .map_or(1.0, |o| o.beta());
-    let dt = expect_dtype(b, x, &[DType::I8, DType::U8, DType::F32], "the input")?;
+    let dt = expect_dtype(
+        b,
+        x,
+        &[DType::I8, DType::U8, DType::I16, DType::F32],
+        "the input",
+    )?;
     let xv = b.value(x)?;
     let rank = b.ty(xv).rank();
     if rank == 0 {

@@ -9,7 +9,7 @@
 //! * [`fold`]: constant folding and dead-code removal (ordinary passes).
 //! * [`ort_double_qdq`], [`ort_bias`], [`ort_nchwc`]: ONNX Runtime's graph normalisations
 //!   that change arithmetic (merged Q/DQ pairs, bias quantization, NCHWc / NHWC orders),
-//!   applied at `-O2` before the rules.
+//!   applied at `-O2` before the rules; [`uses`]: the producer / users index they share.
 //! * [`target`]: target descriptions (`--target`).
 //!
 //! Levels: `-O0` keeps the graph as written; `-O1` folds constants and removes dead code;
@@ -25,6 +25,7 @@ pub mod ort_double_qdq;
 pub mod ort_nchwc;
 pub mod rules;
 pub mod target;
+pub mod uses;
 
 pub use rules::{parse_rules, Rule, RuleError};
 pub use target::Target;

@@ -15,6 +15,7 @@
 //! a 1-D f32 constant bias. (ONNX Runtime also quantizes float weight initializers in that
 //! position; qcc leaves them float.)
 
+use crate::uses::Uses;
 use qcc_ir::quant::round_half_even;
 use qcc_ir::{
     DType, Data, Module, Node, Op, QParams, RequantMode, Tensor, TensorType, UnaryOp, ValueId,
@@ -27,19 +28,7 @@ pub fn quantize_float_biases(module: &mut Module) -> usize {
         return 0;
     }
     let g = &module.graph;
-    let mut producer: HashMap<ValueId, usize> = HashMap::new();
-    let mut users: HashMap<ValueId, usize> = HashMap::new();
-    for (i, n) in g.nodes.iter().enumerate() {
-        for &o in &n.outputs {
-            producer.insert(o, i);
-        }
-        for &v in &n.inputs {
-            *users.entry(v).or_default() += 1;
-        }
-    }
-    let node_of = |v: ValueId| producer.get(&v).map(|&i| &g.nodes[i]);
-    let single_user = |v: ValueId| users.get(&v) == Some(&1) && !g.outputs.contains(&v);
-    let user_of = |v: ValueId| g.nodes.iter().find(|n| n.inputs.contains(&v));
+    let uses = Uses::new(g);
     let mut plans: HashMap<usize, (Tensor, TensorType)> = HashMap::new();
     for (i, n) in g.nodes.iter().enumerate() {
         let expected_axis = match &n.op {
@@ -51,8 +40,7 @@ pub fn quantize_float_biases(module: &mut Module) -> usize {
             continue;
         }
         let dq_input = |v: ValueId| {
-            node_of(v)
-                .filter(|p| matches!(p.op, Op::Dequantize))
+            uses.produced_by(v, |op| matches!(op, Op::Dequantize))
                 .and_then(|p| g.ty(p.inputs[0]).quant.clone())
         };
         let Some(qx) = dq_input(n.inputs[0]).filter(QParams::is_per_tensor) else {
@@ -61,7 +49,7 @@ pub fn quantize_float_biases(module: &mut Module) -> usize {
         let Some(qw) = dq_input(n.inputs[1]) else {
             continue;
         };
-        let Some(Op::Const(bc)) = node_of(n.inputs[2]).map(|p| &p.op) else {
+        let Some(Op::Const(bc)) = uses.producer(n.inputs[2]).map(|p| &p.op) else {
             continue;
         };
         let bias = module.constant(*bc);
@@ -77,12 +65,12 @@ pub fn quantize_float_biases(module: &mut Module) -> usize {
         // The result must reach a quantize through single-user relu / clip nodes.
         let mut v = n.outputs[0];
         let reaches_q = loop {
-            if !single_user(v) {
+            let Some(u) = uses.only_user(v, |_| true) else {
                 break false;
-            }
-            match user_of(v).map(|u| (&u.op, u.outputs.first().copied())) {
-                Some((Op::Quantize, _)) => break true,
-                Some((Op::Unary(UnaryOp::Relu) | Op::Clip { .. }, Some(o))) => v = o,
+            };
+            match (&g.nodes[u].op, g.nodes[u].outputs.first()) {
+                (Op::Quantize, _) => break true,
+                (Op::Unary(UnaryOp::Relu) | Op::Clip { .. }, Some(&o)) => v = o,
                 _ => break false,
             }
         };

@@ -9,8 +9,8 @@
 //! both roundings (qcc's `requantize`) gave different values from ONNX Runtime's one.
 //! (onnxruntime/core/optimizer/double_qdq_pairs_remover.cc.)
 
+use crate::uses::Uses;
 use qcc_ir::{DType, Module, Op, QParams, RequantMode, ValueId};
-use std::collections::HashMap;
 
 /// The merged parameters of two per-tensor pairs of the same 8-bit dtype.
 fn merged(dt: DType, p1: &QParams, p2: &QParams) -> Option<QParams> {
@@ -34,22 +34,7 @@ pub fn remove_double_qdq_pairs(module: &mut Module) -> usize {
         return 0;
     }
     let g = &module.graph;
-    let mut producer: HashMap<ValueId, usize> = HashMap::new();
-    let mut users: HashMap<ValueId, Vec<usize>> = HashMap::new();
-    for (i, n) in g.nodes.iter().enumerate() {
-        for &o in &n.outputs {
-            producer.insert(o, i);
-        }
-        for &v in &n.inputs {
-            users.entry(v).or_default().push(i);
-        }
-    }
-    let single = |v: ValueId| -> Option<usize> {
-        match users.get(&v).map(Vec::as_slice) {
-            Some([u]) if !g.outputs.contains(&v) => Some(*u),
-            _ => None,
-        }
-    };
+    let uses = Uses::new(g);
     // (value of Q1, new params, DQ2 node) for each chain.
     let mut plans: Vec<(ValueId, QParams, usize)> = Vec::new();
     for n in &g.nodes {
@@ -58,11 +43,9 @@ pub fn remove_double_qdq_pairs(module: &mut Module) -> usize {
         }
         let x1 = n.outputs[0];
         let chain = (|| {
-            let dq1 = single(x1).filter(|&i| matches!(g.nodes[i].op, Op::Dequantize))?;
-            let d1 = g.nodes[dq1].outputs[0];
-            let q2 = single(d1).filter(|&i| matches!(g.nodes[i].op, Op::Quantize))?;
-            let x2 = g.nodes[q2].outputs[0];
-            let dq2 = single(x2).filter(|&i| matches!(g.nodes[i].op, Op::Dequantize))?;
+            let d1 = uses.only_user_result(x1, |op| matches!(op, Op::Dequantize))?;
+            let x2 = uses.only_user_result(d1, |op| matches!(op, Op::Quantize))?;
+            let dq2 = uses.only_user(x2, |op| matches!(op, Op::Dequantize))?;
             let (t1, t2) = (g.ty(x1), g.ty(x2));
             let (p1, p2) = (t1.quant.as_ref()?, t2.quant.as_ref()?);
             if t1.dtype != t2.dtype || !p1.is_per_tensor() || !p2.is_per_tensor() {

@@ -18,7 +18,8 @@
 //! mean by mean on PyTorch FX-quantized RegNetY, EfficientNet-B0 and MobileNetV3 (their
 //! squeeze-excite means match only in that order) and their PT2E versions (only in NCHW).
 
-use qcc_ir::{DType, Dim, Module, Op, ReduceOp, RequantMode, ValueId};
+use crate::uses::Uses;
+use qcc_ir::{DType, Dim, Module, Op, ReduceOp, RequantMode};
 
 /// NCHWc block size of MLAS on AVX-512 (`MlasNchwcGetBlockSize`).
 pub const BLOCK: usize = 16;
@@ -55,19 +56,7 @@ pub fn nhwc_reduce_order(module: &mut Module) -> usize {
         return 0;
     }
     let g = &module.graph;
-    let users = |v: ValueId| -> Vec<usize> {
-        (0..g.nodes.len())
-            .filter(|&i| g.nodes[i].inputs.contains(&v))
-            .collect()
-    };
-    let only_user = |v: ValueId, want: fn(&Op) -> bool| -> Option<ValueId> {
-        match users(v).as_slice() {
-            [i] if want(&g.nodes[*i].op) && !g.outputs.contains(&v) => {
-                g.nodes[*i].outputs.first().copied()
-            }
-            _ => None,
-        }
-    };
+    let uses = Uses::new(g);
     let mut marked = Vec::new();
     for (i, n) in g.nodes.iter().enumerate() {
         let Op::Reduce {
@@ -93,18 +82,17 @@ pub fn nhwc_reduce_order(module: &mut Module) -> usize {
         }
         // ONNX Runtime's NHWC transformer takes uint8 QLinearConv; int8 activations (PT2E)
         // stay NCHW.
-        let uint8 = g
-            .nodes
-            .iter()
-            .find(|p| p.outputs.contains(&n.inputs[0]) && matches!(p.op, Op::Dequantize))
+        let uint8 = uses
+            .produced_by(n.inputs[0], |op| matches!(op, Op::Dequantize))
             .is_some_and(|p| g.ty(p.inputs[0]).dtype == DType::U8);
         if !uint8 {
             continue;
         }
-        let feeds_conv = only_user(n.outputs[0], |op| matches!(op, Op::Quantize))
-            .and_then(|q| only_user(q, |op| matches!(op, Op::Dequantize)))
+        let feeds_conv = uses
+            .only_user_result(n.outputs[0], |op| matches!(op, Op::Quantize))
+            .and_then(|q| uses.only_user_result(q, |op| matches!(op, Op::Dequantize)))
             .is_some_and(|dq| {
-                users(dq)
+                uses.users(dq)
                     .iter()
                     .any(|&u| matches!(g.nodes[u].op, Op::Conv(_)))
             });

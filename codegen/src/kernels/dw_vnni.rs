@@ -104,12 +104,18 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         return Ok(None);
     }
     let zx_u8 = zx + if x_dt == DType::I8 { 128 } else { 0 };
+    // Weights minus their channel's zero point, `[C][KH][KW]`.
+    let wz: Vec<i64> = wv
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v - zw[i / (kh * kw)] as i64)
+        .collect();
     let mut w16 = vec![0u8; c * kh * 16];
     let mut corr = vec![0i32; c];
     for ch in 0..c {
         for r in 0..kh {
             for t in 0..kw {
-                let v = wv[(ch * kh + r) * kw + t] - zw[ch] as i64;
+                let v = wz[(ch * kh + r) * kw + t];
                 let Ok(v8) = i8::try_from(v) else {
                     return Ok(None);
                 };
@@ -125,11 +131,6 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         ch.bias = ch.bias.wrapping_sub(*k);
     }
     let (qmin, qmax) = super::out_bounds(yq.storage_range(y_ty.dtype), clamp)?;
-    let wz: Vec<i64> = wv
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| v - zw[i / (kh * kw)] as i64)
-        .collect();
     let ranges = super::conv_vnni::acc_ranges(&wz, c);
     let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax })
         .with_acc_ranges(&chans, &ranges);

@@ -56,12 +56,9 @@ pub(crate) fn eigen_sum(row: &[f32], misalign: usize) -> f32 {
     res
 }
 
-/// Sums (or means) of the `rows` consecutive rows of `r` values in `x`, as ONNX Runtime's
+/// Sums (or means) of the consecutive rows of `r > 0` values in `x`, as ONNX Runtime's
 /// KR fast path computes them.
 pub(crate) fn reduce_rows(x: &[f32], r: usize, mean: bool) -> Vec<f32> {
-    if r == 0 {
-        return vec![if mean { f32::NAN } else { 0.0 }; x.len()];
-    }
     x.chunks(r)
         .enumerate()
         .map(|(d, row)| {
@@ -75,7 +72,7 @@ pub(crate) fn reduce_rows(x: &[f32], r: usize, mean: bool) -> Vec<f32> {
         .collect()
 }
 
-/// Means of the `x.len() / r` rows of `r` values as ONNX Runtime computes a ReduceMean
+/// Means of the `x.len() / r` rows of `r > 0` values as ONNX Runtime computes a ReduceMean
 /// over the spatial axes of a tensor its layout transformer has put in NHWC: the KRK fast
 /// path, a MatMul of a ones vector with the `[HW, C]` block, i.e. MLAS's `M = 1` SGEMM
 /// kernel (products summed four at a time, each group added to the running sum;

@@ -57,13 +57,23 @@ fn lookup(v: i16, t: &[i16]) -> i16 {
     (base + ((slope * offset + 64) >> 7)) as i16
 }
 
+/// The kernel's two tables, which depend on no parameter: built once per process.
+fn tables() -> &'static (Vec<i16>, Vec<i16>) {
+    static TABLES: std::sync::OnceLock<(Vec<i16>, Vec<i16>)> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let range = 65535.0;
+        (
+            lut(10.0 / range, i16::MAX as i32, 2.0 / range, 0, f64::exp),
+            lut(1.0 / range, i16::MIN as i32, 2.0 / range, 0, |v| {
+                1.0 / (1.0 + v)
+            }),
+        )
+    })
+}
+
 /// The int16 softmax of each row of `depth` values of `x` (stored int16), input scale `s_x`.
 pub(crate) fn softmax_int16(x: &[i64], depth: usize, s_x: f32, beta: f32) -> Vec<i64> {
-    let range = 65535.0;
-    let exp_lut = lut(10.0 / range, i16::MAX as i32, 2.0 / range, 0, f64::exp);
-    let recip_lut = lut(1.0 / range, i16::MIN as i32, 2.0 / range, 0, |v| {
-        1.0 / (1.0 + v)
-    });
+    let (exp_lut, recip_lut) = tables();
     let (m0, shift) = quantize_multiplier((s_x * beta) as f64 / (10.0 / 65535.0));
     let mut out = Vec::with_capacity(x.len());
     for row in x.chunks(depth) {
@@ -73,14 +83,14 @@ pub(crate) fn softmax_int16(x: &[i64], depth: usize, s_x: f32, beta: f32) -> Vec
             .map(|&v| {
                 let scaled = multiply_by_quantized_multiplier((v - max) as i32, m0, shift);
                 let sym = (scaled + 32767).clamp(-32768, 32767) as i16;
-                lookup(sym, &exp_lut) as i32
+                lookup(sym, exp_lut) as i32
             })
             .collect();
         let sum: i32 = exps.iter().sum();
         let headroom_plus_one = (sum as u32).leading_zeros() as i32;
         let shifted = (((sum as i64) << (headroom_plus_one - 1)) + (1 << 13)) >> 14;
         let sym = (shifted - ((1 << 15) + (1 << 16))).clamp(-32768, 32767) as i16;
-        let recip = lookup(sym, &recip_lut) as i64;
+        let recip = lookup(sym, recip_lut) as i64;
         let right_shift = 31 - headroom_plus_one;
         let rnd = 1i64 << (right_shift - 1);
         out.extend(

@@ -12,6 +12,7 @@ takes every int8 value once, the others are random) and expected_tf.npy next to 
 
 import glob
 import os
+import sys
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -20,18 +21,30 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "tflit
 
 
 def operand(rng, k, detail):
-    """Input k: the first 256-element 8-bit operand takes every stored value once (so each
-    table entry and each operand value is checked); the others (and 16-bit ones) are random."""
+    """Input k: the first 8-bit operand of 256 elements takes every stored value once (so
+    each table entry and each operand value is checked), and so does every 16-bit operand
+    of 65536 elements (in a fixed scrambled order after the first); the others are
+    random."""
     shape, dtype = tuple(detail["shape"]), detail["dtype"]
     info = np.iinfo(dtype)
+    if int(np.prod(shape)) == 65536 and info.bits == 16:
+        # Every value: operand 0 in order, the others in a fixed scrambled order.
+        v = np.arange(65536, dtype=np.int64)
+        if k > 0:
+            v = (v * (40503 + 2 * k)) % 65536
+        return (v + info.min).astype(dtype).reshape(shape)
     if k == 0 and int(np.prod(shape)) == 256 and info.bits == 8:
         return np.arange(info.min, info.max + 1, dtype=dtype).reshape(shape)
     return rng.integers(info.min, info.max + 1, size=shape).astype(dtype)
 
 
-def main():
+def main(names):
+    """Every op_* fixture, or only `names` (exhaustive-input fixtures draw no random numbers,
+    so regenerating all of them leaves the others' inputs unchanged)."""
     rng = np.random.default_rng(3)
     for d in sorted(glob.glob(os.path.join(ROOT, "op_*"))):
+        if names and os.path.basename(d) not in names:
+            continue
         it = Interpreter(model_path=os.path.join(d, "model.tflite"),
                          experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
         it.allocate_tensors()
@@ -46,4 +59,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -670,6 +670,72 @@ fn litert_fixture_models_match_the_builder() {
         let m = model(&t, code, &[0, 1], &[2], opts, &[0, 1]);
         check_fixture(root, name, &m);
     }
+    // int16 LOGISTIC / TANH (zero points 0, output scale 2^-15): power-of-two input scales
+    // (TFLite's shift-only path) and general ones (the multiplier path); the input takes
+    // every int16 value once. `op_tanh_i16_d`'s input multiplier is 32514 at shift 14, so
+    // its inputs land on every point of the interpolation table.
+    for (name, code, sx) in [
+        (
+            "op_logistic_i16_a",
+            BuiltinOperator::LOGISTIC,
+            1.0f32 / 4096.0,
+        ),
+        ("op_logistic_i16_b", BuiltinOperator::LOGISTIC, 0.00031),
+        (
+            "op_logistic_i16_c",
+            BuiltinOperator::LOGISTIC,
+            8.0 / 32767.0,
+        ),
+        ("op_tanh_i16_a", BuiltinOperator::TANH, 1.0 / 4096.0),
+        ("op_tanh_i16_b", BuiltinOperator::TANH, 1.0 / 2048.0),
+        ("op_tanh_i16_c", BuiltinOperator::TANH, 0.0004),
+        (
+            "op_tanh_i16_d",
+            BuiltinOperator::TANH,
+            (32514.5f64 / (12288.0 * 16384.0)) as f32,
+        ),
+    ] {
+        let i16t = |s: f32| T {
+            shape: vec![1, 65536],
+            ty: TensorType::INT16,
+            data: None,
+            q: Some((s, 0)),
+        };
+        let t = [i16t(sx), i16t(1.0 / 32768.0)];
+        let m = model(&t, code, &[0], &[1], Opts::None, &[0]);
+        check_fixture(root, name, &m);
+    }
+    // int16 LEAKY_RELU (alpha below and above 1), HARD_SWISH (which LiteRT has no int16
+    // kernel for: its fixture records the rejection) and MUL, every int16 value per operand.
+    let i16t = |s: f32| T {
+        shape: vec![1, 65536],
+        ty: TensorType::INT16,
+        data: None,
+        q: Some((s, 0)),
+    };
+    for (name, alpha, sx, sy) in [
+        ("op_leaky_relu_i16_a", 0.2f32, 0.001f32, 0.0013f32),
+        ("op_leaky_relu_i16_b", 1.7, 0.002, 0.0031),
+    ] {
+        let t = [i16t(sx), i16t(sy)];
+        let m = model(
+            &t,
+            BuiltinOperator::LEAKY_RELU,
+            &[0],
+            &[1],
+            Opts::LeakyRelu(alpha),
+            &[0],
+        );
+        check_fixture(root, name, &m);
+    }
+    for (name, sa, sb, sy) in [
+        ("op_mul_i16_a", 0.0013f32, 0.0021f32, 0.0029f32),
+        ("op_mul_i16_b", 0.0002, 0.0005, 0.000_001),
+    ] {
+        let t = [i16t(sa), i16t(sb), i16t(sy)];
+        let m = model(&t, BuiltinOperator::MUL, &[0, 1], &[2], Opts::None, &[0, 1]);
+        check_fixture(root, name, &m);
+    }
     // MEAN over a [2, 4, 5, 8] input.
     let means: [MeanCase; 4] = [
         (

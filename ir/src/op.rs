@@ -301,7 +301,9 @@ pub enum Op {
     /// `[a: q, b: q] -> q`: elementwise product with numpy broadcasting. Float mode follows
     /// ONNX Runtime's QLinearMul: the exact int32 product `(a - z_a) * (b - z_b)` times
     /// `r = (s_a * s_b) / s_y` in f32, plus `z_y` in f32, rounded half to even; fixed-point
-    /// mode follows TFLite's MUL (`MultiplyByQuantizedMultiplier(product) + z_y`). int8
+    /// mode follows TFLite's MUL (`MultiplyByQuantizedMultiplier(product) + z_y`, the
+    /// multiplier `QuantizeMultiplier(s_a * s_b / s_y)` with the ratio in f32; int16
+    /// operands have zero points 0). int8
     /// operands compute in the uint8 domain (values and zero points + 128), as ONNX Runtime
     /// does on x86 after its S8-to-U8 rewrite.
     QMul,
@@ -340,11 +342,12 @@ pub enum Op {
         /// Keep reduced dims as size 1.
         keepdims: bool,
     },
-    /// `[x: 8-bit q (per-tensor), table: const] -> q`: a lookup table indexed by the stored
-    /// integer, `y = table[x - storage_min(x)]`. `table` has shape `[256]`, or `[C, 256]` for
-    /// one table per channel along dim 1 of `x`; its element type is the result's. Built at
-    /// compile time by evaluating `quantize(f(dequantize(v)))` for every stored value `v`, so
-    /// it equals the float computation it replaces bit for bit.
+    /// `[x: 8- or 16-bit q (per-tensor), table: const] -> q`: a lookup table indexed by the
+    /// stored integer, `y = table[x - storage_min(x)]`. `table` has shape `[E]`, or `[C, E]`
+    /// for one table per channel along dim 1 of `x`, with `E` = 256 for 8-bit and 65536 for
+    /// 16-bit operands; its element type is the result's. Built at compile time by evaluating
+    /// the exact computation it replaces (`quantize(f(dequantize(v)))`, or a reference
+    /// kernel's integer arithmetic) for every stored value `v`, so it equals it bit for bit.
     Lut,
     /// `[x: q (M x K), w: q (N x K, per-tensor or per-axis 0), bias: i32 / i64?] -> q (M x N)`:
     /// TFLite's reference FULLY_CONNECTED. Accumulates `(x - z_x) * (w - z_w[n])` plus the bias

@@ -73,6 +73,15 @@ pub fn quantize_f32_mode(
     }
 }
 
+/// Entries of a `lut` table for an operand of element type `dt`: one per stored value
+/// (256 for 8-bit, 65536 for 16-bit integers), `None` for other types.
+pub fn lut_entries(dt: crate::DType) -> Option<usize> {
+    match dt.int_range() {
+        Some(_) if matches!(dt.size(), 1 | 2) => Some(1 << (8 * dt.size())),
+        _ => None,
+    }
+}
+
 /// The shift ONNX Runtime's x86 kernels apply before computing: int8 tensors between Q/DQ
 /// pairs are rewritten to uint8 with zero point + 128 (QDQS8ToU8Transformer), so the
 /// QLinearAdd / QLinearMul / QLinearAveragePool / QLinearSoftmax float arithmetic runs on
@@ -272,6 +281,15 @@ impl Multiplier {
                 Multiplier::Fixed { m0, shift }
             }
         }
+    }
+
+    /// TFLite MUL's multiplier: `s_a * s_b / s_out` evaluated in f32 (the scales are f32
+    /// and `Prepare` multiplies them before widening to double), then
+    /// [`quantize_multiplier`]. Checked against LiteRT on int16 operands, where the f64
+    /// product gives a multiplier that moves some outputs by one step.
+    pub fn tflite_mul(s_a: f32, s_b: f32, s_out: f32) -> Self {
+        let (m0, shift) = quantize_multiplier(f64::from(s_a * s_b / s_out));
+        Multiplier::Fixed { m0, shift }
     }
 
     /// The multiplier for `alpha * s_a * s_b / s_out` (QGemm): `((alpha * s_a) * s_b) / s_out`,

@@ -317,9 +317,11 @@ fn fmt_dims(d: &[Dim]) -> String {
 /// element type (`C` = the operand's dim 1).
 fn check_lut(ins: &[&TensorType], out: &TensorType) -> std::result::Result<(), String> {
     let (x, table) = (ins[0], ins[1]);
-    if !x.quant.as_ref().is_some_and(QParams::is_per_tensor) || x.dtype.size() != 1 {
-        return Err("lut needs an 8-bit operand quantized per tensor".into());
+    let entries = crate::quant::lut_entries(x.dtype);
+    if !x.quant.as_ref().is_some_and(QParams::is_per_tensor) || entries.is_none() {
+        return Err("lut needs an 8- or 16-bit operand quantized per tensor".into());
     }
+    let e = entries.unwrap_or(256);
     if out.quant.is_none() || table.dtype != out.dtype {
         return Err(format!(
             "lut table must have the quantized result's element type {}, found {}",
@@ -327,13 +329,13 @@ fn check_lut(ins: &[&TensorType], out: &TensorType) -> std::result::Result<(), S
         ));
     }
     let ok = match table.shape.as_slice() {
-        [Dim::Fixed(256)] => true,
-        [c, Dim::Fixed(256)] => x.shape.get(1) == Some(c),
+        [Dim::Fixed(n)] => *n == e,
+        [c, Dim::Fixed(n)] => *n == e && x.shape.get(1) == Some(c),
         _ => false,
     };
     if !ok {
         return Err(format!(
-            "lut table must have shape [256] or [C, 256] with C = operand dim 1, found {}",
+            "lut table must have shape [{e}] or [C, {e}] with C = operand dim 1, found {}",
             crate::text::print_type(table)
         ));
     }

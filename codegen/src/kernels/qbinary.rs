@@ -117,7 +117,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
                 zc: (zy + oy) as f32,
             },
         ),
-        (Op::QMul, true) => match Multiplier::new(RequantMode::FixedPoint, sa, sb, sy) {
+        (Op::QMul, true) => match Multiplier::tflite_mul(sa, sb, sy) {
             Multiplier::Fixed { m0, shift } => (za, zb, zy, 0, Arith::MulFixed { m0, shift }),
             Multiplier::Float(_) => return Ok(None),
         },

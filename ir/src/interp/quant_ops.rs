@@ -503,7 +503,7 @@ pub(crate) fn qmul(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
             })?
         }
         crate::RequantMode::FixedPoint => {
-            let m = crate::quant::Multiplier::new(crate::RequantMode::FixedPoint, sa, sb, sy);
+            let m = crate::quant::Multiplier::tflite_mul(sa, sb, sy);
             super::broadcast::zip2(&av, &a.shape, &bv, &b.shape, |x, y| {
                 m.apply(product(x, y), zy, qmin, qmax)
             })?
@@ -570,8 +570,12 @@ pub(crate) fn global_means(
 pub(crate) fn lut(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
     arity(ins, 2, 2)?;
     let (x, table) = (ins[0], ins[1]);
-    let Some((xmin, _)) = x.dtype().int_range().filter(|_| x.dtype().size() == 1) else {
-        return Err(format!("lut needs an 8-bit operand, found {}", x.dtype()));
+    let (Some(e), Some((xmin, _))) = (crate::quant::lut_entries(x.dtype()), x.dtype().int_range())
+    else {
+        return Err(format!(
+            "lut needs an 8- or 16-bit operand, found {}",
+            x.dtype()
+        ));
     };
     let dt = ctx.out_ty(0).dtype;
     if table.dtype() != dt {
@@ -581,13 +585,15 @@ pub(crate) fn lut(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
             dt
         ));
     }
-    // One table per channel along dim 1 (`[C, 256]`) or one for all (`[256]`).
+    // One table per channel along dim 1 (`[C, E]`) or one for all (`[E]`).
     let (channels, inner) = match table.shape.as_slice() {
-        [256] => (1, 1),
-        [c, 256] if x.shape.get(1) == Some(c) => (*c, x.shape[2..].iter().product::<usize>()),
+        [n] if *n == e => (1, 1),
+        [c, n] if *n == e && x.shape.get(1) == Some(c) => {
+            (*c, x.shape[2..].iter().product::<usize>())
+        }
         s => {
             return Err(format!(
-                "table shape {s:?} is neither [256] nor [C, 256] with C = {:?}",
+                "table shape {s:?} is neither [{e}] nor [C, {e}] with C = {:?}",
                 x.shape.get(1)
             ))
         }
@@ -603,7 +609,7 @@ pub(crate) fn lut(ctx: &Ctx, ins: &[&Tensor]) -> R<Tensor> {
             } else {
                 (i / inner) % channels
             };
-            tv[c * 256 + (v - xmin) as usize]
+            tv[c * e + (v - xmin) as usize]
         })
         .collect();
     Ok(Tensor::new(x.shape.clone(), Data::from_i64(dt, &vals)))

@@ -273,9 +273,10 @@ pub(crate) fn sub(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     binary(b, op, act, qcc_ir::BinaryOp::Sub, Op::QSub)
 }
 
-/// MUL (int8 / uint8, broadcasting): TFLite's reference integer MUL is
+/// MUL (int8 / uint8 / int16 with zero points 0, broadcasting): TFLite's reference integer
+/// MUL is
 /// `MultiplyByQuantizedMultiplier((x1 - z1) * (x2 - z2), QuantizeMultiplier(s1 * s2 / s_y))
-/// + z_y` with the multiplier computed in double, which is `qmul` in a fixed-point module.
+/// + z_y` with the ratio computed in f32, which is `qmul` in a fixed-point module.
 pub(crate) fn mul(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     let act = op
         .fb
@@ -343,6 +344,16 @@ fn binary(
                     "int16 {} with power-of-two scales (pot_scale_int16)",
                     op.info.name
                 );
+            }
+            b.emit_tensor(y, quantized, vec![v1, v2])?
+        }
+        DType::I16 if matches!(quantized, Op::QMul) => {
+            // TFLite's int16 MUL: the int8 arithmetic on symmetric operands (the product of
+            // two int16 values fits int32).
+            for (t, what) in [(x1, "input 1"), (x2, "input 2"), (y, "the output")] {
+                if b.per_tensor(t, what)?.1 != 0 {
+                    bail!("int16 MUL needs zero point 0 on {what}");
+                }
             }
             b.emit_tensor(y, quantized, vec![v1, v2])?
         }

@@ -10,8 +10,13 @@
 //!
 //! - LEAKY_RELU: `QuantizeLeakyRelu`'s two fixed-point multipliers, per stored value.
 //!
-//! Float tensors lower to the float ops. 16-bit tensors are not lowered yet.
+//! On int16 tensors LOGISTIC and TANH become 65536-entry tables of the int16 kernels
+//! ([`super::lut16`]) and LEAKY_RELU one of `QuantizeLeakyRelu` on every int16 value;
+//! int16 HARD_SWISH is not lowered (LiteRT has no int16 kernel for it).
+//!
+//! Float tensors lower to the float ops.
 
+use super::lut16::{self, Act16};
 use super::{expect_dtype, OpRef};
 use crate::tflite::builder::{Builder, Slot};
 use crate::tflite::error::{unsupported, LResult};
@@ -20,19 +25,38 @@ use qcc_ir::{DType, Data, Op, Tensor, UnaryOp};
 
 /// LOGISTIC.
 pub(crate) fn logistic(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
-    unary(b, op, UnaryOp::Sigmoid, |p| {
-        table(p, |x| 1.0 / (1.0 + (-x).exp()))
-    })
+    let build = |p: Params| {
+        if p.int16() {
+            lut16::table(Act16::Logistic, (p.sx, p.zx), (p.sy, p.zy))
+        } else {
+            Ok(table(p, |x| 1.0 / (1.0 + (-x).exp())))
+        }
+    };
+    lower_unary(b, op, Op::Unary(UnaryOp::Sigmoid), &build)
 }
 
 /// TANH.
 pub(crate) fn tanh(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
-    unary(b, op, UnaryOp::Tanh, |p| table(p, f32::tanh))
+    let build = |p: Params| {
+        if p.int16() {
+            lut16::table(Act16::Tanh, (p.sx, p.zx), (p.sy, p.zy))
+        } else {
+            Ok(table(p, f32::tanh))
+        }
+    };
+    lower_unary(b, op, Op::Unary(UnaryOp::Tanh), &build)
 }
 
 /// HARD_SWISH.
 pub(crate) fn hard_swish(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
-    unary(b, op, UnaryOp::HardSwish, hard_swish_table)
+    let build = |p: Params| {
+        if p.int16() {
+            unsupported!("int16 tensors (LiteRT has no int16 HARD_SWISH kernel)")
+        } else {
+            Ok(hard_swish_table(p))
+        }
+    };
+    lower_unary(b, op, Op::Unary(UnaryOp::HardSwish), &build)
 }
 
 /// LEAKY_RELU: `leaky_relu` for float; on 8-bit tensors a table of the reference kernel
@@ -46,19 +70,19 @@ pub(crate) fn leaky_relu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     let build = move |p: Params| {
         let (mi, si) = quantize_multiplier(f64::from(p.sx / p.sy));
         let (ma, sa) = quantize_multiplier(f64::from(p.sx * alpha / p.sy));
-        (p.range.0..=p.range.1)
+        Ok((p.range.0..=p.range.1)
             .map(|v| {
                 let x = (v - p.zx) as i32;
                 let (m, s) = if x >= 0 { (mi, si) } else { (ma, sa) };
                 let y = i64::from(qcc_ir::quant::multiply_by_quantized_multiplier(x, m, s));
                 (p.zy + y).clamp(p.range.0, p.range.1)
             })
-            .collect()
+            .collect())
     };
     lower_unary(b, op, Op::LeakyRelu { alpha }, &build)
 }
 
-/// Quantization of an 8-bit operand and result.
+/// Quantization of an 8- or 16-bit operand and result.
 #[derive(Clone, Copy)]
 struct Params {
     sx: f32,
@@ -69,22 +93,20 @@ struct Params {
     range: (i64, i64),
 }
 
-/// Lowers a one-input activation: float -> `float_op`, 8-bit -> `lut` with `build`'s table.
-fn unary(
-    b: &mut Builder<'_>,
-    op: &OpRef<'_>,
-    float_op: UnaryOp,
-    build: fn(Params) -> Vec<i64>,
-) -> LResult<()> {
-    lower_unary(b, op, Op::Unary(float_op), &build)
+impl Params {
+    /// True for int16 tensors.
+    fn int16(&self) -> bool {
+        self.range == (i16::MIN.into(), i16::MAX.into())
+    }
 }
 
-/// [`unary`] with any float op and table builder.
+/// Lowers a one-input activation: float -> `float_op`, 8- and 16-bit -> `lut` with
+/// `build`'s table (one entry per stored value, from the type's minimum up).
 fn lower_unary(
     b: &mut Builder<'_>,
     op: &OpRef<'_>,
     float_op: Op,
-    build: &dyn Fn(Params) -> Vec<i64>,
+    build: &dyn Fn(Params) -> LResult<Vec<i64>>,
 ) -> LResult<()> {
     op.arity(1, 1, 1)?;
     let (x, y) = (op.input(0)?, op.output(0)?);
@@ -103,7 +125,7 @@ fn lower_unary(
     let xv = b.value(x)?;
     let v = match dt {
         DType::F32 => b.emit_tensor(y, float_op, vec![xv])?,
-        DType::I8 | DType::U8 => {
+        DType::I8 | DType::U8 | DType::I16 => {
             let (sx, zx) = b.per_tensor(x, "the input")?;
             let (sy, zy) = b.per_tensor(y, "the output")?;
             let range = dt.int_range().unwrap_or((0, 255));
@@ -113,16 +135,16 @@ fn lower_unary(
                 sy,
                 zy,
                 range,
-            });
+            })?;
             let name = format!("{}_table", b.tensor(y).name);
             let table = b.new_const(
                 &name,
-                Tensor::new(vec![256], Data::from_i64(dt, &entries)),
+                Tensor::new(vec![entries.len()], Data::from_i64(dt, &entries)),
                 None,
             );
             b.emit_tensor(y, Op::Lut, vec![xv, table])?
         }
-        d => unsupported!("{d} tensors are not lowered yet (8-bit and float are)"),
+        d => unsupported!("{d} tensors are not lowered yet (8-bit, int16 and float are)"),
     };
     b.bind(y, Slot::Value(v));
     Ok(())

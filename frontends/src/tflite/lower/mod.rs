@@ -5,6 +5,7 @@ mod act;
 mod layout;
 mod lstm;
 mod lut;
+mod lut16;
 mod nn;
 mod quant;
 mod reduce;

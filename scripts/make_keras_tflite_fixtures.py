@@ -562,6 +562,93 @@ def m_avgpool_only():
     return keras.Model(inp, x)
 
 
+# ---- third round: Keras layers beyond the corpus (bilinear resize, transposed and dilated
+# convs, global max pooling, gelu / elu / PReLU, elementwise max / min)
+def m_global_max():
+    inp = keras.Input((16, 16, 3))
+    x = conv_bn(inp, 8, 3, 2, act="relu")
+    x = L.GlobalMaxPooling2D()(x)
+    x = L.Dense(4)(x)
+    return keras.Model(inp, x)
+
+
+def m_bilinear():
+    inp = keras.Input((8, 8, 3))
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    a = L.Lambda(lambda t: tf.image.resize(t, (16, 16), method="bilinear"))(x)
+    a = L.Conv2D(4, 3, padding="same")(a)
+    b = L.Lambda(lambda t: tf.compat.v1.image.resize_bilinear(t, (13, 11), align_corners=True))(x)
+    b = L.Conv2D(4, 3, padding="same")(b)
+    return keras.Model(inp, [a, b])
+
+
+def m_transpose_conv():
+    inp = keras.Input((8, 8, 3))
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    x = L.Conv2DTranspose(6, 3, strides=2, padding="same")(x)
+    x = L.ReLU()(x)
+    x = L.Conv2DTranspose(4, 2, strides=2, padding="valid", use_bias=False)(x)
+    return keras.Model(inp, x)
+
+
+def m_dilated():
+    inp = keras.Input((16, 16, 3))
+    x = L.Conv2D(8, 3, dilation_rate=2, padding="same", activation="relu")(inp)
+    x = L.Conv2D(8, 3, dilation_rate=(2, 3), padding="valid")(x)
+    x = L.Flatten()(x)
+    x = L.Dense(4)(x)
+    return keras.Model(inp, x)
+
+
+def m_dilated_conv1d():
+    inp = keras.Input((64, 3))
+    x = L.Conv1D(8, 3, dilation_rate=2, padding="causal", activation="relu")(inp)
+    x = L.Conv1D(8, 3, dilation_rate=4, padding="same")(x)
+    x = L.GlobalAveragePooling1D()(x)
+    x = L.Dense(4)(x)
+    return keras.Model(inp, x)
+
+
+def m_acts2():
+    """ELU is left out: LiteRT 2.3.0 cannot run the converter's int8 ELU."""
+    inp = keras.Input((20,))
+    x = L.Dense(32)(inp)
+    g = L.Activation("gelu")(L.Dense(16)(x))
+    w = L.Activation("swish")(L.Dense(16)(x))
+    m = L.Maximum()([L.Dense(16)(x), L.Dense(16)(x)])
+    n = L.Minimum()([L.Dense(16)(x), L.Dense(16)(x)])
+    x = L.Concatenate()([g, w, m, n])
+    x = L.Dense(8)(x)
+    return keras.Model(inp, x)
+
+
+def m_prelu():
+    inp = keras.Input((12, 12, 3))
+    x = L.Conv2D(8, 3, padding="same")(inp)
+    x = L.PReLU(shared_axes=[1, 2])(x)
+    x = L.Flatten()(x)
+    x = L.Dense(16)(x)
+    x = L.PReLU()(x)
+    x = L.Dense(4)(x)
+    return keras.Model(inp, x)
+
+
+def m_argmax():
+    inp = keras.Input((20,))
+    x = L.Dense(16, activation="relu")(inp)
+    x = L.Dense(10)(x)
+    return keras.Model(inp, L.Lambda(lambda t: tf.argmax(t, axis=-1))(x))
+
+
+def m_embedding():
+    inp = keras.Input((12,), dtype="int32")
+    x = L.Embedding(50, 8)(inp)
+    x = L.Conv1D(8, 3, padding="same", activation="relu")(x)
+    x = L.GlobalAveragePooling1D()(x)
+    x = L.Dense(4)(x)
+    return keras.Model(inp, x)
+
+
 MODELS = {
     # name: (builder, data(rng, n), io, mode)
     "mnv3_block_int8io": (m_mnv3("hard_sigmoid"), lambda r, n: images(r, n, 32, 32, 3), "int8", "int8"),
@@ -595,6 +682,16 @@ MODELS = {
     "lstm_only_int8io": (m_lstm_only, lambda r, n: series(r, n, 10, 6), "int8", "int8"),  # tf_keras
     "softmax_int16x8": (m_softmax_head, lambda r, n: features(r, n, 24) * 3, "int16", "int16"),
     "avgpool_conv_int8io": (m_avgpool_only, lambda r, n: images(r, n, 16, 16, 3), "int8", "int8"),
+    "global_max_int8io": (m_global_max, lambda r, n: images(r, n, 16, 16, 3), "int8", "int8"),
+    "bilinear_int8io": (m_bilinear, lambda r, n: images(r, n, 8, 8, 3), "int8", "int8"),
+    "transpose_conv_int8io": (m_transpose_conv, lambda r, n: images(r, n, 8, 8, 3), "int8", "int8"),
+    "dilated_int8io": (m_dilated, lambda r, n: images(r, n, 16, 16, 3), "int8", "int8"),
+    "dilated_conv1d_int8io": (m_dilated_conv1d, lambda r, n: series(r, n, 64, 3), "int8", "int8"),
+    "acts2_int8io": (m_acts2, lambda r, n: features(r, n, 20), "int8", "int8"),
+    "acts2_int16x8": (m_acts2, lambda r, n: features(r, n, 20), "int16", "int16"),
+    "prelu_int8io": (m_prelu, lambda r, n: normalized_images(r, n, 12, 12, 3), "int8", "int8"),
+    "argmax_int8io": (m_argmax, lambda r, n: features(r, n, 20), "int8", "int8"),
+    "bilinear_int16x8": (m_bilinear, lambda r, n: images(r, n, 8, 8, 3), "int16", "int16"),
     # keras.applications architectures (random weights, 10 classes, small inputs); too big
     # for the repository, run with QCC_KERAS_OUT pointing elsewhere.
     "app_mobilenetv2_int8io": (lambda: keras.applications.MobileNetV2(

@@ -301,9 +301,16 @@ impl ConvVnni {
         let blocks = g.ow.div_ceil(pix);
         fb.for_n(g.oh, |fb, oh| {
             fb.for_n(blocks, |fb, pb| {
-                let zero = fb.c32(0);
-                let zv = fb.b.ins().splat(types::I32X4, zero);
-                let accs: Vec<_> = (0..ocb * pv).map(|_| fb.var(types::I32X4, zv)).collect();
+                // Accumulators start at the channel's bias (one splat per channel instead of
+                // one add per vector in the epilogue).
+                let mut accs = Vec::with_capacity(ocb * pv);
+                for o in 0..ocb {
+                    let m = fb.b.ins().iadd_imm_s(m0, o as i64);
+                    let row = self.req.row(fb, m);
+                    let bias = self.req.bias(fb, row);
+                    let bv = fb.b.ins().splat(types::I32X4, bias);
+                    accs.extend((0..pv).map(|_| fb.var(types::I32X4, bv)));
+                }
                 // Column of the block's first pixel in the padded plane.
                 let col0 = fb.b.ins().imul_imm_s(pb, (pix * g.sw * 4) as i64);
                 let r0 = fb.b.ins().imul_imm_s(oh, (g.sh * g.wp * 4) as i64);
@@ -393,8 +400,6 @@ impl ConvVnni {
         for o in 0..ocb {
             let m = fb.b.ins().iadd_imm_s(m0, o as i64);
             let row = self.req.row(fb, m);
-            let bias = self.req.bias(fb, row);
-            let bv = fb.b.ins().splat(types::I32X4, bias);
             let yc = fb.b.ins().iadd_imm_s(y0, (o * g.oh * g.ow * ysz) as i64);
             let yr = fb.index(yc, oh, g.ow * ysz);
             let ya = fb.index(yr, pb, pix * ysz);
@@ -405,7 +410,6 @@ impl ConvVnni {
             let q: Vec<Value> = (0..pv)
                 .map(|k| {
                     let a = fb.b.use_var(accs[pv * o + k]);
-                    let a = fb.b.ins().iadd(a, bv);
                     r.apply_packed(fb, &self.req, a, self.y_dt)
                 })
                 .collect();

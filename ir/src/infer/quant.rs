@@ -2,7 +2,7 @@
 
 use super::dims::{norm_axis, Size};
 use super::shapes;
-use crate::{Dim, Module, Op, QParams, TensorType, UnaryOp};
+use crate::{BinaryOp, Dim, Module, Op, QParams, ReduceOp, TensorType, UnaryOp};
 
 /// Keeps per-tensor parameters; moves a per-axis axis with `f` (`None` drops them).
 fn remap(q: Option<QParams>, f: impl FnOnce(usize) -> Option<usize>) -> Option<QParams> {
@@ -77,6 +77,23 @@ pub(super) fn inherited(
         // AVERAGE_POOL_2D) averages stored values on its operand's grid.
         Op::MaxPool(_) | Op::GlobalMaxPool | Op::AvgPool(_) | Op::GlobalAvgPool => {
             remap(q0(), |a| (a < 2).then_some(a))
+        }
+        // The extremum of stored values on an integer grid is a stored value of the same
+        // grid (per-tensor parameters only).
+        Op::Reduce {
+            op: ReduceOp::Max | ReduceOp::Min,
+            ..
+        } => x
+            .filter(|t| t.dtype.is_int())
+            .and_then(|t| remap(t.quant.clone(), |_| None)),
+        // The larger / smaller of two stored values on one grid.
+        Op::Binary(BinaryOp::Max | BinaryOp::Min) => {
+            let q = x.filter(|t| t.dtype.is_int()).and_then(|t| t.quant.clone());
+            let same = ins.iter().all(|t| match (&t.quant, &q) {
+                (Some(a), Some(b)) => a.same_as(b) && a.is_per_tensor(),
+                _ => false,
+            });
+            q.filter(|_| same)
         }
         Op::Transpose { perm } => remap(q0(), |a| {
             shapes::perm_of(perm, rank)

@@ -21,7 +21,7 @@ pub(crate) fn const_ints(b: &Builder<'_>, t: usize, what: &str) -> LResult<Vec<i
 }
 
 /// Requires tensors `a` and `b` to share their type and quantization parameters.
-fn same_params(b: &Builder<'_>, x: usize, y: usize) -> LResult<()> {
+pub(crate) fn same_params(b: &Builder<'_>, x: usize, y: usize) -> LResult<()> {
     let (tx, ty) = (b.tensor(x), b.tensor(y));
     if tx.dtype != ty.dtype {
         bail!(
@@ -252,6 +252,35 @@ pub(crate) fn relu6(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
 /// RELU_N1_TO_1.
 pub(crate) fn relu_n1_to_1(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     relu_like(b, op, A::RELU_N1_TO_1)
+}
+
+/// MAXIMUM.
+pub(crate) fn maximum(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    extremum(b, op, qcc_ir::BinaryOp::Max)
+}
+
+/// MINIMUM.
+pub(crate) fn minimum(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    extremum(b, op, qcc_ir::BinaryOp::Min)
+}
+
+/// MAXIMUM / MINIMUM (broadcasting): the reference kernel compares the stored values, so
+/// quantized operands and the result must share their parameters; `max` / `min`.
+fn extremum(b: &mut Builder<'_>, op: &OpRef<'_>, bop: qcc_ir::BinaryOp) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x1, x2, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
+    super::expect_dtype(
+        b,
+        y,
+        &[DType::I8, DType::U8, DType::I16, DType::F32],
+        "the output",
+    )?;
+    same_params(b, x1, y)?;
+    same_params(b, x2, y)?;
+    let (v1, v2) = (b.value(x1)?, b.value(x2)?);
+    let v = b.emit_tensor(y, Op::Binary(bop), vec![v1, v2])?;
+    b.bind(y, Slot::Value(v));
+    Ok(())
 }
 
 /// ADD (int8 / uint8: TFLite's fixed-point ADD as `qadd`; float: `add`).

@@ -2,6 +2,7 @@
 //! to them.
 
 mod act;
+mod batch_space;
 mod layout;
 mod lstm;
 mod lut;
@@ -50,6 +51,8 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::ADD => (layout::add, 4),
         B::MUL => (layout::mul, 4),
         B::SUB => (layout::sub, 3),
+        B::MAXIMUM => (layout::maximum, 4),
+        B::MINIMUM => (layout::minimum, 4),
         B::SQUEEZE => (layout::squeeze, 2),
         B::EXPAND_DIMS => (layout::expand_dims, 1),
         B::RESIZE_NEAREST_NEIGHBOR => (layout::resize_nearest_neighbor, 4),
@@ -62,6 +65,10 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::RELU6 => (layout::relu6, 3),
         B::RELU_N1_TO_1 => (layout::relu_n1_to_1, 2),
         B::MEAN => (reduce::mean, 3),
+        B::SPACE_TO_BATCH_ND => (batch_space::space_to_batch_nd, 4),
+        B::BATCH_TO_SPACE_ND => (batch_space::batch_to_space_nd, 4),
+        B::REDUCE_MAX => (reduce::reduce_max, 3),
+        B::REDUCE_MIN => (reduce::reduce_min, 3),
         B::LOGISTIC => (lut::logistic, 3),
         B::TANH => (lut::tanh, 3),
         B::HARD_SWISH => (lut::hard_swish, 1),

@@ -1,20 +1,83 @@
 //! MEAN: `qmean` on quantized tensors (TFLite's reference integer mean, see
-//! [`qcc_ir::Op::QMean`]), `reduce_mean` on float ones. Axes come from a constant operand;
-//! negative and repeated axes are normalised as the reference kernel's `ResolveAxis` does.
+//! [`qcc_ir::Op::QMean`]), `reduce_mean` on float ones. REDUCE_MAX / REDUCE_MIN:
+//! `reduce_max` / `reduce_min` on the stored values (the reference kernel compares raw
+//! integers; input and output share their quantization). Axes come from a constant
+//! operand; negative and repeated axes are normalised as the reference kernel's
+//! `ResolveAxis` does.
 
-use super::{expect_dtype, layout::const_ints, OpRef};
+use super::{expect_dtype, layout::const_ints, layout::same_params, OpRef};
 use crate::tflite::builder::{Builder, Slot};
 use crate::tflite::error::{bail, LResult};
 use qcc_ir::{DType, Op, ReduceOp};
+
+/// The reduced axes of `op`'s constant axis operand (input 1), normalised and deduplicated
+/// in order.
+fn reduced_axes(b: &Builder<'_>, op: &OpRef<'_>, x: usize) -> LResult<Vec<i64>> {
+    let rank = b.tensor(x).shape.len() as i64;
+    let mut axes = Vec::new();
+    for a in const_ints(b, op.input(1)?, "axis")? {
+        let n = if a < 0 { a + rank } else { a };
+        if n < 0 || n >= rank {
+            bail!("axis {a} is out of range for rank {rank}");
+        }
+        if !axes.contains(&n) {
+            axes.push(n);
+        }
+    }
+    Ok(axes)
+}
+
+/// Whether the reducer keeps the reduced dims.
+fn keep_dims(op: &OpRef<'_>) -> bool {
+    op.fb
+        .builtin_options_as_reducer_options()
+        .is_some_and(|o| o.keep_dims())
+}
+
+/// REDUCE_MAX.
+pub(crate) fn reduce_max(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    reduce_extremum(b, op, ReduceOp::Max)
+}
+
+/// REDUCE_MIN.
+pub(crate) fn reduce_min(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    reduce_extremum(b, op, ReduceOp::Min)
+}
+
+/// REDUCE_MAX / REDUCE_MIN: the extremum of the stored values (float or quantized with the
+/// input's parameters; over no axis, a copy).
+fn reduce_extremum(b: &mut Builder<'_>, op: &OpRef<'_>, rop: ReduceOp) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    expect_dtype(
+        b,
+        x,
+        &[DType::I8, DType::U8, DType::I16, DType::F32],
+        "the input",
+    )?;
+    same_params(b, x, y)?;
+    let axes = reduced_axes(b, op, x)?;
+    let xv = b.value(x)?;
+    let v = if axes.is_empty() {
+        b.emit_tensor(y, Op::Identity, vec![xv])?
+    } else {
+        let reduce = Op::Reduce {
+            op: rop,
+            axes: Some(axes),
+            keepdims: keep_dims(op),
+            noop_with_empty_axes: false,
+        };
+        b.emit_tensor(y, reduce, vec![xv])?
+    };
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
 
 /// MEAN.
 pub(crate) fn mean(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     op.arity(2, 2, 1)?;
     let (x, y) = (op.input(0)?, op.output(0)?);
-    let keepdims = op
-        .fb
-        .builtin_options_as_reducer_options()
-        .is_some_and(|o| o.keep_dims());
+    let keepdims = keep_dims(op);
     let dt = expect_dtype(
         b,
         x,
@@ -27,17 +90,7 @@ pub(crate) fn mean(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
             b.tensor(y).dtype
         );
     }
-    let rank = b.tensor(x).shape.len() as i64;
-    let mut axes = Vec::new();
-    for a in const_ints(b, op.input(1)?, "axis")? {
-        let n = if a < 0 { a + rank } else { a };
-        if n < 0 || n >= rank {
-            bail!("axis {a} is out of range for rank {rank}");
-        }
-        if !axes.contains(&n) {
-            axes.push(n);
-        }
-    }
+    let axes = reduced_axes(b, op, x)?;
     let xv = b.value(x)?;
     let v = if axes.is_empty() {
         // No axis: the reference copies the input through (the mean over nothing).

@@ -19,6 +19,9 @@ use crate::tflite::builder::{Builder, Slot};
 use crate::tflite::error::{bail, LResult};
 use qcc_ir::{Op, PadMode, ValueId};
 
+/// A block shape and its `(before, after)` paddings or crops per spatial dim.
+type BlockPairs = (Vec<i64>, Vec<(i64, i64)>);
+
 /// The block shape and the `[M][2]` paddings or crops of `op` (inputs 1 and 2), checked
 /// against the input's rank.
 fn block_and_pairs(
@@ -26,7 +29,7 @@ fn block_and_pairs(
     op: &OpRef<'_>,
     x: usize,
     what: &str,
-) -> LResult<(Vec<i64>, Vec<(i64, i64)>)> {
+) -> LResult<BlockPairs> {
     let block = const_ints(b, op.input(1)?, "block_shape")?;
     let pairs = const_ints(b, op.input(2)?, what)?;
     let rank = b.tensor(x).shape.len();

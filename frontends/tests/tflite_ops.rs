@@ -49,6 +49,8 @@ enum Opts {
     StridedSlice(i32, i32, i32),
     /// align_corners, half_pixel_centers
     ResizeNearest(bool, bool),
+    /// align_corners, half_pixel_centers
+    ResizeBilinear(bool, bool),
     /// ADD / SUB options with `pot_scale_int16 = false` (TFLite's general int16 path).
     AddGeneral,
     SubGeneral,
@@ -156,6 +158,20 @@ fn model(
                     &ResizeNearestNeighborOptionsArgs {
                         align_corners,
                         half_pixel_centers,
+                    },
+                )
+                .as_union_value(),
+            ),
+        ),
+        Opts::ResizeBilinear(align_corners, half_pixel_centers) => (
+            BuiltinOptions::ResizeBilinearOptions,
+            Some(
+                ResizeBilinearOptions::create(
+                    &mut fbb,
+                    &ResizeBilinearOptionsArgs {
+                        align_corners,
+                        half_pixel_centers,
+                        ..Default::default()
                     },
                 )
                 .as_union_value(),
@@ -637,6 +653,36 @@ fn litert_fixture_models_match_the_builder() {
             &[0, 1],
             &[2],
             Opts::ResizeNearest(align, half),
+            &[0],
+        );
+        check_fixture(root, name, &m);
+    }
+    // RESIZE_BILINEAR of a [1, 5, 7, 3] input to 8 x 4 (up in H, down in W) in each
+    // coordinate mode, int8 and int16.
+    for (name, align, half, ty) in [
+        ("op_resize_bilinear_a", false, false, TensorType::INT8),
+        ("op_resize_bilinear_b", false, true, TensorType::INT8),
+        ("op_resize_bilinear_c", true, false, TensorType::INT8),
+        ("op_resize_bilinear_d", false, false, TensorType::INT16),
+    ] {
+        let q = if ty == TensorType::INT16 {
+            (0.001, 0)
+        } else {
+            (0.1, 2)
+        };
+        let act = |shape: &[i32]| T {
+            shape: shape.to_vec(),
+            ty,
+            data: None,
+            q: Some(q),
+        };
+        let t = [act(&[1, 5, 7, 3]), const_i32(&[8, 4]), act(&[1, 8, 4, 3])];
+        let m = model(
+            &t,
+            BuiltinOperator::RESIZE_BILINEAR,
+            &[0, 1],
+            &[2],
+            Opts::ResizeBilinear(align, half),
             &[0],
         );
         check_fixture(root, name, &m);

@@ -256,6 +256,20 @@ pub enum Op {
         /// Nearest rounding mode.
         nearest: String,
     },
+    /// `[x] -> y`: TFLite's RESIZE_BILINEAR of a rank-4 NHWC tensor to `sizes = [H', W']`.
+    /// `coord` is `tflite` (source `o * in / out`), `tflite_half_pixel` (`(o + 0.5) * in /
+    /// out - 0.5`) or `tflite_align_corners` (`o * (in - 1) / (out - 1)`). Integer tensors
+    /// (int8, int16; the result keeps the operand's quantization) follow the reference
+    /// `ResizeBilinearInteger`: source positions in 10-bit fixed point (`scale_10 =
+    /// round(1024 in / out)`, half pixel `o * scale_10 + scale_10 / 2 - 512`), the four
+    /// stored neighbours weighted in int64 and divided by `2^20` rounding half away from
+    /// zero. f32 follows the float reference: source positions and weights in f32.
+    ResizeBilinear {
+        /// Output height and width.
+        sizes: Vec<i64>,
+        /// Coordinate mode.
+        coord: String,
+    },
     /// `[x, scale, bias?] -> y` (float): ONNX LayerNormalization over the dims from `axis` on,
     /// with ONNX Runtime's arithmetic: per row, f32 running sums of `x` and `x * x` in order,
     /// `mean = sum / n`, `sd = sqrt(sum_sq / n - mean * mean + epsilon)`, then
@@ -518,6 +532,7 @@ impl Op {
             Op::BatchNorm { .. } => "batchnorm",
             Op::LayerNorm { .. } => "layer_norm",
             Op::ResizeNearest { .. } => "resize_nearest",
+            Op::ResizeBilinear { .. } => "resize_bilinear",
             Op::QConv(..) => "qconv",
             Op::QMatMul => "qmatmul",
             Op::QGemm(..) => "qgemm",

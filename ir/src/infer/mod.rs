@@ -123,7 +123,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         }
         Op::BatchNorm { .. } => (5, 5),
         Op::LayerNorm { .. } => (2, 3),
-        Op::ResizeNearest { .. } => (1, 1),
+        Op::ResizeNearest { .. } | Op::ResizeBilinear { .. } => (1, 1),
         Op::TfliteLstm { .. } => (15, 15),
         Op::Where => (3, 3),
         Op::Clip { .. } => (1, 3),
@@ -300,6 +300,7 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::Softmax { .. }
         | Op::Identity
         | Op::ResizeNearest { .. }
+        | Op::ResizeBilinear { .. }
         | Op::AvgPool(_)
         | Op::GlobalAvgPool
         | Op::GlobalMaxPool

@@ -72,6 +72,8 @@ pub(super) fn inherited(
         Op::Identity | Op::Clip { .. } => q0(),
         // Nearest-neighbour resizing copies elements.
         Op::ResizeNearest { .. } => remap(q0(), Some),
+        // Bilinear resizing interpolates stored values on the operand's grid.
+        Op::ResizeBilinear { .. } => remap(q0(), |_| None),
         Op::Unary(UnaryOp::Relu) => x.filter(|t| t.dtype.is_int()).and_then(|t| t.quant.clone()),
         // Pooling mixes values along the spatial dims only; an integer average pool (TFLite's
         // AVERAGE_POOL_2D) averages stored values on its operand's grid.

@@ -57,6 +57,21 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
             }
             single(reduce_static(axes, *keepdims, false, &ins[0].shape)?)
         }
+        Op::ResizeBilinear { sizes, .. } => {
+            let x = &ins[0].shape;
+            match (x.as_slice(), sizes.as_slice()) {
+                ([n, _, _, c], &[h, w]) if h > 0 && w > 0 => single(vec![
+                    n.clone(),
+                    Dim::Fixed(h as usize),
+                    Dim::Fixed(w as usize),
+                    c.clone(),
+                ]),
+                _ => Err(format!(
+                    "resize_bilinear needs a rank-4 operand and two positive sizes, got {} dims and {sizes:?}",
+                    x.len()
+                )),
+            }
+        }
         Op::ResizeNearest { sizes, scales, .. } => {
             let x = &ins[0].shape;
             if sizes.len() != x.len() || scales.len() != x.len() {

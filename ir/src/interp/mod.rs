@@ -31,6 +31,7 @@ mod qsoftmax;
 mod quant_ops;
 mod reduce;
 mod resize;
+mod resize_bilinear;
 #[cfg(test)]
 mod tests;
 mod tflite_lstm;
@@ -499,6 +500,9 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
             coord,
             nearest,
         } => one(resize::resize_nearest(ins, sizes, scales, coord, nearest)?),
+        ResizeBilinear { sizes, coord } => {
+            one(resize_bilinear::resize_bilinear(ins, sizes, coord)?)
+        }
         MaxPool(a) => conv::maxpool(ctx, ins, a),
         AvgPool(a) => one(conv::avgpool(ins, a)?),
         GlobalAvgPool => one(reduce::global_pool(ins, false)?),

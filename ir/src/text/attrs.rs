@@ -198,6 +198,10 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             f("coord", Slot::Word(coord));
             f("nearest", Slot::Word(nearest));
         }
+        Op::ResizeBilinear { sizes, coord } => {
+            f("sizes", Slot::I64s(sizes));
+            f("coord", Slot::Word(coord));
+        }
         Op::LayerNorm { axis, epsilon } => {
             f("axis", Slot::I64(axis));
             f("epsilon", Slot::F32(epsilon));
@@ -335,6 +339,10 @@ fn build_templates() -> Vec<Op> {
             scales: vec![1.0, 1.0, 2.0, 2.0],
             coord: "half_pixel".into(),
             nearest: "round_prefer_floor".into(),
+        },
+        Op::ResizeBilinear {
+            sizes: vec![8, 8],
+            coord: "tflite".into(),
         },
         Op::LayerNorm {
             axis: -1,

@@ -24,12 +24,7 @@ type BlockPairs = (Vec<i64>, Vec<(i64, i64)>);
 
 /// The block shape and the `[M][2]` paddings or crops of `op` (inputs 1 and 2), checked
 /// against the input's rank.
-fn block_and_pairs(
-    b: &Builder<'_>,
-    op: &OpRef<'_>,
-    x: usize,
-    what: &str,
-) -> LResult<BlockPairs> {
+fn block_and_pairs(b: &Builder<'_>, op: &OpRef<'_>, x: usize, what: &str) -> LResult<BlockPairs> {
     let block = const_ints(b, op.input(1)?, "block_shape")?;
     let pairs = const_ints(b, op.input(2)?, what)?;
     let rank = b.tensor(x).shape.len();

@@ -108,13 +108,14 @@ pub(crate) fn expand_dims(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     Ok(())
 }
 
-/// RESIZE_NEAREST_NEIGHBOR (NHWC, constant `[new_h, new_w]`): `resize_nearest` with
-/// TFLite's `GetNearestNeighbor` coordinates (`tflite`, `tflite_half_pixel`,
-/// `tflite_align_corners`).
-pub(crate) fn resize_nearest_neighbor(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
-    op.arity(2, 2, 1)?;
-    let (x, y) = (op.input(0)?, op.output(0)?);
-    same_params(b, x, y)?;
+/// The constant `[new_h, new_w]` of a resize and its coordinate mode (`tflite`,
+/// `tflite_half_pixel`, `tflite_align_corners`) from the options' two flags.
+fn resize_target(
+    b: &Builder<'_>,
+    op: &OpRef<'_>,
+    x: usize,
+    flags: Option<(bool, bool)>,
+) -> LResult<(i64, i64, &'static str)> {
     let size = const_ints(b, op.input(1)?, "size")?;
     let [h, w] = size[..] else {
         bail!("size must hold [new_height, new_width], found {size:?}");
@@ -125,18 +126,27 @@ pub(crate) fn resize_nearest_neighbor(b: &mut Builder<'_>, op: &OpRef<'_>) -> LR
     if b.tensor(x).shape.len() != 4 {
         bail!("input must be 4-d (NHWC)");
     }
-    let (align, half) = op
-        .fb
-        .builtin_options_as_resize_nearest_neighbor_options()
-        .map_or((false, false), |o| {
-            (o.align_corners(), o.half_pixel_centers())
-        });
-    let coord = match (align, half) {
+    let coord = match flags.unwrap_or((false, false)) {
         (false, false) => "tflite",
         (false, true) => "tflite_half_pixel",
         (true, false) => "tflite_align_corners",
         (true, true) => unsupported!("align_corners together with half_pixel_centers"),
     };
+    Ok((h, w, coord))
+}
+
+/// RESIZE_NEAREST_NEIGHBOR (NHWC, constant `[new_h, new_w]`): `resize_nearest` with
+/// TFLite's `GetNearestNeighbor` coordinates (`tflite`, `tflite_half_pixel`,
+/// `tflite_align_corners`).
+pub(crate) fn resize_nearest_neighbor(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    same_params(b, x, y)?;
+    let flags = op
+        .fb
+        .builtin_options_as_resize_nearest_neighbor_options()
+        .map(|o| (o.align_corners(), o.half_pixel_centers()));
+    let (h, w, coord) = resize_target(b, op, x, flags)?;
     let xv = b.value(x)?;
     let v = b.emit_tensor(
         y,
@@ -148,6 +158,28 @@ pub(crate) fn resize_nearest_neighbor(b: &mut Builder<'_>, op: &OpRef<'_>) -> LR
         },
         vec![xv],
     )?;
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
+/// RESIZE_BILINEAR (NHWC, constant `[new_h, new_w]`, int8 / int16 / f32 with the output
+/// quantized like the input): `resize_bilinear` with the reference kernels' arithmetic.
+pub(crate) fn resize_bilinear(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    same_params(b, x, y)?;
+    super::expect_dtype(b, x, &[DType::I8, DType::I16, DType::F32], "the input")?;
+    let flags = op
+        .fb
+        .builtin_options_as_resize_bilinear_options()
+        .map(|o| (o.align_corners(), o.half_pixel_centers()));
+    let (h, w, coord) = resize_target(b, op, x, flags)?;
+    let xv = b.value(x)?;
+    let resize = Op::ResizeBilinear {
+        sizes: vec![h, w],
+        coord: coord.into(),
+    };
+    let v = b.emit_tensor(y, resize, vec![xv])?;
     b.bind(y, Slot::Value(v));
     Ok(())
 }

@@ -56,6 +56,7 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::SQUEEZE => (layout::squeeze, 2),
         B::EXPAND_DIMS => (layout::expand_dims, 1),
         B::RESIZE_NEAREST_NEIGHBOR => (layout::resize_nearest_neighbor, 4),
+        B::RESIZE_BILINEAR => (layout::resize_bilinear, 4),
         B::SPLIT => (layout::split, 4),
         B::SPLIT_V => (layout::split_v, 2),
         B::CONCATENATION => (layout::concatenation, 4),

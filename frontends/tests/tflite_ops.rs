@@ -171,7 +171,6 @@ fn model(
                     &ResizeBilinearOptionsArgs {
                         align_corners,
                         half_pixel_centers,
-                        ..Default::default()
                     },
                 )
                 .as_union_value(),

@@ -529,6 +529,16 @@ fn all_ops() -> Module {
         &[xd],
         &[("resize_nearest", "tensor<Nx8xf32>")],
     );
+    node(
+        g,
+        "resize_bilinear",
+        Op::ResizeBilinear {
+            sizes: vec![16, 12],
+            coord: "tflite_half_pixel".into(),
+        },
+        &[x],
+        &[("resize_bilinear", "tensor<Nx16x12x8xf32>")],
+    );
     node(g, "id", Op::Identity, &[xd], &[("id", f4)]);
     node(
         g,

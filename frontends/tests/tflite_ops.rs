@@ -51,6 +51,8 @@ enum Opts {
     ResizeNearest(bool, bool),
     /// align_corners, half_pixel_centers
     ResizeBilinear(bool, bool),
+    /// padding, stride_h, stride_w, fused activation
+    TransposeConv(Padding, i32, i32, ActivationFunctionType),
     /// ADD / SUB options with `pot_scale_int16 = false` (TFLite's general int16 path).
     AddGeneral,
     SubGeneral,
@@ -171,6 +173,22 @@ fn model(
                     &ResizeBilinearOptionsArgs {
                         align_corners,
                         half_pixel_centers,
+                    },
+                )
+                .as_union_value(),
+            ),
+        ),
+        Opts::TransposeConv(padding, stride_h, stride_w, fused_activation_function) => (
+            BuiltinOptions::TransposeConvOptions,
+            Some(
+                TransposeConvOptions::create(
+                    &mut fbb,
+                    &TransposeConvOptionsArgs {
+                        padding,
+                        stride_h,
+                        stride_w,
+                        fused_activation_function,
+                        ..Default::default()
                     },
                 )
                 .as_union_value(),
@@ -686,6 +704,70 @@ fn litert_fixture_models_match_the_builder() {
         );
         check_fixture(root, name, &m);
     }
+    // TRANSPOSE_CONV: VALID with a bias, SAME with the stride above the kernel and a fused
+    // RELU, SAME with an even kernel (the padding's odd part after the output).
+    let tconvs: [TConvCase; 3] = [
+        (
+            "op_transpose_conv_a",
+            [1, 4, 4, 3],
+            [5, 3, 3, 3],
+            [1, 9, 9, 5],
+            Padding::VALID,
+            2,
+            true,
+            ActivationFunctionType::NONE,
+        ),
+        (
+            "op_transpose_conv_b",
+            [1, 3, 5, 2],
+            [4, 2, 2, 2],
+            [1, 9, 15, 4],
+            Padding::SAME,
+            3,
+            false,
+            ActivationFunctionType::RELU,
+        ),
+        (
+            "op_transpose_conv_c",
+            [1, 5, 5, 2],
+            [3, 4, 4, 2],
+            [1, 10, 10, 3],
+            Padding::SAME,
+            2,
+            true,
+            ActivationFunctionType::NONE,
+        ),
+    ];
+    for (name, xs, ws, ys, pad, stride, bias, act) in tconvs {
+        let n: i32 = ws.iter().product();
+        let filter = T {
+            shape: ws.to_vec(),
+            ty: TensorType::INT8,
+            data: Some((0..n).map(|i| ((i * 37 % 255) - 127) as i8 as u8).collect()),
+            q: Some((0.02, 0)),
+        };
+        let mut t = vec![
+            const_i32(&ys),
+            filter,
+            act_i8(&xs, 0.05, 3),
+            act_i8(&ys, 0.08, -4),
+        ];
+        let mut ins = vec![0, 1, 2];
+        if bias {
+            let b: Vec<i32> = (0..ws[0]).map(|i| (i - 2) * 150).collect();
+            t.push(const_i32(&b));
+            ins.push(4);
+        }
+        let m = model(
+            &t,
+            BuiltinOperator::TRANSPOSE_CONV,
+            &ins,
+            &[3],
+            Opts::TransposeConv(pad, stride, stride, act),
+            &[2],
+        );
+        check_fixture(root, name, &m);
+    }
     // int16 ADD / SUB (symmetric, non-power-of-two scales, the general path).
     for (name, code, opts, sa, sb, sy) in [
         (
@@ -836,6 +918,19 @@ type SliceCase = (
     [i32; 3],
     (i32, i32, i32),
     &'static [i32],
+);
+
+/// A TRANSPOSE_CONV fixture: name, input, filter and output shapes, padding, stride, bias,
+/// fused activation.
+type TConvCase = (
+    &'static str,
+    [i32; 4],
+    [i32; 4],
+    [i32; 4],
+    Padding,
+    i32,
+    bool,
+    ActivationFunctionType,
 );
 
 /// A MEAN fixture: name, axes, keep_dims, output shape, input and output (scale, zero point).

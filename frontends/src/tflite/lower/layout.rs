@@ -258,6 +258,9 @@ pub(crate) fn pad(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
 fn relu_like(b: &mut Builder<'_>, op: &OpRef<'_>, kind: A) -> LResult<()> {
     op.arity(1, 1, 1)?;
     let (x, y) = (op.input(0)?, op.output(0)?);
+    if same_params(b, x, y).is_err() && b.tensor(x).dtype == b.tensor(y).dtype {
+        return relu_requantized(b, x, y, kind);
+    }
     same_params(b, x, y)?;
     let xv = b.value(x)?;
     let v = act::fused_activation(b, y, xv, kind)?;
@@ -267,6 +270,35 @@ fn relu_like(b: &mut Builder<'_>, op: &OpRef<'_>, kind: A) -> LResult<()> {
         v
     };
     b.check_shape(y, v)?;
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
+/// A standalone RELU / RELU6 / RELU_N1_TO_1 whose output is quantized differently from its
+/// input: the reference `ReluX` requantizes, `clamp(z_y + MultiplyByQuantizedMultiplier(x
+/// - z_x, QuantizeMultiplier(s_x / s_y)), lo, hi)` with the activation's quantized range,
+/// which is a `lut` of every stored value (8- or 16-bit).
+fn relu_requantized(b: &mut Builder<'_>, x: usize, y: usize, kind: A) -> LResult<()> {
+    let dt = super::expect_dtype(b, x, &[DType::I8, DType::U8, DType::I16], "the input")?;
+    let (sx, zx) = b.per_tensor(x, "the input")?;
+    let (sy, zy) = b.per_tensor(y, "the output")?;
+    let (lo, hi) = act::quantized_range(kind, dt, sy, zy)?;
+    let (m, shift) = qcc_ir::quant::quantize_multiplier(f64::from(sx) / f64::from(sy));
+    let (qmin, qmax) = dt.int_range().unwrap_or((0, 255));
+    let entries: Vec<i64> = (qmin..=qmax)
+        .map(|v| {
+            let r = qcc_ir::quant::multiply_by_quantized_multiplier((v - zx) as i32, m, shift);
+            (zy + i64::from(r)).clamp(lo, hi)
+        })
+        .collect();
+    let name = format!("{}_table", b.tensor(y).name);
+    let table = b.new_const(
+        &name,
+        qcc_ir::Tensor::new(vec![entries.len()], qcc_ir::Data::from_i64(dt, &entries)),
+        None,
+    );
+    let xv = b.value(x)?;
+    let v = b.emit_tensor(y, Op::Lut, vec![xv, table])?;
     b.bind(y, Slot::Value(v));
     Ok(())
 }

@@ -35,6 +35,7 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
     Some(match c {
         B::CONV_2D => (nn::conv2d as Lower, 8),
         B::DEPTHWISE_CONV_2D => (nn::depthwise_conv2d, 7),
+        B::TRANSPOSE_CONV => (nn::transpose_conv, 4),
         B::FULLY_CONNECTED => (nn::fully_connected, 12),
         B::MAX_POOL_2D => (nn::max_pool2d, 3),
         B::AVERAGE_POOL_2D => (nn::average_pool2d, 3),

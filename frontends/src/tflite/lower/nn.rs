@@ -123,12 +123,16 @@ fn quantized_operands(b: &Builder<'_>, x: usize, w: usize, y: usize) -> LResult<
     Ok(xd)
 }
 
-/// Filter constant, permuted by `perm`, with its quantized dim moved to `axis` 0.
-fn filter_operand(b: &mut Builder<'_>, w: usize, perm: &[usize]) -> LResult<ValueId> {
+/// Filter constant, permuted by `perm`, with its quantized dim moved to `axis` 0; `flip`
+/// reverses both spatial dims of the permuted OIHW filter (transposed convolutions).
+fn filter_operand(b: &mut Builder<'_>, w: usize, perm: &[usize], flip: bool) -> LResult<ValueId> {
     let Some(data) = b.const_data(w) else {
         unsupported!("non-constant filter");
     };
-    let data = permute(data, perm)?;
+    let mut data = permute(data, perm)?;
+    if flip {
+        data = flip_spatial(&data)?;
+    }
     let q = match b.qparams(w) {
         Some(mut q) => {
             if let Some(a) = q.axis {
@@ -149,6 +153,29 @@ fn filter_operand(b: &mut Builder<'_>, w: usize, perm: &[usize]) -> LResult<Valu
     };
     let name = b.tensor(w).name.clone();
     Ok(b.new_const(&name, data, q))
+}
+
+/// Reverses the last two dims of an OIHW tensor: each `(o, i)` block of `KH * KW`
+/// row-major elements read backwards.
+fn flip_spatial(t: &qcc_ir::Tensor) -> LResult<qcc_ir::Tensor> {
+    let block = t.shape[2..].iter().product::<usize>().max(1);
+    let data = match &t.data {
+        qcc_ir::Data::F32(v) => qcc_ir::Data::F32(
+            v.chunks(block)
+                .flat_map(|c| c.iter().rev().copied())
+                .collect(),
+        ),
+        d if t.dtype().is_int() => {
+            let v: Vec<i64> = d
+                .to_i64_vec()
+                .chunks(block)
+                .flat_map(|c| c.iter().rev().copied())
+                .collect();
+            qcc_ir::Data::from_i64(t.dtype(), &v)
+        }
+        _ => unsupported!("{} filters", t.dtype()),
+    };
+    Ok(qcc_ir::Tensor::new(t.shape.clone(), data))
 }
 
 /// CONV_2D: `[x: NHWC, w: OHWI, bias?]`.
@@ -182,7 +209,7 @@ pub(crate) fn conv2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     )?;
     conv_common(
         b,
-        op,
+        op.opt_input(2),
         xv,
         w,
         y,
@@ -224,7 +251,7 @@ pub(crate) fn depthwise_conv2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<(
     )?;
     conv_common(
         b,
-        op,
+        op.opt_input(2),
         xv,
         w,
         y,
@@ -267,7 +294,7 @@ fn conv_attrs(
 #[allow(clippy::too_many_arguments)]
 fn conv_common(
     b: &mut Builder<'_>,
-    op: &OpRef<'_>,
+    bias: Option<usize>,
     xv: ValueId,
     w: usize,
     y: usize,
@@ -277,15 +304,32 @@ fn conv_common(
     attrs: ConvAttrs,
     act: ActivationFunctionType,
 ) -> LResult<()> {
-    let wv = filter_operand(b, w, perm)?;
+    conv_with_filter(b, bias, xv, (w, false), y, xd, perm, m, attrs, act)
+}
+
+/// [`conv_common`] with the filter optionally flipped (`(w, flip)`).
+#[allow(clippy::too_many_arguments)]
+fn conv_with_filter(
+    b: &mut Builder<'_>,
+    bias: Option<usize>,
+    xv: ValueId,
+    (w, flip): (usize, bool),
+    y: usize,
+    xd: DType,
+    perm: &[usize],
+    m: usize,
+    attrs: ConvAttrs,
+    act: ActivationFunctionType,
+) -> LResult<()> {
+    let wv = filter_operand(b, w, perm, flip)?;
     let mut rest = vec![wv];
     if xd == DType::F32 {
-        if let Some(t) = op.opt_input(2) {
+        if let Some(t) = bias {
             rest.push(b.value(t)?);
         }
         return nhwc_node(b, y, qcc_ir::Op::Conv(attrs), xv, rest, act);
     }
-    if let Some(bv) = bias_operand(b, op.opt_input(2), xd, m)? {
+    if let Some(bv) = bias_operand(b, bias, xd, m)? {
         rest.push(bv);
     }
     nhwc_node(
@@ -295,6 +339,143 @@ fn conv_common(
         xv,
         rest,
         act,
+    )
+}
+
+/// TRANSPOSE_CONV: `[output_shape, w: O x KH x KW x I, x: NHWC, bias?]`. The reference
+/// kernel scatters `(x - z_x) * w` into int32 sums at `in * stride - pad + k`; the same sums
+/// are a stride-1 convolution, with the filter flipped, of the input with `stride - 1`
+/// zero-point pixels inserted between its pixels (they add `(z_x - z_x) * w = 0`) and
+/// bordered by `K - 1 - pad` zero-point pixels before and enough after (negative borders
+/// crop). So it lowers to `unsqueeze / pad / reshape` (insertion), `pad` / `slice`
+/// (borders) and the ordinary `qconv` (or `conv`), requantized like CONV_2D.
+pub(crate) fn transpose_conv(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(3, 4, 1)?;
+    let (shape_t, w, x, y) = (op.input(0)?, op.input(1)?, op.input(2)?, op.output(0)?);
+    let Some(o) = op.fb.builtin_options_as_transpose_conv_options() else {
+        bail!("missing TransposeConvOptions");
+    };
+    let xd = quantized_operands(b, x, w, y)?;
+    // The output shape: a constant or a folded SHAPE computation (the batch may be
+    // symbolic; height, width and channels must be known).
+    let Some((dims, _)) = super::shape::shape_vec(b, shape_t) else {
+        unsupported!("output_shape computed at run time");
+    };
+    let out: Vec<i64> = dims
+        .iter()
+        .enumerate()
+        .map(|(k, d)| match d {
+            Dim::Fixed(v) => *v as i64,
+            _ if k == 0 => 1,
+            _ => -1,
+        })
+        .collect();
+    let ws = b.tensor(w).shape.clone();
+    let xv = b.value(x)?;
+    let (h, wd, c) = (spatial(b, xv, 1)?, spatial(b, xv, 2)?, spatial(b, xv, 3)?);
+    let (&[_, oh, ow, oc], [m, kh, kw, i]) = (out.as_slice(), ws.as_slice()) else {
+        bail!("output_shape {out:?} and filter {ws:?} must both be rank 4");
+    };
+    if *i != c || oc != *m as i64 || oh <= 0 || ow <= 0 {
+        bail!("filter {ws:?} does not map {c} input channels to output_shape {out:?}");
+    }
+    let (sh, sw) = (
+        positive(o.stride_h(), "stride_h")?,
+        positive(o.stride_w(), "stride_w")?,
+    );
+    let (oh, ow) = (oh as usize, ow as usize);
+    let pt = padding(o.padding(), oh, *kh, sh, 1)?.0;
+    let pl = padding(o.padding(), ow, *kw, sw, 1)?.0;
+    let fill = match b.tensor(x).quant.as_ref() {
+        Some(q) if xd != DType::F32 => q.zero_point[0] as f64,
+        _ => 0.0,
+    };
+    let name = b.tensor(y).name.clone();
+    let mut v = xv;
+    // Zero-point pixels between the input's: axis 1 (rows) then 2 (columns).
+    let mut dims = [0i64, h as i64, wd as i64, c as i64];
+    for (axis, s) in [(1usize, sh), (2, sw)] {
+        if s > 1 {
+            v = b.emit(
+                &name,
+                Op::Unsqueeze {
+                    axes: vec![axis as i64 + 1],
+                },
+                vec![v],
+                None,
+                None,
+            )?;
+            let mut pads = vec![0i64; 10];
+            pads[5 + axis + 1] = s as i64 - 1;
+            let pad = Op::Pad {
+                mode: qcc_ir::PadMode::Constant,
+                pads,
+                value: fill,
+            };
+            v = b.emit(&name, pad, vec![v], None, None)?;
+            // `0` keeps the batch; the other dims are spelled out.
+            dims[axis] *= s as i64;
+            let reshape = Op::Reshape {
+                shape: dims.to_vec(),
+                allowzero: false,
+            };
+            v = b.emit(&name, reshape, vec![v], None, None)?;
+        }
+    }
+    // Borders: `K - 1 - pad` before, up to `out + pad + K - 1` after.
+    let (lh, lw) = (h * sh, wd * sw);
+    let before = [*kh as i64 - 1 - pt as i64, *kw as i64 - 1 - pl as i64];
+    let after = [
+        oh as i64 + pt as i64 - lh as i64,
+        ow as i64 + pl as i64 - lw as i64,
+    ];
+    let mut pads = vec![0i64; 8];
+    let (mut starts, mut ends, mut axes) = (vec![], vec![], vec![]);
+    for d in 0..2 {
+        let len = [lh, lw][d] as i64;
+        pads[1 + d] = before[d].max(0);
+        pads[5 + d] = after[d].max(0);
+        if before[d] < 0 || after[d] < 0 {
+            starts.push((-before[d]).max(0));
+            ends.push(len + after[d].min(0));
+            axes.push(1 + d as i64);
+        }
+    }
+    if !axes.is_empty() {
+        let n = axes.len();
+        let slice = Op::Slice {
+            starts,
+            ends,
+            axes,
+            steps: vec![1; n],
+        };
+        v = b.emit(&name, slice, vec![v], None, None)?;
+    }
+    if pads.iter().any(|&p| p > 0) {
+        let pad = Op::Pad {
+            mode: qcc_ir::PadMode::Constant,
+            pads,
+            value: fill,
+        };
+        v = b.emit(&name, pad, vec![v], None, None)?;
+    }
+    let attrs = ConvAttrs {
+        strides: vec![1, 1],
+        pads: vec![0; 4],
+        dilations: vec![1, 1],
+        group: 1,
+    };
+    conv_with_filter(
+        b,
+        op.opt_input(3),
+        v,
+        (w, true),
+        y,
+        xd,
+        &[0, 3, 1, 2],
+        *m,
+        attrs,
+        o.fused_activation_function(),
     )
 }
 

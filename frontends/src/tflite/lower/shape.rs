@@ -22,7 +22,7 @@ fn const_ints(b: &Builder<'_>, t: usize, what: &str) -> LResult<Vec<i64>> {
 }
 
 /// A compile-time shape vector: a SHAPE result or an integer constant of rank <= 1.
-fn shape_vec(b: &Builder<'_>, t: usize) -> Option<(Vec<Dim>, bool)> {
+pub(crate) fn shape_vec(b: &Builder<'_>, t: usize) -> Option<(Vec<Dim>, bool)> {
     match b.slot(t) {
         Some(Slot::Shape { dims, scalar }) => Some((dims.clone(), *scalar)),
         Some(Slot::Value(_)) => None,

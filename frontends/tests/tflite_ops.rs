@@ -188,7 +188,6 @@ fn model(
                         stride_h,
                         stride_w,
                         fused_activation_function,
-                        ..Default::default()
                     },
                 )
                 .as_union_value(),

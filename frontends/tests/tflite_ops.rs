@@ -53,6 +53,8 @@ enum Opts {
     ResizeBilinear(bool, bool),
     /// padding, stride_h, stride_w, fused activation
     TransposeConv(Padding, i32, i32, ActivationFunctionType),
+    /// approximate
+    Gelu(bool),
     /// ADD / SUB options with `pot_scale_int16 = false` (TFLite's general int16 path).
     AddGeneral,
     SubGeneral,
@@ -192,6 +194,10 @@ fn model(
                 )
                 .as_union_value(),
             ),
+        ),
+        Opts::Gelu(approximate) => (
+            BuiltinOptions::GeluOptions,
+            Some(GeluOptions::create(&mut fbb, &GeluOptionsArgs { approximate }).as_union_value()),
         ),
         Opts::AddGeneral => (
             BuiltinOptions::AddOptions,
@@ -582,6 +588,23 @@ fn litert_fixture_models_match_the_builder() {
     for (name, code, qx, qy) in unary {
         let t = [act_i8(&[1, 256], qx.0, qx.1), act_i8(&[1, 256], qy.0, qy.1)];
         let m = model(&t, code, &[0], &[1], Opts::None, &[0]);
+        check_fixture(root, name, &m);
+    }
+    // GELU, exact (erf) and approximate (tanh), every int8 value.
+    for (name, approximate, qx, qy) in [
+        ("op_gelu_a", false, (0.03f32, 5i64), (0.02f32, -60i64)),
+        ("op_gelu_b", true, (0.05, -10), (0.04, -100)),
+        ("op_gelu_c", false, (0.011, -128), (0.009, -20)),
+    ] {
+        let t = [act_i8(&[1, 256], qx.0, qx.1), act_i8(&[1, 256], qy.0, qy.1)];
+        let m = model(
+            &t,
+            BuiltinOperator::GELU,
+            &[0],
+            &[1],
+            Opts::Gelu(approximate),
+            &[0],
+        );
         check_fixture(root, name, &m);
     }
     // LEAKY_RELU: alpha below and above 1, output grids finer and coarser than the input's.

@@ -22,6 +22,13 @@ mod linalg;
 mod mlas;
 pub use conv::{pool_taps, PoolTaps};
 pub use mlas::sgemm_strides;
+
+/// The error function in f64, accurate to a few ulps (its f32 rounding is the correctly
+/// rounded `erff` but in rare ties); what frontends use to build tables of `erf`-based
+/// activations.
+pub fn erf(x: f64) -> f64 {
+    elementwise::erf(x)
+}
 mod mlas_activations;
 mod mlas_pool;
 mod mlas_softmax;

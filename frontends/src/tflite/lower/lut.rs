@@ -47,6 +47,44 @@ pub(crate) fn tanh(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     lower_unary(b, op, Op::Unary(UnaryOp::Tanh), &build)
 }
 
+/// GELU (int8 / uint8: LiteRT's `LUTPopulate` of `0.5 x (1 + erf(x / sqrt 2))`, or with
+/// `approximate` of `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`, in f32).
+pub(crate) fn gelu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    let approximate = op
+        .fb
+        .builtin_options_as_gelu_options()
+        .is_some_and(|o| o.approximate());
+    let build = move |p: Params| {
+        if p.int16() {
+            unsupported!("int16 GELU (its 513-entry interpolated table) is not lowered yet");
+        }
+        Ok(if approximate {
+            table(p, gelu_tanh)
+        } else {
+            table(p, gelu_erf)
+        })
+    };
+    let float_op = if approximate {
+        UnaryOp::GeluTanh
+    } else {
+        UnaryOp::Gelu
+    };
+    lower_unary(b, op, Op::Unary(float_op), &build)
+}
+
+/// `GeluTransform`: `0.5f * x * (1.f + erff(x * (float)M_SQRT1_2))`.
+fn gelu_erf(x: f32) -> f32 {
+    let e = qcc_ir::interp::erf(f64::from(x * std::f32::consts::FRAC_1_SQRT_2)) as f32;
+    0.5 * x * (1.0 + e)
+}
+
+/// `GeluTransformApproximate`: `0.5f * x * (1.f + tanhf((float)(M_2_SQRTPI * M_SQRT1_2) *
+/// (x + 0.044715f * x * x * x)))`.
+fn gelu_tanh(x: f32) -> f32 {
+    let k = (std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2) as f32;
+    0.5 * x * (1.0 + (k * (x + 0.044715 * x * x * x)).tanh())
+}
+
 /// HARD_SWISH.
 pub(crate) fn hard_swish(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     let build = |p: Params| {

@@ -74,6 +74,7 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::LOGISTIC => (lut::logistic, 3),
         B::TANH => (lut::tanh, 3),
         B::HARD_SWISH => (lut::hard_swish, 1),
+        B::GELU => (lut::gelu, 2),
         B::LEAKY_RELU => (lut::leaky_relu, 2),
         B::UNIDIRECTIONAL_SEQUENCE_LSTM => (lstm::unidirectional_sequence_lstm, 1),
         _ => return None,

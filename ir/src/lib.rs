@@ -26,6 +26,8 @@ pub use dtype::DType;
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use module::{ConstId, Constant, Graph, Module, Node, RequantMode, Value, ValueId};
-pub use op::{BinaryOp, Clamp, ConvAttrs, GemmAttrs, Op, PadMode, PoolAttrs, ReduceOp, UnaryOp};
+pub use op::{
+    ArgOp, BinaryOp, Clamp, ConvAttrs, GemmAttrs, Op, PadMode, PoolAttrs, ReduceOp, UnaryOp,
+};
 pub use tensor::{Data, Element, Tensor};
 pub use types::{Dim, QParams, TensorType};

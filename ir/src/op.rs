@@ -156,6 +156,15 @@ pub enum UnaryOp {
     GeluTanh,
 }
 
+/// Which extremum `arg_max` / `arg_min` locates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ArgOp {
+    /// The largest value.
+    Max,
+    /// The smallest value.
+    Min,
+}
+
 /// Reductions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReduceOp {
@@ -430,6 +439,21 @@ pub enum Op {
     Identity,
 
     // ---- pooling and reductions ----
+    /// `[x] -> i64`: the index of the largest (`arg_max`) or smallest (`arg_min`) value along
+    /// `axis` (ONNX ArgMax / ArgMin, TFLite ARG_MAX / ARG_MIN): the first such index, or the
+    /// last with `select_last_index`; any element type (quantized operands compare stored
+    /// values, which order like the real ones for a positive scale). NaN never wins a
+    /// comparison, so a leading NaN stays selected.
+    Arg {
+        /// Largest or smallest.
+        op: ArgOp,
+        /// The reduced axis (may be negative).
+        axis: i64,
+        /// Keep the axis as size 1.
+        keepdims: bool,
+        /// Ties go to the last index.
+        select_last_index: bool,
+    },
     /// Max pooling; an optional second result holds ONNX's flattened argmax indices (i64).
     MaxPool(PoolAttrs),
     /// Average pooling.
@@ -592,6 +616,10 @@ impl Op {
             Op::AvgPool(_) => "avgpool",
             Op::GlobalAvgPool => "global_avgpool",
             Op::GlobalMaxPool => "global_maxpool",
+            Op::Arg { op, .. } => match op {
+                ArgOp::Max => "arg_max",
+                ArgOp::Min => "arg_min",
+            },
             Op::Reduce { op, .. } => match op {
                 ReduceOp::Mean => "reduce_mean",
                 ReduceOp::MeanChannelsLast => "reduce_mean_nhwc",

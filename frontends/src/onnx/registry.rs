@@ -107,6 +107,8 @@ const ENTRIES: &[Entry] = &[
     onnx("ReduceMean", 1, reduce::reduce_mean),
     onnx("ReduceSum", 1, reduce::reduce_sum),
     onnx("ReduceMax", 1, reduce::reduce_max),
+    onnx("ArgMax", 1, reduce::arg_max),
+    onnx("ArgMin", 1, reduce::arg_min),
     onnx("ReduceMin", 1, reduce::reduce_min),
     // layout
     onnx("Reshape", 1, layout::reshape),

@@ -123,7 +123,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         }
         Op::BatchNorm { .. } => (5, 5),
         Op::LayerNorm { .. } => (2, 3),
-        Op::ResizeNearest { .. } | Op::ResizeBilinear { .. } => (1, 1),
+        Op::ResizeNearest { .. } | Op::ResizeBilinear { .. } | Op::Arg { .. } => (1, 1),
         Op::TfliteLstm { .. } => (15, 15),
         Op::Where => (3, 3),
         Op::Clip { .. } => (1, 3),
@@ -289,6 +289,7 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
             all(x())
         }
         Op::Cast { to } => all(Some(*to)),
+        Op::Arg { .. } => all(Some(DType::I64)),
         Op::MaxPool(_) => [x(), Some(DType::I64)].into_iter().take(n).collect(),
         Op::Concat { .. } => {
             same_dtypes(ins, &(0..ins.len()).collect::<Vec<_>>())?;

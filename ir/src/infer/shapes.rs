@@ -110,6 +110,9 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
         Op::AvgPool(p) | Op::QAvgPool(p) => single(pool(p, ins[0])?),
         Op::GlobalAvgPool | Op::GlobalMaxPool | Op::QGlobalAvgPool => single(global_pool(ins[0])?),
         Op::QAdd | Op::QMul | Op::QSub => single(broadcast(&ins[0].shape, &ins[1].shape)?),
+        Op::Arg { axis, keepdims, .. } => {
+            single(reduce_static(&[*axis], *keepdims, false, &ins[0].shape)?)
+        }
         Op::Reduce {
             axes,
             keepdims,

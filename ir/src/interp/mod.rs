@@ -514,6 +514,12 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         AvgPool(a) => one(conv::avgpool(ins, a)?),
         GlobalAvgPool => one(reduce::global_pool(ins, false)?),
         GlobalMaxPool => one(reduce::global_pool(ins, true)?),
+        Arg {
+            op,
+            axis,
+            keepdims,
+            select_last_index,
+        } => one(reduce::arg(ins, *op, *axis, *keepdims, *select_last_index)?),
         Reduce {
             op,
             axes,

@@ -332,3 +332,76 @@ pub(crate) fn batchnorm(
     }
     Ok(out)
 }
+
+/// `arg_max` / `arg_min` (see [`crate::Op::Arg`]): strict comparisons in index order, so
+/// ties keep the first index (with `select_last_index`, ties move to the later one).
+pub(crate) fn arg(
+    ins: &[&Tensor],
+    op: crate::ArgOp,
+    axis: i64,
+    keepdims: bool,
+    select_last_index: bool,
+) -> R<Tensor> {
+    arity(ins, 1, 1)?;
+    let x = ins[0];
+    let rank = x.shape.len();
+    let a = norm_axis(axis, rank)?;
+    let n = x.shape[a];
+    if n == 0 {
+        return Err(format!("arg_{op:?} over an empty axis {a}").to_lowercase());
+    }
+    let outer: usize = x.shape[..a].iter().product();
+    let inner: usize = x.shape[a + 1..].iter().product();
+    let out = if x.dtype().is_int() {
+        arg_indices(
+            &x.data.to_i64_vec(),
+            (outer, n, inner),
+            op,
+            select_last_index,
+        )
+    } else {
+        arg_indices(
+            &x.data.to_f64_vec(),
+            (outer, n, inner),
+            op,
+            select_last_index,
+        )
+    };
+    let mut shape = x.shape.clone();
+    if keepdims {
+        shape[a] = 1;
+    } else {
+        shape.remove(a);
+    }
+    Ok(Tensor::new(shape, Data::I64(out)))
+}
+
+/// The winning index along the middle dim of `v` viewed as `outer x n x inner`.
+fn arg_indices<T: PartialOrd + Copy>(
+    v: &[T],
+    (outer, n, inner): (usize, usize, usize),
+    op: crate::ArgOp,
+    select_last_index: bool,
+) -> Vec<i64> {
+    let better = |c: T, best: T| match (op, select_last_index) {
+        (crate::ArgOp::Max, false) => c > best,
+        (crate::ArgOp::Max, true) => c >= best,
+        (crate::ArgOp::Min, false) => c < best,
+        (crate::ArgOp::Min, true) => c <= best,
+    };
+    let mut out = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| v[(o * n + k) * inner + i];
+            let (mut best, mut idx) = (at(0), 0i64);
+            for k in 1..n {
+                if better(at(k), best) {
+                    best = at(k);
+                    idx = k as i64;
+                }
+            }
+            out.push(idx);
+        }
+    }
+    out
+}

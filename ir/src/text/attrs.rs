@@ -10,8 +10,8 @@
 use super::cursor::{Atom, Cursor};
 use super::syntax::{fmt_f32, fmt_f64, parse_f32, parse_f64};
 use crate::{
-    BinaryOp, Clamp, ConstId, ConvAttrs, DType, Error, GemmAttrs, Op, PadMode, PoolAttrs, ReduceOp,
-    Result, UnaryOp,
+    ArgOp, BinaryOp, Clamp, ConstId, ConvAttrs, DType, Error, GemmAttrs, Op, PadMode, PoolAttrs,
+    ReduceOp, Result, UnaryOp,
 };
 
 /// A typed, mutable view of one attribute field.
@@ -248,6 +248,16 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             f("axis", Slot::I64(axis))
         }
         Op::MaxPool(a) | Op::AvgPool(a) | Op::QAvgPool(a) => pool_fields(a, f),
+        Op::Arg {
+            op: _,
+            axis,
+            keepdims,
+            select_last_index,
+        } => {
+            f("axis", Slot::I64(axis));
+            f("keepdims", Slot::Bool(keepdims));
+            f("select_last_index", Slot::Bool(select_last_index));
+        }
         Op::Reduce {
             op: _,
             axes,
@@ -440,6 +450,12 @@ fn build_templates() -> Vec<Op> {
         Op::GlobalAvgPool,
         Op::GlobalMaxPool,
     ]);
+    ops.extend([ArgOp::Max, ArgOp::Min].map(|op| Op::Arg {
+        op,
+        axis: 0,
+        keepdims: true,
+        select_last_index: false,
+    }));
     ops.extend(
         [
             ReduceOp::Mean,

@@ -1,9 +1,11 @@
 //! ReduceMean / ReduceSum / ReduceMax / ReduceMin: `axes` is an attribute up to opset 17
 //! (12 for ReduceSum) and an optional input after; run-time axes give the dynamic form.
+//! ArgMax / ArgMin: `arg_max` / `arg_min` with the `axis`, `keepdims` and
+//! `select_last_index` attributes.
 
 use crate::onnx::error::{bail, LResult};
 use crate::onnx::node::NodeCtx;
-use qcc_ir::{Op, ReduceOp};
+use qcc_ir::{ArgOp, Op, ReduceOp};
 
 fn reduce(ctx: &mut NodeCtx, op: ReduceOp, input_since: i64) -> LResult<()> {
     let a = ctx.attrs();
@@ -73,4 +75,34 @@ pub(crate) fn reduce_max(ctx: &mut NodeCtx) -> LResult<()> {
 /// ONNX ReduceMin.
 pub(crate) fn reduce_min(ctx: &mut NodeCtx) -> LResult<()> {
     reduce(ctx, ReduceOp::Min, 18)
+}
+
+/// ONNX ArgMax / ArgMin.
+fn arg(ctx: &mut NodeCtx, op: ArgOp) -> LResult<()> {
+    ctx.expect_inputs(1, 1)?;
+    let a = ctx.attrs();
+    let axis = a.int("axis")?.unwrap_or(0);
+    let keepdims = a.flag("keepdims", true)?;
+    let select_last_index = a.flag("select_last_index", false)?;
+    let x = ctx.input(0)?;
+    ctx.emit1(
+        Op::Arg {
+            op,
+            axis,
+            keepdims,
+            select_last_index,
+        },
+        vec![x],
+    )?;
+    Ok(())
+}
+
+/// ONNX ArgMax.
+pub(crate) fn arg_max(ctx: &mut NodeCtx) -> LResult<()> {
+    arg(ctx, ArgOp::Max)
+}
+
+/// ONNX ArgMin.
+pub(crate) fn arg_min(ctx: &mut NodeCtx) -> LResult<()> {
+    arg(ctx, ArgOp::Min)
 }

@@ -19,9 +19,9 @@
 use super::lut16::{self, Act16};
 use super::{expect_dtype, OpRef};
 use crate::tflite::builder::{Builder, Slot};
-use crate::tflite::error::{unsupported, LResult};
-use qcc_ir::quant::quantize_multiplier;
-use qcc_ir::{DType, Data, Op, Tensor, UnaryOp};
+use crate::tflite::error::{bail, unsupported, LResult};
+use qcc_ir::quant::{multiply_by_quantized_multiplier, quantize_multiplier};
+use qcc_ir::{BinaryOp, DType, Data, Op, Tensor, UnaryOp};
 
 /// LOGISTIC.
 pub(crate) fn logistic(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
@@ -83,6 +83,111 @@ fn gelu_erf(x: f32) -> f32 {
 fn gelu_tanh(x: f32) -> f32 {
     let k = (std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2) as f32;
     0.5 * x * (1.0 + (k * (x + 0.044715 * x * x * x)).tanh())
+}
+
+/// PRELU (int8 / uint8, constant alpha): the reference kernel's `z_y +
+/// MultiplyByQuantizedMultiplier(x - z_x, m1)` for `x >= z_x`, else of `(x - z_x) * (a -
+/// z_a)` with `m2`, saturated; `m1 = s_x / s_y` and `m2 = s_x * s_a / s_y` in f32, then
+/// `QuantizeMultiplier`. Per stored value and alpha that is a table: one `lut` when alpha
+/// is one value, else one table per channel along the only dim alpha varies on (moved to
+/// dim 1 around the `lut`). Float: `max(x, 0) + alpha * min(x, 0)` as `prelu`.
+pub(crate) fn prelu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, a, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
+    let dt = expect_dtype(b, x, &[DType::I8, DType::U8, DType::F32], "the input")?;
+    if b.tensor(y).dtype != dt || b.tensor(a).dtype != dt {
+        unsupported!("PRELU with input, alpha and output of different types");
+    }
+    let xv = b.value(x)?;
+    if dt == DType::F32 {
+        // `relu(x) + alpha * min(x, 0)`: `x` or `alpha * x` exactly.
+        let av = b.value(a)?;
+        let hint = b.tensor(y).name.clone();
+        let zero = b.new_const(&hint, Tensor::new(vec![], Data::F32(vec![0.0])), None);
+        let pos = b.emit(&hint, Op::Unary(UnaryOp::Relu), vec![xv], None, None)?;
+        let neg = b.emit(&hint, Op::Binary(BinaryOp::Min), vec![xv, zero], None, None)?;
+        let neg = b.emit(&hint, Op::Binary(BinaryOp::Mul), vec![av, neg], None, None)?;
+        let v = b.emit_tensor(y, Op::Binary(BinaryOp::Add), vec![pos, neg])?;
+        b.bind(y, Slot::Value(v));
+        return Ok(());
+    }
+    let Some(alpha) = b
+        .const_data(a)
+        .map(|t| (t.shape.clone(), t.data.to_i64_vec()))
+    else {
+        unsupported!("non-constant alpha");
+    };
+    let (sx, zx) = b.per_tensor(x, "the input")?;
+    let (sa, za) = b.per_tensor(a, "alpha")?;
+    let (sy, zy) = b.per_tensor(y, "the output")?;
+    let (m1, e1) = quantize_multiplier(f64::from(sx / sy));
+    let (m2, e2) = quantize_multiplier(f64::from(sx * sa / sy));
+    let range = dt.int_range().unwrap_or((0, 255));
+    let table = |av: i64| -> Vec<i64> {
+        (range.0..=range.1)
+            .map(|v| {
+                let xi = (v - zx) as i32;
+                let r = if xi >= 0 {
+                    multiply_by_quantized_multiplier(xi, m1, e1)
+                } else {
+                    multiply_by_quantized_multiplier(xi * (av - za) as i32, m2, e2)
+                };
+                (zy + i64::from(r)).clamp(range.0, range.1)
+            })
+            .collect()
+    };
+    // The one dim alpha varies on, aligned to x's trailing dims.
+    let rank = b.tensor(x).shape.len();
+    let (ashape, avals) = alpha;
+    if ashape.len() > rank {
+        bail!("alpha of rank {} for an input of rank {rank}", ashape.len());
+    }
+    let lead = rank - ashape.len();
+    let varying: Vec<usize> = (0..ashape.len()).filter(|&i| ashape[i] > 1).collect();
+    let name = format!("{}_table", b.tensor(y).name);
+    let v = match varying.as_slice() {
+        [] => {
+            let t = table(avals[0]);
+            let c = b.new_const(
+                &name,
+                Tensor::new(vec![t.len()], Data::from_i64(dt, &t)),
+                None,
+            );
+            b.emit_tensor(y, Op::Lut, vec![xv, c])?
+        }
+        [i] if ashape[*i] == b.tensor(x).shape[lead + i] => {
+            let d = lead + i;
+            let n = ashape[*i];
+            let entries: Vec<i64> = avals.iter().flat_map(|&av| table(av)).collect();
+            let e = entries.len() / n;
+            let c = b.new_const(
+                &name,
+                Tensor::new(vec![n, e], Data::from_i64(dt, &entries)),
+                None,
+            );
+            if d == 1 {
+                b.emit_tensor(y, Op::Lut, vec![xv, c])?
+            } else {
+                // Swap dims 1 and d around the per-channel lut.
+                let mut perm: Vec<usize> = (0..rank).collect();
+                perm.swap(1, d);
+                let hint = b.tensor(y).name.clone();
+                let t = b.emit(
+                    &hint,
+                    Op::Transpose { perm: perm.clone() },
+                    vec![xv],
+                    None,
+                    None,
+                )?;
+                let q = b.qparams(y);
+                let l = b.emit(&hint, Op::Lut, vec![t, c], Some(dt), Some(q))?;
+                b.emit_tensor(y, Op::Transpose { perm }, vec![l])?
+            }
+        }
+        _ => unsupported!("alpha of shape {ashape:?} varying along more than one dim"),
+    };
+    b.bind(y, Slot::Value(v));
+    Ok(())
 }
 
 /// HARD_SWISH.

@@ -3,12 +3,14 @@
 //! `reduce_max` / `reduce_min` on the stored values (the reference kernel compares raw
 //! integers; input and output share their quantization). Axes come from a constant
 //! operand; negative and repeated axes are normalised as the reference kernel's
-//! `ResolveAxis` does.
+//! `ResolveAxis` does. ARG_MAX / ARG_MIN: `arg_max` / `arg_min` (first index on ties, the
+//! reference kernel's strict comparison) over the constant axis, then a cast to int32 when
+//! the options ask for it.
 
 use super::{expect_dtype, layout::const_ints, layout::same_params, OpRef};
 use crate::tflite::builder::{Builder, Slot};
 use crate::tflite::error::{bail, LResult};
-use qcc_ir::{DType, Op, ReduceOp};
+use qcc_ir::{ArgOp, DType, Op, ReduceOp};
 
 /// The reduced axes of `op`'s constant axis operand (input 1), normalised and deduplicated
 /// in order.
@@ -116,6 +118,52 @@ pub(crate) fn mean(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         b.per_tensor(x, "the input")?;
         b.per_tensor(y, "the output")?;
         b.emit_tensor(y, Op::QMean { axes, keepdims }, vec![xv])?
+    };
+    b.bind(y, Slot::Value(v));
+    Ok(())
+}
+
+/// ARG_MAX.
+pub(crate) fn arg_max(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    arg(b, op, ArgOp::Max)
+}
+
+/// ARG_MIN.
+pub(crate) fn arg_min(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    arg(b, op, ArgOp::Min)
+}
+
+/// ARG_MAX / ARG_MIN over one constant axis (the axis is dropped from the result).
+fn arg(b: &mut Builder<'_>, op: &OpRef<'_>, aop: ArgOp) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (x, y) = (op.input(0)?, op.output(0)?);
+    expect_dtype(
+        b,
+        x,
+        &[DType::I8, DType::U8, DType::I16, DType::I32, DType::F32],
+        "the input",
+    )?;
+    let axes = reduced_axes(b, op, x)?;
+    let [axis] = axes[..] else {
+        bail!("ARG_{aop:?} needs exactly one axis, got {axes:?}");
+    };
+    let out = b.tensor(y).dtype;
+    if !matches!(out, DType::I32 | DType::I64) {
+        bail!("output type {out} (int32 or int64 expected)");
+    }
+    let xv = b.value(x)?;
+    let arg = Op::Arg {
+        op: aop,
+        axis,
+        keepdims: false,
+        select_last_index: false,
+    };
+    let v = if out == DType::I64 {
+        b.emit_tensor(y, arg, vec![xv])?
+    } else {
+        let name = b.tensor(y).name.clone();
+        let i = b.emit(&name, arg, vec![xv], None, Some(None))?;
+        b.emit_tensor(y, Op::Cast { to: DType::I32 }, vec![i])?
     };
     b.bind(y, Slot::Value(v));
     Ok(())

@@ -539,6 +539,20 @@ fn all_ops() -> Module {
         &[x],
         &[("resize_bilinear", "tensor<Nx16x12x8xf32>")],
     );
+    for (name, op) in [("arg_max", crate::ArgOp::Max), ("arg_min", crate::ArgOp::Min)] {
+        node(
+            g,
+            name,
+            Op::Arg {
+                op,
+                axis: -1,
+                keepdims: false,
+                select_last_index: op == crate::ArgOp::Min,
+            },
+            &[x],
+            &[(name, "tensor<Nx3x8xi64>")],
+        );
+    }
     node(g, "id", Op::Identity, &[xd], &[("id", f4)]);
     node(
         g,

@@ -336,14 +336,13 @@ fn relu6_is_a_clip_with_quantized_bounds() {
 }
 
 #[test]
-fn relu_with_different_params_is_unsupported() {
-    let t = [act_i8(&[1, 4], 0.05, -10), act_i8(&[1, 4], 0.1, -10)];
+fn relu_with_different_params_requantizes() {
+    // Input scale 0.05, zp -10; output scale 0.1, zp -10: y = -10 + round_half_away((x + 10)
+    // / 2), clamped below at the output zero point (real 0).
+    let t = [act_i8(&[1, 5], 0.05, -10), act_i8(&[1, 5], 0.1, -10)];
     let m = model(&t, BuiltinOperator::RELU, &[0], &[1], Opts::None, &[0]);
-    let e = load_tflite_bytes(&m, "op.tflite").unwrap_err().to_string();
-    assert!(
-        e.contains("unsupported op RELU") && e.contains("quantization differ"),
-        "{e}"
-    );
+    let y = run(&m, vec![i8t(&[1, 5], &[-128, -10, 1, 3, 127])]);
+    assert_eq!(y, vec![-10, -10, -4, -3, 59]);
 }
 
 #[test]

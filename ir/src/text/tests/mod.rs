@@ -539,7 +539,10 @@ fn all_ops() -> Module {
         &[x],
         &[("resize_bilinear", "tensor<Nx16x12x8xf32>")],
     );
-    for (name, op) in [("arg_max", crate::ArgOp::Max), ("arg_min", crate::ArgOp::Min)] {
+    for (name, op) in [
+        ("arg_max", crate::ArgOp::Max),
+        ("arg_min", crate::ArgOp::Min),
+    ] {
         node(
             g,
             name,

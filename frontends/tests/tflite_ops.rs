@@ -876,6 +876,22 @@ fn litert_fixture_models_match_the_builder() {
         );
         check_fixture(root, name, &m);
     }
+    // int16 GELU: LUTPopulate's interpolated table, both forms.
+    for (name, approximate, sx, sy) in [
+        ("op_gelu_i16_a", false, 0.0004f32, 0.0003f32),
+        ("op_gelu_i16_b", true, 0.0002, 0.00015),
+    ] {
+        let t = [i16t(sx), i16t(sy)];
+        let m = model(
+            &t,
+            BuiltinOperator::GELU,
+            &[0],
+            &[1],
+            Opts::Gelu(approximate),
+            &[0],
+        );
+        check_fixture(root, name, &m);
+    }
     for (name, sa, sb, sy) in [
         ("op_mul_i16_a", 0.0013f32, 0.0021f32, 0.0029f32),
         ("op_mul_i16_b", 0.0002, 0.0005, 0.000_001),

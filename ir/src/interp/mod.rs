@@ -22,6 +22,7 @@ mod linalg;
 mod mlas;
 pub use conv::{pool_taps, PoolTaps};
 pub use mlas::sgemm_strides;
+pub use tflite_lut16::int16_lut_f32;
 
 /// The error function in f64, accurate to a few ulps (its f32 rounding is the correctly
 /// rounded `erff` but in rare ties); what frontends use to build tables of `erf`-based
@@ -42,6 +43,7 @@ mod resize_bilinear;
 #[cfg(test)]
 mod tests;
 mod tflite_lstm;
+mod tflite_lut16;
 mod tflite_ops;
 mod tflite_softmax16;
 

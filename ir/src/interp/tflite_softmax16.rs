@@ -9,53 +9,8 @@
 //! f64 "for backward compatibility"): `exp` over `[-10, 0]` and `1 / (1 + x)` over `[0, 1]`,
 //! both onto `[-1, 1]`. Checked against LiteRT 2.3's reference kernel on every element.
 
+use super::tflite_lut16::{lookup, populate};
 use crate::quant::{multiply_by_quantized_multiplier, quantize_multiplier};
-
-/// Entries of an int16 interpolation table.
-const LUT_SIZE: usize = 513;
-
-/// `TfLiteRound` (half away from zero).
-fn round(x: f64) -> f64 {
-    x.round()
-}
-
-/// `LUTPopulateInt16<double>`: the table of `f` over the int16 input grid `(i - zp_in) *
-/// s_in`, output grid `(o - zp_out) * s_out`.
-fn lut(s_in: f64, zp_in: i32, s_out: f64, zp_out: i32, f: impl Fn(f64) -> f64) -> Vec<i16> {
-    let (min, max) = (i16::MIN as i32, i16::MAX as i32);
-    let input_min = s_in * (min - zp_in) as f64;
-    let input_max = s_in * (max - zp_in) as f64;
-    let output_min = s_out * (min - zp_out) as f64;
-    let output_max = s_out * (max - zp_out) as f64;
-    let steps = LUT_SIZE - 1;
-    let step = (input_max - input_min) / steps as f64;
-    let half_step = step / 2.0;
-    let inv = (max - min + 1) as f64 / (output_max - output_min);
-    let clamp = |v: f64| v.clamp(min as f64, max as f64) as i16;
-    let mut t = Vec::with_capacity(LUT_SIZE);
-    for i in 0..steps {
-        let x = input_min + i as f64 * step;
-        let val = f(x);
-        let mid = f(x + half_step);
-        let next = f(input_min + (i + 1) as f64 * step);
-        let sample = round(val * inv);
-        let mid_interp = round((next * inv + round(val * inv)) / 2.0);
-        let mid_val = round(mid * inv);
-        let bias = round((mid_interp - mid_val) / 2.0);
-        t.push(clamp(sample - bias));
-    }
-    t.push(clamp(round(f(input_max) * inv)));
-    t
-}
-
-/// `LUTLookup` for int16: base entry `256 + (v >> 7)` plus the interpolated slope.
-fn lookup(v: i16, t: &[i16]) -> i16 {
-    let index = (256 + (v as i32 >> 7)) as usize;
-    let offset = (v & 0x7f) as i32;
-    let base = t[index] as i32;
-    let slope = t[index + 1] as i32 - base;
-    (base + ((slope * offset + 64) >> 7)) as i16
-}
 
 /// The kernel's two tables, which depend on no parameter: built once per process.
 fn tables() -> &'static (Vec<i16>, Vec<i16>) {
@@ -63,8 +18,8 @@ fn tables() -> &'static (Vec<i16>, Vec<i16>) {
     TABLES.get_or_init(|| {
         let range = 65535.0;
         (
-            lut(10.0 / range, i16::MAX as i32, 2.0 / range, 0, f64::exp),
-            lut(1.0 / range, i16::MIN as i32, 2.0 / range, 0, |v| {
+            populate(10.0 / range, i16::MAX as i32, 2.0 / range, 0, f64::exp),
+            populate(1.0 / range, i16::MIN as i32, 2.0 / range, 0, |v: f64| {
                 1.0 / (1.0 + v)
             }),
         )

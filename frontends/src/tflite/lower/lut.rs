@@ -47,22 +47,26 @@ pub(crate) fn tanh(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     lower_unary(b, op, Op::Unary(UnaryOp::Tanh), &build)
 }
 
-/// GELU (int8 / uint8: LiteRT's `LUTPopulate` of `0.5 x (1 + erf(x / sqrt 2))`, or with
-/// `approximate` of `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`, in f32).
+/// GELU: LiteRT's `LUTPopulate` of `0.5 x (1 + erf(x / sqrt 2))`, or with `approximate`
+/// of `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`, in f32: a 256-entry table for
+/// int8 / uint8, for int16 the interpolated 513-entry table looked up at every value.
 pub(crate) fn gelu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     let approximate = op
         .fb
         .builtin_options_as_gelu_options()
         .is_some_and(|o| o.approximate());
     let build = move |p: Params| {
+        let f = if approximate { gelu_tanh } else { gelu_erf };
         if p.int16() {
-            unsupported!("int16 GELU (its 513-entry interpolated table) is not lowered yet");
+            // `LUTPopulate<int16_t>`: the 513-entry interpolated table, built in f32.
+            let q = |s: f32, z: i64| (s, z as i32);
+            return Ok(qcc_ir::interp::int16_lut_f32(
+                q(p.sx, p.zx),
+                q(p.sy, p.zy),
+                f,
+            ));
         }
-        Ok(if approximate {
-            table(p, gelu_tanh)
-        } else {
-            table(p, gelu_erf)
-        })
+        Ok(table(p, f))
     };
     let float_op = if approximate {
         UnaryOp::GeluTanh

@@ -339,7 +339,7 @@ fn wzp(rng: &mut fastrand::Rng, dt: DType) -> i32 {
 /// convs with few input channels (the 3-channel stem), W strides 1 and 2 (sometimes 3),
 /// pads, dilation, kernels 1 to 5 wide, rows narrower than 8, between 8 and 16 and wider
 /// (odd widths leave overlapping last blocks), 1-d convs and single output rows,
-/// pointwise (1x1) convs with odd channel counts, and multipliers above 0.5 (the
+/// pointwise (1x1) convs with odd and deep channel counts, and multipliers above 0.5 (the
 /// exact-clamp epilogue).
 #[test]
 fn vector_convs_match_interpreter() {
@@ -354,6 +354,9 @@ fn vector_convs_match_interpreter() {
                 (g, 1, 1)
             }
             1 => (rng.usize(1..=2), rng.usize(1..=4), rng.usize(1..=9)),
+            // A third of the pointwise convs are deep (more than 24 input channels: the
+            // VNNI kernel's 4-channel x 12-pixel passes).
+            _ if rng.u8(..3) == 0 => (1, rng.usize(25..=40), rng.usize(1..=9)),
             _ => (1, rng.usize(1..=7), rng.usize(1..=9)),
         };
         let (c, m) = (group * cg, group * mg);

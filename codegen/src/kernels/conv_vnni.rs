@@ -27,6 +27,11 @@ use qcc_ir::{ConvAttrs, DType};
 const OCB: usize = 4;
 /// Pixel vectors (of 4) per pass.
 const PV: usize = 2;
+/// Pixel vectors per pass of the deep 1x1 convs: 4 channels x 12 pixels in 12
+/// accumulators, each channel's weights broadcast from memory (`vbroadcastss`), so the
+/// 3 input vectors and one weight vector fill the 16 xmm registers and each accumulator
+/// takes one `vpdpbusd` per channel group (8 accumulators took two dependent ones).
+const PV_LANES: usize = 3;
 /// Depth (channel groups of 4) up to which a 1x1 conv takes the wide passes.
 const WIDE_MAX_GROUPS: usize = 6;
 
@@ -141,8 +146,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         return Ok(None);
     }
     let cg4 = c.div_ceil(4);
-    // Margins for the widest pass (16 pixels) whichever is taken.
-    let ow8 = w.output.div_ceil(16) * 16;
+    // Margins for the widest pass (16 or 12 pixels) whichever is taken.
+    let ow8 = (w.output.div_ceil(16) * 16).max(w.output.div_ceil(12) * 12);
     let g = Geo {
         c,
         m,
@@ -223,7 +228,13 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         zero: l.pool.i32s(&[0, 0]),
         lanes,
         ocb: if wide { OCB / 2 } else { OCB },
-        pv: if wide { 2 * PV } else { PV },
+        pv: if wide {
+            2 * PV
+        } else if lanes {
+            PV_LANES
+        } else {
+            PV
+        },
         g,
     })))
 }
@@ -282,7 +293,8 @@ impl ConvVnni {
         }
     }
 
-    /// Output channels `m0 .. m0 + ocb` (m0 an i64 value) of image `b`.
+    /// Output channels `m0 .. m0 + ocb` (m0 an i64 value) of image `b`: per output row,
+    /// the full blocks of `4 * pv` pixels, then one narrower pass over the rest.
     fn block(&self, fb: &mut Fb, b: Value, m0: Value, ocb: usize) {
         let g = &self.g;
         let taps = g.kh * g.kw;
@@ -297,114 +309,132 @@ impl ConvVnni {
         let bm = fb.b.ins().imul_imm_s(b, g.m as i64);
         let bm = fb.b.ins().iadd(bm, m0);
         let y0 = fb.index(ybase, bm, g.oh * g.ow * self.y_dt.size());
-        let (pv, pix) = (self.pv, 4 * self.pv);
-        let blocks = g.ow.div_ceil(pix);
+        let pix = 4 * self.pv;
+        let (full, rest) = (g.ow / pix, g.ow % pix);
+        let at = Pass { s, w0, y0, m0, ocb };
         fb.for_n(g.oh, |fb, oh| {
-            fb.for_n(blocks, |fb, pb| {
-                // Accumulators start at the channel's bias (one splat per channel instead of
-                // one add per vector in the epilogue).
-                let mut accs = Vec::with_capacity(ocb * pv);
-                for o in 0..ocb {
-                    let m = fb.b.ins().iadd_imm_s(m0, o as i64);
-                    let row = self.req.row(fb, m);
-                    let bias = self.req.bias(fb, row);
-                    let bv = fb.b.ins().splat(types::I32X4, bias);
-                    accs.extend((0..pv).map(|_| fb.var(types::I32X4, bv)));
-                }
-                // Column of the block's first pixel in the padded plane.
-                let col0 = fb.b.ins().imul_imm_s(pb, (pix * g.sw * 4) as i64);
-                let r0 = fb.b.ins().imul_imm_s(oh, (g.sh * g.wp * 4) as i64);
-                let base = fb.b.ins().iadd(s, r0);
-                let base = fb.b.ins().iadd(base, col0);
-                // One channel group's taps, `cg` an i64 group index. Kernel rows are a
-                // run-time loop: Cranelift places pure values by accumulator, so a fully
-                // unrolled 3x3 would keep every tap's input vectors live at once (spills);
-                // one row at a time keeps `kw * pv` of them.
-                let group = |fb: &mut Fb, cg: Value| {
-                    let gb = fb.index(base, cg, g.hp * g.wp * 4);
-                    let wg = fb.index(w0, cg, taps * 16);
-                    fb.for_n(g.kh, |fb, kh| {
-                        let row = fb.index(gb, kh, g.dh * g.wp * 4);
-                        let wr = fb.index(wg, kh, g.kw * 16);
-                        for kw in 0..g.kw {
-                            let col = kw * g.dw;
-                            let xs: Vec<Value> = (0..pv)
-                                .map(|k| self.load4(fb, row, col + 4 * k * g.sw))
-                                .collect();
-                            let lanes = (per_channel == 4).then(|| {
-                                fb.b.ins().load(
-                                    types::I8X16,
-                                    super::const_flags(),
-                                    wr,
-                                    (kw * 16) as i32,
-                                )
-                            });
-                            for o in 0..ocb {
-                                let w = match lanes {
-                                    // Channel o's group broadcast (`pshufd`).
-                                    Some(v) => {
-                                        let mask: Vec<u8> =
-                                            (0..16u8).map(|i| 4 * o as u8 + i % 4).collect();
-                                        let imm =
-                                            fb.b.func.dfg.immediates.push(ConstantData::from(mask));
-                                        fb.b.ins().shuffle(v, v, imm)
-                                    }
-                                    None => {
-                                        let off = ((o * g.cg4 * taps + kw) * 16) as i32;
-                                        fb.b.ins().load(types::I8X16, super::const_flags(), wr, off)
-                                    }
-                                };
-                                for (k, &x) in xs.iter().enumerate() {
-                                    let a = fb.b.use_var(accs[pv * o + k]);
-                                    let a = dot_i8_u8_acc(fb, w, x, a);
-                                    fb.b.def_var(accs[pv * o + k], a);
-                                }
-                            }
-                        }
-                    });
-                };
-                // Two groups per iteration (half the loop overhead), then the odd one.
-                fb.for_n(g.cg4 / 2, |fb, p| {
-                    let cg = fb.b.ins().imul_imm_s(p, 2);
-                    group(fb, cg);
-                    let cg = fb.b.ins().iadd_imm_s(cg, 1);
-                    group(fb, cg);
-                });
-                if g.cg4 % 2 == 1 {
-                    let cg = fb.c64((g.cg4 - 1) as i64);
-                    group(fb, cg);
-                }
-                self.store(fb, &accs, y0, m0, oh, pb, ocb);
+            fb.for_n(full, |fb, pb| {
+                let px = fb.b.ins().imul_imm_s(pb, pix as i64);
+                self.pass(fb, &at, oh, px, self.pv, pix);
             });
+            if rest > 0 {
+                let px = fb.c64((full * pix) as i64);
+                self.pass(fb, &at, oh, px, rest.div_ceil(4), rest);
+            }
         });
     }
 
-    /// Requantizes and stores one block: all 8 pixels when the block is inside the row,
-    /// else lane by lane up to the row's end.
+    /// One pass: `pv` vectors of 4 output pixels from pixel `px` of row `oh`, of which the
+    /// first `valid` are stored.
+    fn pass(&self, fb: &mut Fb, at: &Pass, oh: Value, px: Value, pv: usize, valid: usize) {
+        let g = &self.g;
+        let taps = g.kh * g.kw;
+        let (ocb, w0) = (at.ocb, at.w0);
+        // Accumulators start at the channel's bias (one splat per channel instead of one
+        // add per vector in the epilogue).
+        let mut accs = Vec::with_capacity(ocb * pv);
+        for o in 0..ocb {
+            let m = fb.b.ins().iadd_imm_s(at.m0, o as i64);
+            let row = self.req.row(fb, m);
+            let bias = self.req.bias(fb, row);
+            let bv = fb.b.ins().splat(types::I32X4, bias);
+            accs.extend((0..pv).map(|_| fb.var(types::I32X4, bv)));
+        }
+        let per_channel = if self.lanes { 4 } else { 16 };
+        // Column of the pass's first pixel in the padded plane.
+        let col0 = fb.b.ins().imul_imm_s(px, (g.sw * 4) as i64);
+        let r0 = fb.b.ins().imul_imm_s(oh, (g.sh * g.wp * 4) as i64);
+        let base = fb.b.ins().iadd(at.s, r0);
+        let base = fb.b.ins().iadd(base, col0);
+        // One channel group's taps: its repacked plane at `gb`, its weights at
+        // `wg`. Kernel rows are a run-time loop: Cranelift places pure values by
+        // accumulator, so a fully unrolled 3x3 would keep every tap's input vectors
+        // live at once (spills); one row at a time keeps `kw * pv` of them.
+        let (plane, wstep) = ((g.hp * g.wp * 4) as i64, (taps * 16) as i64);
+        let group = |fb: &mut Fb, gb: Value, wg: Value| {
+            fb.for_n(g.kh, |fb, kh| {
+                let row = fb.index(gb, kh, g.dh * g.wp * 4);
+                let wr = fb.index(wg, kh, g.kw * 16);
+                for kw in 0..g.kw {
+                    let col = kw * g.dw;
+                    let xs: Vec<Value> = (0..pv)
+                        .map(|k| self.load4(fb, row, col + 4 * k * g.sw))
+                        .collect();
+                    for o in 0..ocb {
+                        let w = if per_channel == 4 {
+                            // Channel o's 4-byte group broadcast from memory. Movable: placed
+                            // at its splat, with which it merges into `vbroadcastss`.
+                            let grp = fb.b.ins().load(
+                                types::F32,
+                                super::const_flags(),
+                                wr,
+                                (kw * 16 + 4 * o) as i32,
+                            );
+                            let v = fb.b.ins().splat(types::F32X4, grp);
+                            let le = super::flags()
+                                .with_endianness(cranelift_codegen::ir::Endianness::Little);
+                            fb.b.ins().bitcast(types::I8X16, le, v)
+                        } else {
+                            let off = ((o * g.cg4 * taps + kw) * 16) as i32;
+                            fb.b.ins().load(types::I8X16, super::const_flags(), wr, off)
+                        };
+                        for (k, &x) in xs.iter().enumerate() {
+                            let a = fb.b.use_var(accs[pv * o + k]);
+                            let a = dot_i8_u8_acc(fb, w, x, a);
+                            fb.b.def_var(accs[pv * o + k], a);
+                        }
+                    }
+                }
+            });
+        };
+        // The channel groups with pointers carried through the loop: two groups per
+        // iteration (half the loop overhead), then the odd one; one per iteration for the
+        // 4-channel 1x1 passes (their registers are full).
+        if self.lanes {
+            fb.for_ptrs(g.cg4, &[base, w0], &[plane, wstep], |fb, p| {
+                group(fb, p[0], p[1])
+            });
+        } else {
+            let pairs = g.cg4 / 2;
+            fb.for_ptrs(pairs, &[base, w0], &[2 * plane, 2 * wstep], |fb, p| {
+                group(fb, p[0], p[1]);
+                let (gb, wg) = (
+                    fb.b.ins().iadd_imm_s(p[0], plane),
+                    fb.b.ins().iadd_imm_s(p[1], wstep),
+                );
+                group(fb, gb, wg);
+            });
+            if g.cg4 % 2 == 1 {
+                let k = (g.cg4 - 1) as i64;
+                let gb = fb.b.ins().iadd_imm_s(base, k * plane);
+                let wg = fb.b.ins().iadd_imm_s(w0, k * wstep);
+                group(fb, gb, wg);
+            }
+        }
+        self.store(fb, &accs, at, oh, px, pv, valid);
+    }
+
+    /// Requantizes and stores one pass: `valid` of its `4 * pv` pixels per channel.
     #[allow(clippy::too_many_arguments)]
     fn store(
         &self,
         fb: &mut Fb,
         accs: &[cranelift_frontend::Variable],
-        y0: Value,
-        m0: Value,
+        at: &Pass,
         oh: Value,
-        pb: Value,
-        ocb: usize,
+        px: Value,
+        pv: usize,
+        valid: usize,
     ) {
         let g = &self.g;
         let ysz = self.y_dt.size();
-        let (pv, pix) = (self.pv, 4 * self.pv);
-        let full = g.ow / pix;
-        let tail = g.ow % pix;
-        for o in 0..ocb {
-            let m = fb.b.ins().iadd_imm_s(m0, o as i64);
+        for o in 0..at.ocb {
+            let m = fb.b.ins().iadd_imm_s(at.m0, o as i64);
             let row = self.req.row(fb, m);
-            let yc = fb.b.ins().iadd_imm_s(y0, (o * g.oh * g.ow * ysz) as i64);
+            let yc = fb.b.ins().iadd_imm_s(at.y0, (o * g.oh * g.ow * ysz) as i64);
             let yr = fb.index(yc, oh, g.ow * ysz);
-            let ya = fb.index(yr, pb, pix * ysz);
-            // One channel's constants for all its vectors; the last block of a row stores
-            // only its real pixels.
+            let ya = fb.index(yr, px, ysz);
+            // One channel's constants for all its vectors.
             let r = ReqVec::new_packed(fb, &self.req, row);
             let clamp = r.byte_clamp(&self.req, self.y_dt);
             let q: Vec<Value> = (0..pv)
@@ -413,30 +443,19 @@ impl ConvVnni {
                     r.apply_packed(fb, &self.req, a, self.y_dt)
                 })
                 .collect();
-            if tail == 0 {
-                store_q_clamped(fb, &q, None, self.y_dt, ya, 4 * q.len(), clamp);
-                continue;
-            }
-            let is_full = fb.b.ins().icmp_imm_s(
-                cranelift_codegen::ir::condcodes::IntCC::SignedLessThan,
-                pb,
-                full as i64,
-            );
-            let (fblk, tblk, done) = (
-                fb.b.create_block(),
-                fb.b.create_block(),
-                fb.b.create_block(),
-            );
-            fb.b.ins().brif(is_full, fblk, &[], tblk, &[]);
-            fb.b.switch_to_block(fblk);
-            store_q_clamped(fb, &q, None, self.y_dt, ya, 4 * q.len(), clamp);
-            fb.b.ins().jump(done, &[]);
-            fb.b.switch_to_block(tblk);
-            store_q_clamped(fb, &q, None, self.y_dt, ya, tail, clamp);
-            fb.b.ins().jump(done, &[]);
-            fb.b.switch_to_block(done);
+            store_q_clamped(fb, &q, None, self.y_dt, ya, valid, clamp);
         }
     }
+}
+
+/// Where a channel block's passes read and write: the repacked image, the block's
+/// weights, its output and first channel, and the channel count.
+struct Pass {
+    s: Value,
+    w0: Value,
+    y0: Value,
+    m0: Value,
+    ocb: usize,
 }
 
 impl Kernel for ConvVnni {

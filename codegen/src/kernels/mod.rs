@@ -403,6 +403,47 @@ impl Fb<'_> {
         self.b.switch_to_block(exit);
     }
 
+    /// `for k in 0..n { body(p) }` over the pointers `p[j] = starts[j] + k * steps[j]`,
+    /// carried as loop variables: one add per pointer and iteration instead of a multiply
+    /// per use (Cranelift does not strength-reduce), and the first pointer bounds the loop
+    /// (`steps[0]` must be positive). No loop for `n <= 1`.
+    pub fn for_ptrs(
+        &mut self,
+        n: usize,
+        starts: &[Value],
+        steps: &[i64],
+        body: impl FnOnce(&mut Self, &[Value]),
+    ) {
+        assert!(steps.len() == starts.len() && steps.first().is_some_and(|&s| s > 0));
+        if n == 0 {
+            return;
+        }
+        if n == 1 {
+            body(self, starts);
+            return;
+        }
+        let vars: Vec<_> = starts.iter().map(|&p| self.var(types::I64, p)).collect();
+        let end = self.b.ins().iadd_imm_s(starts[0], n as i64 * steps[0]);
+        let header = self.b.create_block();
+        let body_blk = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(header);
+        let p0 = self.b.use_var(vars[0]);
+        let c = self.b.ins().icmp(IntCC::UnsignedLessThan, p0, end);
+        self.b.ins().brif(c, body_blk, &[], exit, &[]);
+        self.b.switch_to_block(body_blk);
+        let ptrs: Vec<Value> = vars.iter().map(|&v| self.b.use_var(v)).collect();
+        body(self, &ptrs);
+        for (&v, &step) in vars.iter().zip(steps) {
+            let p = self.b.use_var(v);
+            let next = self.b.ins().iadd_imm_s(p, step);
+            self.b.def_var(v, next);
+        }
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(exit);
+    }
+
     /// `for i in 0..n { body(i) }` with a compile-time trip count (no loop for n <= 1).
     pub fn for_n(&mut self, n: usize, body: impl FnOnce(&mut Self, Value)) {
         if n == 0 {

@@ -410,11 +410,11 @@ pub fn store_q_clamped(
     clamp: Option<(i64, i64)>,
 ) {
     use cranelift_codegen::ir::ConstantData;
-    let w0 = fb.b.ins().snarrow(q[0], q[1]);
-    let w1 = if q.len() == 4 {
-        fb.b.ins().snarrow(q[2], q[3])
-    } else {
-        w0
+    let w0 = fb.b.ins().snarrow(q[0], *q.get(1).unwrap_or(&q[0]));
+    let w1 = match q.len() {
+        4 => fb.b.ins().snarrow(q[2], q[3]),
+        3 => fb.b.ins().snarrow(q[2], q[2]),
+        _ => w0,
     };
     let mut w8 = if y_dt == DType::U8 {
         fb.b.ins().unarrow(w0, w1)

@@ -211,7 +211,7 @@ pub(crate) fn conv2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
         b,
         op.opt_input(2),
         xv,
-        w,
+        (w, false),
         y,
         xd,
         &[0, 3, 1, 2],
@@ -253,7 +253,7 @@ pub(crate) fn depthwise_conv2d(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<(
         b,
         op.opt_input(2),
         xv,
-        w,
+        (w, false),
         y,
         xd,
         &[3, 0, 1, 2],
@@ -291,25 +291,11 @@ fn conv_attrs(
     })
 }
 
+/// The conv node of a TFLite conv: the filter `w` permuted by `perm` (and flipped
+/// spatially with `flip`), the bias, `conv` on float data or `qconv` on quantized data,
+/// the fused activation.
 #[allow(clippy::too_many_arguments)]
 fn conv_common(
-    b: &mut Builder<'_>,
-    bias: Option<usize>,
-    xv: ValueId,
-    w: usize,
-    y: usize,
-    xd: DType,
-    perm: &[usize],
-    m: usize,
-    attrs: ConvAttrs,
-    act: ActivationFunctionType,
-) -> LResult<()> {
-    conv_with_filter(b, bias, xv, (w, false), y, xd, perm, m, attrs, act)
-}
-
-/// [`conv_common`] with the filter optionally flipped (`(w, flip)`).
-#[allow(clippy::too_many_arguments)]
-fn conv_with_filter(
     b: &mut Builder<'_>,
     bias: Option<usize>,
     xv: ValueId,
@@ -465,7 +451,7 @@ pub(crate) fn transpose_conv(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()>
         dilations: vec![1, 1],
         group: 1,
     };
-    conv_with_filter(
+    conv_common(
         b,
         op.opt_input(3),
         v,

@@ -455,6 +455,39 @@ fn binary(
     finish(b, y, v, act)
 }
 
+/// UNPACK: `num` slices of size 1 along `axis`, each squeezed (input and outputs share
+/// their quantization).
+pub(crate) fn unpack(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    let outs = op.info.outputs.clone();
+    op.arity(1, 1, outs.len().max(1))?;
+    let x = op.input(0)?;
+    let o = op.fb.builtin_options_as_unpack_options();
+    let (num, axis) = o.map_or((outs.len() as i32, 0), |o| (o.num(), o.axis()));
+    let rank = b.tensor(x).shape.len() as i64;
+    let a = if axis < 0 { i64::from(axis) + rank } else { i64::from(axis) };
+    if !(0..rank).contains(&a) || num as usize != outs.len() {
+        bail!("UNPACK of {num} along axis {axis} does not fit rank {rank} / {} outputs", outs.len());
+    }
+    if b.tensor(x).shape[a as usize] != outs.len() {
+        bail!("axis {axis} has {} entries, not {num}", b.tensor(x).shape[a as usize]);
+    }
+    let xv = b.value(x)?;
+    for (k, &y) in outs.iter().enumerate() {
+        same_params(b, x, y)?;
+        let name = b.tensor(y).name.clone();
+        let slice = Op::Slice {
+            starts: vec![k as i64],
+            ends: vec![k as i64 + 1],
+            axes: vec![a],
+            steps: vec![1],
+        };
+        let s = b.emit(&name, slice, vec![xv], None, None)?;
+        let v = b.emit_tensor(y, Op::Squeeze { axes: vec![a] }, vec![s])?;
+        b.bind(y, Slot::Value(v));
+    }
+    Ok(())
+}
+
 /// Splits `x` along constant `axis` into parts of `sizes` defining `outs` (equal params).
 fn split_into(
     b: &mut Builder<'_>,

@@ -43,6 +43,8 @@ fn registry(code: i32) -> Option<(Lower, i32)> {
         B::SHAPE => (shape::shape, 1),
         B::STRIDED_SLICE => (shape::strided_slice, 6),
         B::PACK => (shape::pack, 4),
+        B::UNPACK => (layout::unpack, 4),
+        B::FILL => (shape::fill, 4),
         B::GATHER => (shape::gather, 7),
         B::REDUCE_PROD => (shape::reduce_prod, 2),
         B::QUANTIZE => (quant::quantize, 3),

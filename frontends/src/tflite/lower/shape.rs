@@ -8,7 +8,7 @@
 use super::OpRef;
 use crate::tflite::builder::{Builder, Slot};
 use crate::tflite::error::{bail, unsupported, LResult};
-use qcc_ir::{DType, Dim, Op};
+use qcc_ir::{DType, Data, Dim, Op, Tensor};
 
 /// Integer entries of a constant tensor.
 fn const_ints(b: &Builder<'_>, t: usize, what: &str) -> LResult<Vec<i64>> {
@@ -399,4 +399,42 @@ pub(crate) fn concat_shapes(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<bool
         },
     );
     Ok(true)
+}
+
+/// FILL: a tensor of the given shape (a constant or a folded SHAPE computation) holding
+/// one constant value, as a constant. A symbolic batch entry becomes 1: the value is the
+/// same in every row, and the consumers (the initial states of an unrolled Keras LSTM)
+/// broadcast it over the batch.
+pub(crate) fn fill(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
+    op.arity(2, 2, 1)?;
+    let (dims_t, value_t, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
+    let Some((dims, _)) = shape_vec(b, dims_t) else {
+        unsupported!("FILL with a run-time shape");
+    };
+    let shape: Vec<usize> = dims
+        .iter()
+        .enumerate()
+        .map(|(k, d)| match d {
+            Dim::Fixed(v) => Ok(*v),
+            _ if k == 0 => Ok(1),
+            _ => unsupported!("FILL with a run-time dim {k}"),
+        })
+        .collect::<LResult<_>>()?;
+    let Some(value) = b.const_data(value_t) else {
+        unsupported!("FILL with a run-time value");
+    };
+    if value.len() != 1 || value.dtype() != b.tensor(y).dtype {
+        bail!("the value must be one element of the output's type");
+    }
+    let n: usize = shape.iter().product();
+    let data = match &value.data {
+        Data::F32(v) => Data::F32(vec![v[0]; n]),
+        d if value.dtype().is_int() => Data::from_i64(value.dtype(), &vec![d.to_i64_vec()[0]; n]),
+        _ => unsupported!("FILL of {}", value.dtype()),
+    };
+    let name = b.tensor(y).name.clone();
+    let q = b.qparams(y);
+    let c = b.new_const(&name, Tensor::new(shape, data), q);
+    b.bind(y, Slot::Value(c));
+    Ok(())
 }

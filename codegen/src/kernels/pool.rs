@@ -430,12 +430,44 @@ impl Kernel for GlobalAvg {
         let zero = fb.c64(0);
         let row = self.req.row(fb, zero);
         let sz = self.dt.size();
+        // 8-bit rows: 16 bytes at a time (widened and summed into i32 lanes), the sum
+        // corrected by `-16 z_x` per vector; the rest, and 16-bit rows, element by element.
+        let chunks = if sz == 1 { self.n / 16 } else { 0 };
         fb.for_n(self.rows, |fb, r| {
             let xb = fb.base(self.x);
             let x0 = fb.index(xb, r, self.n * sz);
             let z = fb.c32(0);
             let acc = fb.var(types::I32, z);
-            fb.for_n(self.n, |fb, i| {
+            if chunks > 0 {
+                let zv = fb.b.ins().splat(types::I32X4, z);
+                let vacc = fb.var(types::I32X4, zv);
+                fb.for_n(chunks, |fb, k| {
+                    let xa = fb.index(x0, k, 16);
+                    let v = fb.b.ins().load(types::I8X16, super::flags(), xa, 0);
+                    let (lo, hi) = if self.dt == DType::U8 {
+                        (fb.b.ins().uwiden_low(v), fb.b.ins().uwiden_high(v))
+                    } else {
+                        (fb.b.ins().swiden_low(v), fb.b.ins().swiden_high(v))
+                    };
+                    let s16 = fb.b.ins().iadd(lo, hi);
+                    let (a, b) = (fb.b.ins().swiden_low(s16), fb.b.ins().swiden_high(s16));
+                    let s32 = fb.b.ins().iadd(a, b);
+                    let va = fb.b.use_var(vacc);
+                    let va = fb.b.ins().iadd(va, s32);
+                    fb.b.def_var(vacc, va);
+                });
+                let va = fb.b.use_var(vacc);
+                let mut total = fb.b.ins().iconst(
+                    types::I32,
+                    -((16 * chunks) as i64 * self.zx as i64) as i32 as i64,
+                );
+                for lane in 0..4u8 {
+                    let e = fb.b.ins().extractlane(va, lane);
+                    total = fb.b.ins().iadd(total, e);
+                }
+                fb.b.def_var(acc, total);
+            }
+            fb.for_span(16 * chunks, self.n, |fb, i| {
                 let xa = fb.index(x0, i, sz);
                 let v = fb.load_int(self.dt, xa, 0);
                 let v = fb.b.ins().iadd_imm_s(v, -(self.zx as i64));

@@ -464,12 +464,22 @@ pub(crate) fn unpack(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     let o = op.fb.builtin_options_as_unpack_options();
     let (num, axis) = o.map_or((outs.len() as i32, 0), |o| (o.num(), o.axis()));
     let rank = b.tensor(x).shape.len() as i64;
-    let a = if axis < 0 { i64::from(axis) + rank } else { i64::from(axis) };
+    let a = if axis < 0 {
+        i64::from(axis) + rank
+    } else {
+        i64::from(axis)
+    };
     if !(0..rank).contains(&a) || num as usize != outs.len() {
-        bail!("UNPACK of {num} along axis {axis} does not fit rank {rank} / {} outputs", outs.len());
+        bail!(
+            "UNPACK of {num} along axis {axis} does not fit rank {rank} / {} outputs",
+            outs.len()
+        );
     }
     if b.tensor(x).shape[a as usize] != outs.len() {
-        bail!("axis {axis} has {} entries, not {num}", b.tensor(x).shape[a as usize]);
+        bail!(
+            "axis {axis} has {} entries, not {num}",
+            b.tensor(x).shape[a as usize]
+        );
     }
     let xv = b.value(x)?;
     for (k, &y) in outs.iter().enumerate() {

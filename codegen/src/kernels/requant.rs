@@ -1,9 +1,9 @@
 //! Per-channel requantization tables and the exact epilogue (int32 accumulator -> quantized).
 //!
 //! A table row is 8 x i32 (32 bytes) per output channel:
-//! `[bias, zero_point, float multiplier bits, m0, 2^left (0 when left >= 32), right, mask, 0]`,
-//! or `[bias, zero_point, 0, 0, f64 multiplier bits (2 slots), 0, 0]` for
-//! [`Mult::HalfAwayF64`].
+//! `[bias, zero_point, float multiplier bits, m0, 2^left (0 when left >= 32), right, mask,
+//! MAGIC_BITS - zero_point]`, or `[bias, zero_point, 0, 0, f64 multiplier bits (2 slots), 0,
+//! MAGIC_BITS - zero_point]` for [`Mult::HalfAwayF64`].
 //! Float mode reproduces [`qcc_ir::quant::requantize_float`]: `acc as f32 * M` in f32,
 //! round half to even (`nearest`), saturating conversion, `+ zp`, clamp. Fixed-point mode
 //! reproduces [`qcc_ir::quant::multiply_by_quantized_multiplier`] in i32/i64 arithmetic.
@@ -131,7 +131,9 @@ impl Requant {
                     (0, m0, factor, right, mask)
                 }
             };
-            rows.extend([c.bias, c.zp, mbits, m0, factor, right, mask, 0]);
+            // The last slot: `MAGIC_BITS - zp`, the magic-number epilogue's integer offset.
+            let off = MAGIC_BITS.wrapping_sub(c.zp);
+            rows.extend([c.bias, c.zp, mbits, m0, factor, right, mask, off]);
         }
         Requant {
             table: pool.i32s(&rows),

@@ -240,9 +240,8 @@ impl ReqVec {
         let ms = fb.b.ins().splat(types::F32X4, m);
         let magic = fb.f32c(super::requant::MAGIC);
         let magic = fb.b.ins().splat(types::F32X4, magic);
-        let zp = fb.b.ins().load(types::I32, f, row, 4);
-        let bits = fb.c32(super::requant::MAGIC_BITS);
-        let off = fb.b.ins().isub(bits, zp);
+        // `MAGIC_BITS - zp`, precomputed in the row.
+        let off = fb.b.ins().load(types::I32, f, row, 28);
         let off = fb.b.ins().splat(types::I32X4, off);
         let lo = fb.c32(qmin as i32);
         let lo = fb.b.ins().splat(types::I32X4, lo);

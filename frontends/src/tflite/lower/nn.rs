@@ -370,6 +370,13 @@ pub(crate) fn transpose_conv(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()>
         positive(o.stride_w(), "stride_w")?,
     );
     let (oh, ow) = (oh as usize, ow as usize);
+    // Input pixels past the output contribute nothing; a stride that spreads the input far
+    // beyond the output only makes the zero-point-filled intermediate huge.
+    if h.saturating_mul(sh) > 2 * (oh + kh + sh) || wd.saturating_mul(sw) > 2 * (ow + kw + sw) {
+        unsupported!(
+            "strides ({sh}, {sw}) spread a {h}x{wd} input far beyond the {oh}x{ow} output"
+        );
+    }
     let pt = padding(o.padding(), oh, *kh, sh, 1)?.0;
     let pl = padding(o.padding(), ow, *kw, sw, 1)?.0;
     let fill = match b.tensor(x).quant.as_ref() {

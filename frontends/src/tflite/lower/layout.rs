@@ -120,8 +120,8 @@ fn resize_target(
     let [h, w] = size[..] else {
         bail!("size must hold [new_height, new_width], found {size:?}");
     };
-    if h <= 0 || w <= 0 {
-        bail!("size {size:?} must be positive");
+    if h <= 0 || w <= 0 || h > 1 << 16 || w > 1 << 16 {
+        bail!("size {size:?} must be positive and at most 65536");
     }
     if b.tensor(x).shape.len() != 4 {
         bail!("input must be 4-d (NHWC)");

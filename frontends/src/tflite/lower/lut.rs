@@ -143,6 +143,9 @@ pub(crate) fn prelu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     // The one dim alpha varies on, aligned to x's trailing dims.
     let rank = b.tensor(x).shape.len();
     let (ashape, avals) = alpha;
+    if avals.is_empty() {
+        bail!("alpha has no elements");
+    }
     if ashape.len() > rank {
         bail!("alpha of rank {} for an input of rank {rank}", ashape.len());
     }

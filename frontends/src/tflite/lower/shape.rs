@@ -426,7 +426,14 @@ pub(crate) fn fill(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     if value.len() != 1 || value.dtype() != b.tensor(y).dtype {
         bail!("the value must be one element of the output's type");
     }
-    let n: usize = shape.iter().product();
+    // A constant of at most 2^28 elements (a state tensor, not a model-sized buffer).
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= 1 << 28);
+    let Some(n) = n else {
+        bail!("FILL shape {shape:?} is too large for a constant");
+    };
     let data = match &value.data {
         Data::F32(v) => Data::F32(vec![v[0]; n]),
         d if value.dtype().is_int() => Data::from_i64(value.dtype(), &vec![d.to_i64_vec()[0]; n]),

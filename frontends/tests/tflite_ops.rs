@@ -336,6 +336,24 @@ fn relu6_is_a_clip_with_quantized_bounds() {
 }
 
 #[test]
+fn fill_of_a_huge_shape_is_an_error() {
+    let value = T {
+        shape: vec![],
+        ty: TensorType::INT8,
+        data: Some(vec![3]),
+        q: Some((0.1, 0)),
+    };
+    let t = [
+        const_i32(&[100_000, 100_000, 100]),
+        value,
+        act_i8(&[100_000, 100_000, 100], 0.1, 0),
+    ];
+    let m = model(&t, BuiltinOperator::FILL, &[0, 1], &[2], Opts::None, &[]);
+    let e = load_tflite_bytes(&m, "op.tflite").unwrap_err().to_string();
+    assert!(e.contains("FILL") && e.contains("too large"), "{e}");
+}
+
+#[test]
 fn relu_with_different_params_requantizes() {
     // Input scale 0.05, zp -10; output scale 0.1, zp -10: y = -10 + round_half_away((x + 10)
     // / 2), clamped below at the output zero point (real 0).

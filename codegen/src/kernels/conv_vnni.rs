@@ -9,9 +9,10 @@
 //! `sum w * (x - z_x) = sum w * x_u8 - z_u8 * sum w` over *all* taps, and the second term is
 //! folded into each channel's bias: no border cases at all.
 //!
-//! The kernel computes 4 output channels x 8 output pixels per pass (8 accumulators); the
-//! last pixel block of a row is computed whole from the margin and only its valid pixels
-//! are stored.
+//! A pass computes 4 output channels x 8 pixels (8 accumulators; kxk convs), 4 x 12 (12
+//! accumulators; 1x1 convs with more than 24 input channels, weights broadcast from memory)
+//! or 2 x 16 (shallower 1x1 convs). Each output row runs its full blocks, then one narrower
+//! pass over the remaining pixels, which stores only those.
 
 use super::conv::{conv_axes, conv_quant, flatten_pointwise, ConvQuant};
 use super::repack::Repack;
@@ -75,12 +76,12 @@ struct ConvVnni {
     y: Addr,
     y_dt: DType,
     req: Requant,
-    /// Output channels and pixel vectors per pass: (4, 2) or (2, 4).
+    /// Output channels and pixel vectors per pass: (4, 2), (4, 3) or (2, 4).
     ocb: usize,
     pv: usize,
     /// An i64 zero for [`Fb::fence`].
     zero: Addr,
-    /// Weights stored as 4 channels' groups per 16 bytes, broadcast by shuffles.
+    /// Weights stored as 4 channels' groups per 16 bytes, each group broadcast from memory.
     lanes: bool,
 }
 
@@ -165,17 +166,17 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         pt: h.pad,
         pl: w.pad,
         hp: (h.pad + h.input).max((h.output - 1) * h.stride + (h.kernel - 1) * h.dil + 1),
-        // The last pixel block reads up to pixel `ow8 - 1`; stride 2 reads 4 columns
-        // beyond its last pixel pair.
+        // A margin for the widest block (`ow8` pixels, more than any pass reads); stride 2
+        // reads 4 columns beyond its last pixel pair.
         wp: (w.pad + w.input).max(ow8 * w.stride + (w.kernel - 1) * w.dil + 4),
     };
     // The weights, repeated 4 times per 4-channel group, and the bias correction.
     let zx_u8 = zx + if x_dt == DType::I8 { 128 } else { 0 };
-    // 1x1 convs with passes of 4 channels read one 16-byte vector per tap holding the 4
-    // channels' 4-byte groups and broadcast each with a shuffle (4x less weight memory);
-    // other passes read each channel's group pre-broadcast.
+    // 1x1 convs with passes of 4 channels store the 4 channels' 4-byte groups in one 16-byte
+    // vector per tap and broadcast each group from memory (4x less weight memory); other
+    // passes read each channel's group pre-broadcast.
     let wide = taps == 1 && cg4 <= WIDE_MAX_GROUPS && w.output >= 16;
-    // (Measured: 1x1 convs gain from the smaller weights; with 9 taps the shuffles cost more.)
+    // (Measured: 1x1 convs gain from the smaller weights; with 9 taps the broadcasts cost more.)
     let lanes = !wide && taps == 1;
     let mut w16 = vec![0u8; m.div_ceil(4) * 4 * cg4 * taps * 16 / if lanes { 4 } else { 1 }];
     let mut corr = vec![0i32; m];

@@ -385,7 +385,7 @@ fn fixed_point4(fb: &mut Fb, c: &FixedVec, x: Value) -> Value {
     fb.b.ins().isub(shifted, up)
 }
 
-/// Packs two or four i32x4 of stored values (already in the u8/i8 range) to bytes, puts
+/// Packs one to four i32x4 of stored values (already in the u8/i8 range) to bytes, puts
 /// byte `i` of the result at `perm[i]` of the packed order when given, and stores the 8 or
 /// 16 bytes at `ya`.
 pub fn store_q(fb: &mut Fb, q: &[Value], perm: Option<&[u8]>, y_dt: DType, ya: Value) {

@@ -39,9 +39,13 @@ fn int_sources(len_in: usize, len_out: usize, align: bool, half: bool) -> Vec<Sr
             } else {
                 v * scale_10
             };
+            // The reference leaves `lo` unclamped above, which reads past the input when
+            // the rounded-up `scale_10` runs beyond its last row (e.g. 1 -> 65): undefined
+            // behaviour there. Clamped, `lo == hi` is the edge row with weights summing to
+            // 1024, so the edge value is returned.
             Src {
                 pos,
-                lo: (pos / (1 << 10)).max(0) as usize,
+                lo: (pos / (1 << 10)).clamp(0, i - 1) as usize,
                 hi: ((pos + (1 << 10) - 1) / (1 << 10)).min(i - 1) as usize,
             }
         })
@@ -84,6 +88,7 @@ pub(crate) fn resize_bilinear(ins: &[&Tensor], sizes: &[i64], coord: &str) -> R<
         return Err(format!("cannot resize {:?} to {sizes:?}", x.shape));
     }
     let (oh, ow) = (oh as usize, ow as usize);
+    super::numel(&[n, oh, ow, c])?;
     let at = |b: usize, y: usize, xx: usize, ch: usize| ((b * ih + y) * iw + xx) * c + ch;
     let shape = vec![n, oh, ow, c];
     let data = match x.dtype() {

@@ -19,7 +19,9 @@ pub(crate) fn quantized_range(act: A, dtype: DType, scale: f32, zp: i64) -> LRes
     let Some((qmin, qmax)) = dtype.int_range() else {
         bail!("quantized activation range on non-integer type {dtype}");
     };
-    let q = |f: f32| zp + tflite_round(f / scale) as i64;
+    // Saturating: a tiny scale makes `f / scale` infinite (the bound then lies outside the
+    // dtype's range and the intersection drops it).
+    let q = |f: f32| zp.saturating_add(tflite_round(f / scale) as i64);
     Ok(match act {
         A::NONE => (qmin, qmax),
         A::RELU => (qmin.max(q(0.0)), qmax),

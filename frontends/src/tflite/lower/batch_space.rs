@@ -32,8 +32,13 @@ fn block_and_pairs(b: &Builder<'_>, op: &OpRef<'_>, x: usize, what: &str) -> LRe
     if m == 0 || m + 2 > rank || pairs.len() != 2 * m {
         bail!("block_shape {block:?} and {what} {pairs:?} do not fit an input of rank {rank}");
     }
-    if block.iter().any(|&v| v < 1) || pairs.iter().any(|&v| v < 0) {
-        bail!("block_shape {block:?} must be positive and {what} {pairs:?} non-negative");
+    // Sizes a real model has (a dilation rate, a kernel's padding), so that the arithmetic
+    // on them below cannot overflow.
+    let limit = 1 << 16;
+    if block.iter().any(|&v| !(1..=limit).contains(&v))
+        || pairs.iter().any(|&v| !(0..=limit).contains(&v))
+    {
+        bail!("block_shape {block:?} must be in 1..=65536 and {what} {pairs:?} in 0..=65536");
     }
     Ok((block, pairs.chunks(2).map(|c| (c[0], c[1])).collect()))
 }

@@ -282,8 +282,12 @@ fn relu_requantized(b: &mut Builder<'_>, x: usize, y: usize, kind: A) -> LResult
     let dt = super::expect_dtype(b, x, &[DType::I8, DType::U8, DType::I16], "the input")?;
     let (sx, zx) = b.per_tensor(x, "the input")?;
     let (sy, zy) = b.per_tensor(y, "the output")?;
+    if dt == DType::I16 && (zx != 0 || zy != 0 || kind == A::RELU_N1_TO_1) {
+        unsupported!("int16 {kind:?} with zero points {zx} / {zy} (TFLite's kernel has none)");
+    }
     let (lo, hi) = act::quantized_range(kind, dt, sy, zy)?;
-    let (m, shift) = qcc_ir::quant::quantize_multiplier(f64::from(sx) / f64::from(sy));
+    // `ReluPrepare`: the f32 ratio of the scales, widened for `QuantizeMultiplier`.
+    let (m, shift) = qcc_ir::quant::quantize_multiplier(f64::from(sx / sy));
     let (qmin, qmax) = dt.int_range().unwrap_or((0, 255));
     let entries: Vec<i64> = (qmin..=qmax)
         .map(|v| {

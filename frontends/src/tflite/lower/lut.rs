@@ -174,6 +174,8 @@ pub(crate) fn prelu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
             );
             if d == 1 {
                 b.emit_tensor(y, Op::Lut, vec![xv, c])?
+            } else if rank < 2 {
+                unsupported!("PRELU of a rank-{rank} input with per-element alpha");
             } else {
                 // Swap dims 1 and d around the per-channel lut.
                 let mut perm: Vec<usize> = (0..rank).collect();
@@ -191,7 +193,9 @@ pub(crate) fn prelu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
                 b.emit_tensor(y, Op::Transpose { perm }, vec![l])?
             }
         }
-        _ => unsupported!("alpha of shape {ashape:?} varying along more than one dim"),
+        _ => unsupported!(
+            "alpha of shape {ashape:?} (it must vary along at most one dim, one of the input's)"
+        ),
     };
     b.bind(y, Slot::Value(v));
     Ok(())

@@ -362,8 +362,13 @@ pub(crate) fn transpose_conv(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()>
     let (&[_, oh, ow, oc], [m, kh, kw, i]) = (out.as_slice(), ws.as_slice()) else {
         bail!("output_shape {out:?} and filter {ws:?} must both be rank 4");
     };
-    if *i != c || oc != *m as i64 || oh <= 0 || ow <= 0 {
+    if *i != c || oc != *m as i64 {
         bail!("filter {ws:?} does not map {c} input channels to output_shape {out:?}");
+    }
+    // Sizes a real model has (the intermediate below is about the output's size).
+    let limit = 1 << 16;
+    if !(1..=limit).contains(&oh) || !(1..=limit).contains(&ow) || *kh > 1 << 16 || *kw > 1 << 16 {
+        bail!("output_shape {out:?} and filter {ws:?} must have sizes in 1..=65536");
     }
     let (sh, sw) = (
         positive(o.stride_h(), "stride_h")?,
@@ -372,7 +377,10 @@ pub(crate) fn transpose_conv(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()>
     let (oh, ow) = (oh as usize, ow as usize);
     // Input pixels past the output contribute nothing; a stride that spreads the input far
     // beyond the output only makes the zero-point-filled intermediate huge.
-    if h.saturating_mul(sh) > 2 * (oh + kh + sh) || wd.saturating_mul(sw) > 2 * (ow + kw + sw) {
+    let far = |len: usize, s: usize, out: usize, k: usize| {
+        len.saturating_mul(s) > 2usize.saturating_mul(out + k).saturating_add(2 * s)
+    };
+    if far(h, sh, oh, *kh) || far(wd, sw, ow, *kw) {
         unsupported!(
             "strides ({sh}, {sw}) spread a {h}x{wd} input far beyond the {oh}x{ow} output"
         );

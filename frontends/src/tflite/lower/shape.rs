@@ -426,11 +426,11 @@ pub(crate) fn fill(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     if value.len() != 1 || value.dtype() != b.tensor(y).dtype {
         bail!("the value must be one element of the output's type");
     }
-    // A constant of at most 2^28 elements (a state tensor, not a model-sized buffer).
+    // A constant of at most 2^22 elements (a state tensor, not a model-sized buffer).
     let n = shape
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .filter(|&n| n <= 1 << 28);
+        .filter(|&n| n <= 1 << 22);
     let Some(n) = n else {
         bail!("FILL shape {shape:?} is too large for a constant");
     };

@@ -152,3 +152,21 @@ pub(crate) fn resize_bilinear(ins: &[&Tensor], sizes: &[i64], coord: &str) -> R<
     };
     Ok(Tensor::new(shape, data))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1x1 input resized to 65x65: the rounded-up `scale_10` (16) puts the last output's
+    /// lower neighbour at row 1 of a 1-row input; clamped, every output is the one value.
+    #[test]
+    fn upsampling_a_single_pixel_stays_inside_the_input() {
+        for coord in ["tflite", "tflite_half_pixel", "tflite_align_corners"] {
+            let x = Tensor::new(vec![1, 1, 1, 2], Data::from_i64(DType::I8, &[7, -3]));
+            let y = resize_bilinear(&[&x], &[65, 65], coord).expect("resize");
+            assert_eq!(y.shape, vec![1, 65, 65, 2]);
+            let v = y.data.to_i64_vec();
+            assert!(v.chunks(2).all(|p| p == [7, -3]), "{coord}");
+        }
+    }
+}

@@ -317,11 +317,10 @@ fn fmt_dims(d: &[Dim]) -> String {
 /// element type (`C` = the operand's dim 1).
 fn check_lut(ins: &[&TensorType], out: &TensorType) -> std::result::Result<(), String> {
     let (x, table) = (ins[0], ins[1]);
-    let entries = crate::quant::lut_entries(x.dtype);
-    if !x.quant.as_ref().is_some_and(QParams::is_per_tensor) || entries.is_none() {
+    let per_tensor = x.quant.as_ref().is_some_and(QParams::is_per_tensor);
+    let Some(e) = crate::quant::lut_entries(x.dtype).filter(|_| per_tensor) else {
         return Err("lut needs an 8- or 16-bit operand quantized per tensor".into());
-    }
-    let e = entries.unwrap_or(256);
+    };
     if out.quant.is_none() || table.dtype != out.dtype {
         return Err(format!(
             "lut table must have the quantized result's element type {}, found {}",

@@ -147,8 +147,9 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         return Ok(None);
     }
     let cg4 = c.div_ceil(4);
-    // Margins for the widest pass (16 or 12 pixels) whichever is taken.
-    let ow8 = (w.output.div_ceil(16) * 16).max(w.output.div_ceil(12) * 12);
+    // Passes read whole vectors of 4 pixels: up to pixel `ow4 - 1` (full blocks end inside
+    // the row, the last pass covers the rest rounded up to 4).
+    let ow4 = w.output.div_ceil(4) * 4;
     let g = Geo {
         c,
         m,
@@ -166,9 +167,9 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         pt: h.pad,
         pl: w.pad,
         hp: (h.pad + h.input).max((h.output - 1) * h.stride + (h.kernel - 1) * h.dil + 1),
-        // A margin for the widest block (`ow8` pixels, more than any pass reads); stride 2
-        // reads 4 columns beyond its last pixel pair.
-        wp: (w.pad + w.input).max(ow8 * w.stride + (w.kernel - 1) * w.dil + 4),
+        // The last pass reads up to pixel `ow4 - 1`; stride 2 reads 4 columns beyond its
+        // last pixel pair.
+        wp: (w.pad + w.input).max(ow4 * w.stride + (w.kernel - 1) * w.dil + 4),
     };
     // The weights, repeated 4 times per 4-channel group, and the bias correction.
     let zx_u8 = zx + if x_dt == DType::I8 { 128 } else { 0 };
@@ -341,7 +342,6 @@ impl ConvVnni {
             let bv = fb.b.ins().splat(types::I32X4, bias);
             accs.extend((0..pv).map(|_| fb.var(types::I32X4, bv)));
         }
-        let per_channel = if self.lanes { 4 } else { 16 };
         // Column of the pass's first pixel in the padded plane.
         let col0 = fb.b.ins().imul_imm_s(px, (g.sw * 4) as i64);
         let r0 = fb.b.ins().imul_imm_s(oh, (g.sh * g.wp * 4) as i64);
@@ -362,7 +362,7 @@ impl ConvVnni {
                         .map(|k| self.load4(fb, row, col + 4 * k * g.sw))
                         .collect();
                     for o in 0..ocb {
-                        let w = if per_channel == 4 {
+                        let w = if self.lanes {
                             // Channel o's 4-byte group broadcast from memory. Movable: placed
                             // at its splat, with which it merges into `vbroadcastss`.
                             let grp = fb.b.ins().load(

@@ -51,7 +51,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         .data
         .to_i64_vec()
         .iter()
-        .flat_map(|&v| (v as u16).to_le_bytes()[..y_dt.size()].to_vec())
+        .flat_map(|&v| (v as u16).to_le_bytes().into_iter().take(y_dt.size()))
         .collect();
     Ok(Some(Box::new(Lut {
         outer,

@@ -295,12 +295,7 @@ fn relu_requantized(b: &mut Builder<'_>, x: usize, y: usize, kind: A) -> LResult
             (zy + i64::from(r)).clamp(lo, hi)
         })
         .collect();
-    let name = format!("{}_table", b.tensor(y).name);
-    let table = b.new_const(
-        &name,
-        qcc_ir::Tensor::new(vec![entries.len()], qcc_ir::Data::from_i64(dt, &entries)),
-        None,
-    );
+    let table = super::lut::table_const(b, y, dt, vec![entries.len()], &entries);
     let xv = b.value(x)?;
     let v = b.emit_tensor(y, Op::Lut, vec![xv, table])?;
     b.bind(y, Slot::Value(v));

@@ -94,7 +94,7 @@ fn gelu_tanh(x: f32) -> f32 {
 /// z_a)` with `m2`, saturated; `m1 = s_x / s_y` and `m2 = s_x * s_a / s_y` in f32, then
 /// `QuantizeMultiplier`. Per stored value and alpha that is a table: one `lut` when alpha
 /// is one value, else one table per channel along the only dim alpha varies on (moved to
-/// dim 1 around the `lut`). Float: `max(x, 0) + alpha * min(x, 0)` as `prelu`.
+/// dim 1 around the `lut`). Float: `relu(x) + alpha * min(x, 0)`.
 pub(crate) fn prelu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     op.arity(2, 2, 1)?;
     let (x, a, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
@@ -151,15 +151,10 @@ pub(crate) fn prelu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     }
     let lead = rank - ashape.len();
     let varying: Vec<usize> = (0..ashape.len()).filter(|&i| ashape[i] > 1).collect();
-    let name = format!("{}_table", b.tensor(y).name);
     let v = match varying.as_slice() {
         [] => {
             let t = table(avals[0]);
-            let c = b.new_const(
-                &name,
-                Tensor::new(vec![t.len()], Data::from_i64(dt, &t)),
-                None,
-            );
+            let c = table_const(b, y, dt, vec![t.len()], &t);
             b.emit_tensor(y, Op::Lut, vec![xv, c])?
         }
         [i] if ashape[*i] == b.tensor(x).shape[lead + i] => {
@@ -167,11 +162,7 @@ pub(crate) fn prelu(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
             let n = ashape[*i];
             let entries: Vec<i64> = avals.iter().flat_map(|&av| table(av)).collect();
             let e = entries.len() / n;
-            let c = b.new_const(
-                &name,
-                Tensor::new(vec![n, e], Data::from_i64(dt, &entries)),
-                None,
-            );
+            let c = table_const(b, y, dt, vec![n, e], &entries);
             if d == 1 {
                 b.emit_tensor(y, Op::Lut, vec![xv, c])?
             } else if rank < 2 {
@@ -254,6 +245,19 @@ impl Params {
     }
 }
 
+/// The constant table `{y}_table` of output tensor `y`'s `lut`: `entries` of type `dt` in
+/// `shape` (`[E]`, or `[C, E]` for one table per channel).
+pub(crate) fn table_const(
+    b: &mut Builder<'_>,
+    y: usize,
+    dt: DType,
+    shape: Vec<usize>,
+    entries: &[i64],
+) -> qcc_ir::ValueId {
+    let name = format!("{}_table", b.tensor(y).name);
+    b.new_const(&name, Tensor::new(shape, Data::from_i64(dt, entries)), None)
+}
+
 /// Lowers a one-input activation: float -> `float_op`, 8- and 16-bit -> `lut` with
 /// `build`'s table (one entry per stored value, from the type's minimum up).
 fn lower_unary(
@@ -290,12 +294,7 @@ fn lower_unary(
                 zy,
                 range,
             })?;
-            let name = format!("{}_table", b.tensor(y).name);
-            let table = b.new_const(
-                &name,
-                Tensor::new(vec![entries.len()], Data::from_i64(dt, &entries)),
-                None,
-            );
+            let table = table_const(b, y, dt, vec![entries.len()], &entries);
             b.emit_tensor(y, Op::Lut, vec![xv, table])?
         }
         d => unsupported!("{d} tensors are not lowered yet (8-bit, int16 and float are)"),

@@ -344,37 +344,25 @@ pub(crate) fn transpose_conv(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()>
     let xd = quantized_operands(b, x, w, y)?;
     // The output shape: a constant or a folded SHAPE computation (the batch may be
     // symbolic; height, width and channels must be known).
-    let Some((dims, _)) = super::shape::shape_vec(b, shape_t) else {
-        unsupported!("output_shape computed at run time");
-    };
-    let out: Vec<i64> = dims
-        .iter()
-        .enumerate()
-        .map(|(k, d)| match d {
-            Dim::Fixed(v) => *v as i64,
-            _ if k == 0 => 1,
-            _ => -1,
-        })
-        .collect();
+    let out = super::shape::shape_batch_one(b, shape_t, "output_shape")?;
     let ws = b.tensor(w).shape.clone();
     let xv = b.value(x)?;
     let (h, wd, c) = (spatial(b, xv, 1)?, spatial(b, xv, 2)?, spatial(b, xv, 3)?);
     let (&[_, oh, ow, oc], [m, kh, kw, i]) = (out.as_slice(), ws.as_slice()) else {
         bail!("output_shape {out:?} and filter {ws:?} must both be rank 4");
     };
-    if *i != c || oc != *m as i64 {
+    if *i != c || oc != *m {
         bail!("filter {ws:?} does not map {c} input channels to output_shape {out:?}");
     }
     // Sizes a real model has (the intermediate below is about the output's size).
     let limit = 1 << 16;
-    if !(1..=limit).contains(&oh) || !(1..=limit).contains(&ow) || *kh > 1 << 16 || *kw > 1 << 16 {
+    if [oh, ow].iter().any(|d| !(1..=limit).contains(d)) || *kh > limit || *kw > limit {
         bail!("output_shape {out:?} and filter {ws:?} must have sizes in 1..=65536");
     }
     let (sh, sw) = (
         positive(o.stride_h(), "stride_h")?,
         positive(o.stride_w(), "stride_w")?,
     );
-    let (oh, ow) = (oh as usize, ow as usize);
     // Input pixels past the output contribute nothing; a stride that spreads the input far
     // beyond the output only makes the zero-point-filled intermediate huge.
     let far = |len: usize, s: usize, out: usize, k: usize| {

@@ -401,6 +401,22 @@ pub(crate) fn concat_shapes(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<bool
     Ok(true)
 }
 
+/// A compile-time shape operand (`what` names it) as sizes, its symbolic batch entry (the
+/// first) taken as 1; any other run-time entry is unsupported.
+pub(crate) fn shape_batch_one(b: &Builder<'_>, t: usize, what: &str) -> LResult<Vec<usize>> {
+    let Some((dims, _)) = shape_vec(b, t) else {
+        unsupported!("{what} computed at run time");
+    };
+    dims.iter()
+        .enumerate()
+        .map(|(k, d)| match d {
+            Dim::Fixed(v) => Ok(*v),
+            _ if k == 0 => Ok(1),
+            _ => unsupported!("{what} with a run-time dim {k}"),
+        })
+        .collect()
+}
+
 /// FILL: a tensor of the given shape (a constant or a folded SHAPE computation) holding
 /// one constant value, as a constant. A symbolic batch entry becomes 1: the value is the
 /// same in every row, and the consumers (the initial states of an unrolled Keras LSTM)
@@ -408,18 +424,7 @@ pub(crate) fn concat_shapes(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<bool
 pub(crate) fn fill(b: &mut Builder<'_>, op: &OpRef<'_>) -> LResult<()> {
     op.arity(2, 2, 1)?;
     let (dims_t, value_t, y) = (op.input(0)?, op.input(1)?, op.output(0)?);
-    let Some((dims, _)) = shape_vec(b, dims_t) else {
-        unsupported!("FILL with a run-time shape");
-    };
-    let shape: Vec<usize> = dims
-        .iter()
-        .enumerate()
-        .map(|(k, d)| match d {
-            Dim::Fixed(v) => Ok(*v),
-            _ if k == 0 => Ok(1),
-            _ => unsupported!("FILL with a run-time dim {k}"),
-        })
-        .collect::<LResult<_>>()?;
+    let shape = shape_batch_one(b, dims_t, "FILL's shape")?;
     let Some(value) = b.const_data(value_t) else {
         unsupported!("FILL with a run-time value");
     };

@@ -602,7 +602,11 @@ fn qadd_qmul_qsub_match_interpreter() {
         let md = mode(rng);
         let mut b = Build::new(md);
         let (bd, n) = batch(rng);
-        let rest: Vec<usize> = (0..rng.usize(1..=3)).map(|_| rng.usize(1..=6)).collect();
+        let mut rest: Vec<usize> = (0..rng.usize(1..=3)).map(|_| rng.usize(1..=6)).collect();
+        // A third have long innermost runs (the vector paths take 8 elements per step).
+        if rng.u8(..3) == 0 {
+            *rest.last_mut().unwrap() = rng.usize(8..=40);
+        }
         let op = match rng.u8(..3) {
             0 => Op::QAdd,
             1 => Op::QMul,
@@ -1074,7 +1078,12 @@ fn lut_matches_interpreter() {
         let mut b = Build::new(mode(rng));
         let (bd, n) = batch(rng);
         let c = rng.usize(1..=5);
-        let hw = rng.usize(1..=9);
+        // A third with planes of several 8-lookup steps.
+        let hw = if rng.u8(..3) == 0 {
+            rng.usize(8..=40)
+        } else {
+            rng.usize(1..=9)
+        };
         let xdt = q8(rng);
         let ydt = q8(rng);
         let xq = QParams::per_tensor(scale(rng, 0.01, 0.1), zp(rng, xdt));

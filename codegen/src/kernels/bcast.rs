@@ -91,10 +91,34 @@ impl Bcast {
         self.level(fb, 0, (z, z, z), body);
     }
 
+    /// Emits the nest without its innermost dim; `body(fb, ia, ib, iy)` gets the indices
+    /// of the first element of each innermost run (`dims.last()` elements, operand strides
+    /// `sa.last()` and `sb.last()`, result stride 1).
+    pub fn emit_runs(&self, fb: &mut Fb, body: &mut dyn FnMut(&mut Fb, Value, Value, Value)) {
+        let z = fb.c64(0);
+        if self.dims.len() == 1 {
+            body(fb, z, z, z);
+        } else {
+            self.level_to(fb, 0, self.dims.len() - 1, (z, z, z), body);
+        }
+    }
+
     fn level(
         &self,
         fb: &mut Fb,
         d: usize,
+        at: (Value, Value, Value),
+        body: &mut dyn FnMut(&mut Fb, Value, Value, Value),
+    ) {
+        self.level_to(fb, d, self.dims.len(), at, body);
+    }
+
+    /// Loops over dims `d .. end`, calling `body` inside the innermost of them.
+    fn level_to(
+        &self,
+        fb: &mut Fb,
+        d: usize,
+        end: usize,
         (ia, ib, iy): (Value, Value, Value),
         body: &mut dyn FnMut(&mut Fb, Value, Value, Value),
     ) {
@@ -106,10 +130,10 @@ impl Bcast {
                 fb.b.ins().iadd(base, o)
             };
             let (ja, jb, jy) = (step(fb, ia, sa), step(fb, ib, sb), step(fb, iy, inner));
-            if d + 1 == self.dims.len() {
+            if d + 1 == end {
                 body(fb, ja, jb, jy);
             } else {
-                self.level(fb, d + 1, (ja, jb, jy), body);
+                self.level_to(fb, d + 1, end, (ja, jb, jy), body);
             }
         });
     }

@@ -4,7 +4,7 @@
 //! operand, one indexed load, a store.
 
 use super::{flags, small_int, Addr, Fb, Kernel, Lower, Lowered};
-use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::DType;
 
 struct Lut {
@@ -66,6 +66,9 @@ pub fn lower(l: &mut Lower) -> Lowered {
     })))
 }
 
+/// Lookups per iteration of the inner loop.
+const UNROLL: usize = 8;
+
 impl Kernel for Lut {
     fn emit(&self, fb: &mut Fb) {
         let xb = fb.base(self.x);
@@ -81,20 +84,33 @@ impl Kernel for Lut {
                 let x0 = fb.index(xb, oc, self.inner * xsz);
                 let y0 = fb.index(yb, oc, self.inner * ysz);
                 let t0 = fb.index(tb, c, self.entries * ysz);
-                fb.for_n(self.inner, |fb, i| {
-                    let xa = fb.index(x0, i, xsz);
-                    let v = fb.load_int(self.x_dt, xa, 0);
+                // Element `k` after the one at `xa` / `ya`.
+                let one = |fb: &mut Fb, xa: Value, ya: Value, k: usize| {
+                    let v = fb.load_int(self.x_dt, xa, (k * xsz) as i32);
                     let v = fb.b.ins().iadd_imm_s(v, bias);
                     let v = fb.b.ins().sextend(types::I64, v);
                     let ta = fb.index(t0, v, ysz);
-                    let ya = fb.index(y0, i, ysz);
+                    let at = (k * ysz) as i32;
                     if ysz == 1 {
                         let q = fb.b.ins().uload8(types::I32, super::const_flags(), ta, 0);
-                        fb.b.ins().istore8(flags(), q, ya, 0);
+                        fb.b.ins().istore8(flags(), q, ya, at);
                     } else {
                         let q = fb.b.ins().uload16(types::I32, super::const_flags(), ta, 0);
-                        fb.b.ins().istore16(flags(), q, ya, 0);
+                        fb.b.ins().istore16(flags(), q, ya, at);
                     }
+                };
+                // Eight lookups per iteration (constant offsets, one loop step), then the rest.
+                fb.for_n(self.inner / UNROLL, |fb, i| {
+                    let xa = fb.index(x0, i, UNROLL * xsz);
+                    let ya = fb.index(y0, i, UNROLL * ysz);
+                    for k in 0..UNROLL {
+                        one(fb, xa, ya, k);
+                    }
+                });
+                fb.for_span(self.inner / UNROLL * UNROLL, self.inner, |fb, i| {
+                    let xa = fb.index(x0, i, xsz);
+                    let ya = fb.index(y0, i, ysz);
+                    one(fb, xa, ya, 0);
                 });
             });
         });

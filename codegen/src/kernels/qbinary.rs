@@ -81,6 +81,9 @@ struct QBinary {
     zy: i64,
     oy: i64,
     range: (i64, i64),
+    /// SIMD available: float-mode `qmul` takes 8 results per step along innermost runs
+    /// whose operands are contiguous or one element ([`QBinary::mul_float_runs`]).
+    simd: bool,
 }
 
 /// Lowers `qmul` (both modes), fixed-point `qadd` / `qsub`, and float `qadd` with general
@@ -162,6 +165,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         zy,
         oy,
         range,
+        simd: l.simd,
     })))
 }
 
@@ -240,22 +244,127 @@ impl QBinary {
     }
 }
 
+impl QBinary {
+    /// One element at indices `(ia, ib, iy)`, the scalar way.
+    fn scalar(&self, fb: &mut Fb, bases: (Value, Value, Value), (ia, ib, iy): (Value, Value, Value)) {
+        let (a_dt, b_dt, y_dt) = self.dts;
+        let aa = fb.index(bases.0, ia, a_dt.size());
+        let a = fb.load_int(a_dt, aa, 0);
+        let a = fb.b.ins().iadd_imm_s(a, -self.za);
+        let ba = fb.index(bases.1, ib, b_dt.size());
+        let b = fb.load_int(b_dt, ba, 0);
+        let b = fb.b.ins().iadd_imm_s(b, -self.zb);
+        let q = self.element(fb, a, b);
+        let ya = fb.index(bases.2, iy, y_dt.size());
+        fb.store_int(y_dt, q, ya, 0);
+    }
+
+    /// Eight 8-bit operand elements at `addr` minus the zero point `z`, as two i32x4.
+    fn load8(fb: &mut Fb, dt: DType, addr: Value, z: i64) -> [Value; 2] {
+        let f = super::flags();
+        let w = if dt == DType::U8 {
+            fb.b.ins().uload8x8(f, addr, 0)
+        } else {
+            fb.b.ins().sload8x8(f, addr, 0)
+        };
+        let halves = if dt == DType::U8 {
+            [fb.b.ins().uwiden_low(w), fb.b.ins().uwiden_high(w)]
+        } else {
+            [fb.b.ins().swiden_low(w), fb.b.ins().swiden_high(w)]
+        };
+        let z = fb.c32(z as i32);
+        let z = fb.b.ins().splat(types::I32X4, z);
+        halves.map(|h| fb.b.ins().isub(h, z))
+    }
+
+    /// Float-mode `qmul` run by run: 8 results per step with the scalar arithmetic on
+    /// lanes (exact i32 product, `as f32 * ratio + zc` as two roundings, `cvtps2dq`, the
+    /// clamp), an operand of one element per run splatted, then the run's tail element by
+    /// element. Only for 8-bit operands and result whose runs are contiguous or one element.
+    fn mul_float_runs(&self, fb: &mut Fb, bases: (Value, Value, Value), ratio: f32, zc: f32) {
+        let (a_dt, b_dt, y_dt) = self.dts;
+        let n = *self.bc.dims.last().unwrap_or(&1);
+        let (sa, sb) = (
+            *self.bc.sa.last().unwrap_or(&0),
+            *self.bc.sb.last().unwrap_or(&0),
+        );
+        let (qmin, qmax) = self.range;
+        let (lo, hi) = ((qmin + self.oy) as i32, (qmax + self.oy) as i32);
+        self.bc.emit_runs(fb, &mut |fb, ia, ib, iy| {
+            // A one-element operand: its value minus the zero point, splatted once per run.
+            let one = |fb: &mut Fb, base: Value, i: Value, dt: DType, z: i64| {
+                let at = fb.index(base, i, 1);
+                let v = fb.load_int(dt, at, 0);
+                let v = fb.b.ins().iadd_imm_s(v, -z);
+                let v = fb.b.ins().splat(types::I32X4, v);
+                [v, v]
+            };
+            let a1 = (sa == 0).then(|| one(fb, bases.0, ia, a_dt, self.za));
+            let b1 = (sb == 0).then(|| one(fb, bases.1, ib, b_dt, self.zb));
+            fb.for_n(n / 8, |fb, v| {
+                let off = fb.b.ins().imul_imm_s(v, 8);
+                let operand = |fb: &mut Fb, fixed: Option<[Value; 2]>, base, i, dt, z| {
+                    fixed.unwrap_or_else(|| {
+                        let i = fb.b.ins().iadd(i, off);
+                        let at = fb.index(base, i, 1);
+                        Self::load8(fb, dt, at, z)
+                    })
+                };
+                let a = operand(fb, a1, bases.0, ia, a_dt, self.za);
+                let b = operand(fb, b1, bases.1, ib, b_dt, self.zb);
+                let splat_f = |fb: &mut Fb, x: f32| {
+                    let x = fb.f32c(x);
+                    fb.b.ins().splat(types::F32X4, x)
+                };
+                let splat_i = |fb: &mut Fb, x: i32| {
+                    let x = fb.c32(x);
+                    fb.b.ins().splat(types::I32X4, x)
+                };
+                let (r, z) = (splat_f(fb, ratio), splat_f(fb, zc));
+                let (l, h, o) = (splat_i(fb, lo), splat_i(fb, hi), splat_i(fb, self.oy as i32));
+                let q: Vec<Value> = (0..2)
+                    .map(|k| {
+                        let p = fb.b.ins().imul(a[k], b[k]);
+                        let p = fb.b.ins().fcvt_from_sint(types::F32X4, p);
+                        let p = fb.b.ins().fmul(p, r);
+                        let p = fb.b.ins().fadd(p, z);
+                        let p = fb.b.ins().nearest(p);
+                        let p = fb.b.ins().x86_cvtt2dq(types::I32X4, p);
+                        let p = fb.b.ins().smax(p, l);
+                        let p = fb.b.ins().smin(p, h);
+                        fb.b.ins().isub(p, o)
+                    })
+                    .collect();
+                let i = fb.b.ins().iadd(iy, off);
+                let ya = fb.index(bases.2, i, 1);
+                super::simd::store_q(fb, &q, None, y_dt, ya);
+            });
+            fb.for_span(n / 8 * 8, n, |fb, j| {
+                let step = |fb: &mut Fb, base: Value, s: usize| {
+                    let o = fb.b.ins().imul_imm_s(j, s as i64);
+                    fb.b.ins().iadd(base, o)
+                };
+                let at = (step(fb, ia, sa), step(fb, ib, sb), step(fb, iy, 1));
+                self.scalar(fb, bases, at);
+            });
+        });
+    }
+}
+
 impl Kernel for QBinary {
     fn emit(&self, fb: &mut Fb) {
+        let bases = (fb.base(self.a), fb.base(self.b), fb.base(self.y));
+        let byte = |dt: DType| matches!(dt, DType::U8 | DType::I8);
         let (a_dt, b_dt, y_dt) = self.dts;
-        let abase = fb.base(self.a);
-        let bbase = fb.base(self.b);
-        let ybase = fb.base(self.y);
-        self.bc.emit(fb, &mut |fb, ia, ib, iy| {
-            let aa = fb.index(abase, ia, a_dt.size());
-            let a = fb.load_int(a_dt, aa, 0);
-            let a = fb.b.ins().iadd_imm_s(a, -self.za);
-            let ba = fb.index(bbase, ib, b_dt.size());
-            let b = fb.load_int(b_dt, ba, 0);
-            let b = fb.b.ins().iadd_imm_s(b, -self.zb);
-            let q = self.element(fb, a, b);
-            let ya = fb.index(ybase, iy, y_dt.size());
-            fb.store_int(y_dt, q, ya, 0);
-        });
+        let runs = self.bc.sa.last().is_some_and(|&s| s <= 1)
+            && self.bc.sb.last().is_some_and(|&s| s <= 1)
+            && byte(a_dt)
+            && byte(b_dt)
+            && byte(y_dt);
+        if let (Arith::MulFloat { ratio, zc }, true, true) = (self.arith, self.simd, runs) {
+            self.mul_float_runs(fb, bases, ratio, zc);
+            return;
+        }
+        self.bc.emit(fb, &mut |fb, ia, ib, iy| self.scalar(fb, bases, (ia, ib, iy)));
     }
 }

@@ -707,6 +707,7 @@ fn pools_match_interpreter() {
         // A third of the max pools are the common 2x2 / stride 2 / unpadded window on rows
         // wide enough for the vector kernel (and odd sizes, which leave a tail).
         let common = rng.u8(..3) == 0;
+        let wide = rng.bool();
         let nsp = if common { 2 } else { rng.usize(1..=2) };
         let kernel: Vec<usize> = (0..nsp)
             .map(|_| if common { 2 } else { rng.usize(1..=3) })
@@ -733,7 +734,8 @@ fn pools_match_interpreter() {
                 }
                 let keff = dil[d] * (kernel[d] - 1) + 1;
                 let min = keff.saturating_sub(pads[d] + pads[nsp + d]).max(1);
-                rng.usize(min..=min + 7)
+                // Some rows wide enough for several 16-output vector steps.
+                rng.usize(min..=min + if wide { 45 } else { 7 })
             })
             .collect();
         let mut rest = vec![c];

@@ -19,6 +19,7 @@ pub mod gather;
 pub mod gemm;
 pub mod lut;
 pub mod matmul_integer;
+pub mod maxpool8;
 pub mod pointwise;
 pub mod pointwise16;
 pub mod pool;

@@ -2,6 +2,7 @@
 //! `qglobal_avgpool`.
 
 use super::conv::{axes, Axis};
+use super::maxpool8;
 use super::requant::{Channel, OutMode, Requant};
 use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
@@ -91,6 +92,15 @@ pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
             x: l.in_addr(0)?,
             y: l.out_addr(0)?,
         })));
+    }
+    if l.simd {
+        let (x, y) = (l.in_addr(0)?, l.out_addr(0)?);
+        let planes = xs[0] * xs[1];
+        if let Some(k) = maxpool8::new(planes, (h.clone(), w.clone()), dt, (x, y), |n| {
+            l.scratch(n)
+        }) {
+            return Ok(Some(Box::new(k)));
+        }
     }
     let flat =
         |v: Vec<(i32, i32)>| -> Vec<i32> { v.into_iter().flat_map(|(a, b)| [a, b]).collect() };

@@ -353,6 +353,13 @@ fn vector_convs_match_interpreter() {
                 let g = rng.usize(1..=5);
                 (g, 1, 1)
             }
+            // Half the grouped convs have whole 4-channel groups per conv group (the VNNI
+            // kernel's grouped passes).
+            1 if rng.bool() => (
+                rng.usize(2..=3),
+                4 * rng.usize(1..=2),
+                4 * rng.usize(1..=2),
+            ),
             1 => (rng.usize(1..=2), rng.usize(1..=4), rng.usize(1..=9)),
             // A third of the pointwise convs are deep (more than 24 input channels: the
             // VNNI kernel's 4-channel x 12-pixel passes).

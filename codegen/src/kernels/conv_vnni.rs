@@ -1,5 +1,6 @@
-//! `qconv` with the u8 x i8 dot product (`vpdpbusd`, targets with VNNI), for ungrouped
-//! convolutions whose weights (zero points subtracted) fit in i8.
+//! `qconv` with the u8 x i8 dot product (`vpdpbusd`, targets with VNNI), for convolutions
+//! whose weights (zero points subtracted) fit in i8: ungrouped, or grouped with whole
+//! 4-channel groups of inputs and outputs per conv group (RegNet, ResNeXt).
 //!
 //! Each image is first repacked into scratch space ([`super::repack`]) as `[ceil(C/4)][Hp][Wp][4]` bytes: four
 //! input channels interleaved per pixel, in the u8 domain (i8 inputs get 128 added), with
@@ -42,8 +43,12 @@ struct Geo {
     /// Input channels, output channels.
     c: usize,
     m: usize,
-    /// Input channel groups of 4.
+    /// Input channel groups of 4 per output channel (per conv group).
     cg4: usize,
+    /// Conv groups and output channels per group (grouped convs: each group reads its own
+    /// `cg4` channel groups of the repacked image).
+    group: usize,
+    mg: usize,
     /// Input plane (H, W) and output plane (OH, OW).
     ih: usize,
     iw: usize,
@@ -87,7 +92,7 @@ struct ConvVnni {
 
 /// Lowers `qconv` to the VNNI kernel when it applies (`Ok(None)` otherwise).
 pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered {
-    if !l.vnni || a.group != 1 {
+    if !l.vnni || a.group == 0 {
         return Ok(None);
     }
     let xs = l.in_dims(0)?;
@@ -101,7 +106,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         || !(3..=4).contains(&xs.len())
         || ws.len() != xs.len()
         || ys.len() != xs.len()
-        || ws[1] != xs[1]
+        || ws[1] * a.group != xs[1]
+        || ws[0] % a.group != 0
         || ys[1] != ws[0]
         || ys[0] != xs[0]
     {
@@ -130,23 +136,29 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         _ => return Ok(None),
     };
     let (n, c, m) = (xs[0], xs[1], ws[0]);
+    // Grouped convs: whole channel groups of 4 per conv group, and whole passes of output
+    // channels (4, or 2 for the wide passes) per group.
+    let (cg, mg) = (c / a.group, m / a.group);
+    if a.group > 1 && (!cg.is_multiple_of(4) || !mg.is_multiple_of(4)) {
+        return Ok(None);
+    }
     let Some(ConvQuant { sx, zx, sw, zw, yq }) = conv_quant(l, m, &y_ty)? else {
         return Ok(None);
     };
     let taps = h.kernel * w.kernel;
     let wv = wt.data.to_i64_vec();
-    if wv.len() != m * c * taps {
+    if wv.len() != m * cg * taps {
         return Ok(None);
     }
     let packed: Vec<i64> = wv
         .iter()
         .enumerate()
-        .map(|(i, &v)| v - zw[i / (c * taps)] as i64)
+        .map(|(i, &v)| v - zw[i / (cg * taps)] as i64)
         .collect();
     if packed.iter().any(|&v| i8::try_from(v).is_err()) {
         return Ok(None);
     }
-    let cg4 = c.div_ceil(4);
+    let cg4 = cg.div_ceil(4);
     // Passes read whole vectors of 4 pixels: up to pixel `ow4 - 1` (full blocks end inside
     // the row, the last pass covers the rest rounded up to 4).
     let ow4 = w.output.div_ceil(4) * 4;
@@ -154,6 +166,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         c,
         m,
         cg4,
+        group: a.group,
+        mg,
         ih: h.input,
         iw: w.input,
         oh: h.output,
@@ -182,9 +196,9 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     let mut w16 = vec![0u8; m.div_ceil(4) * 4 * cg4 * taps * 16 / if lanes { 4 } else { 1 }];
     let mut corr = vec![0i32; m];
     for mi in 0..m {
-        for ci in 0..c {
+        for ci in 0..cg {
             for t in 0..taps {
-                let v = packed[(mi * c + ci) * taps + t];
+                let v = packed[(mi * cg + ci) * taps + t];
                 corr[mi] = corr[mi].wrapping_add(zx_u8.wrapping_mul(v as i32));
                 if !lanes {
                     let at = ((mi * cg4 + ci / 4) * taps + t) * 16 + ci % 4;
@@ -295,13 +309,15 @@ impl ConvVnni {
         }
     }
 
-    /// Output channels `m0 .. m0 + ocb` (m0 an i64 value) of image `b`: per output row,
-    /// the full blocks of `4 * pv` pixels, then one narrower pass over the rest.
-    fn block(&self, fb: &mut Fb, b: Value, m0: Value, ocb: usize) {
+    /// Output channels `m0 .. m0 + ocb` (m0 an i64 value) of image `b`, in the conv group
+    /// whose channel groups start `sg` bytes into the repacked image: per output row, the
+    /// full blocks of `4 * pv` pixels, then one narrower pass over the rest.
+    fn block(&self, fb: &mut Fb, (b, sg): (Value, Value), m0: Value, ocb: usize) {
         let g = &self.g;
         let taps = g.kh * g.kw;
         let s = fb.base(self.scratch);
         let s = fb.fence(s, self.zero);
+        let s = fb.b.ins().iadd(s, sg);
         let wbase = fb.base(self.w16);
         // Wide passes: 16 bytes per channel and tap; 4-channel passes: 16 bytes per 4
         // channels (m0 is a multiple of 4) and tap.
@@ -466,13 +482,29 @@ impl Kernel for ConvVnni {
         fb.for_n(self.n, |fb, b| {
             self.repack(fb, b);
             let ocb = self.ocb;
+            if g.group > 1 {
+                // Whole passes per group (checked when lowering); group k reads channel
+                // groups k * cg4 .. of the repacked image.
+                let plane = (g.hp * g.wp * 4) as i64;
+                fb.for_n(g.group, |fb, k| {
+                    let sg = fb.b.ins().imul_imm_s(k, g.cg4 as i64 * plane);
+                    let mk = fb.b.ins().imul_imm_s(k, g.mg as i64);
+                    fb.for_n(g.mg / ocb, |fb, mb| {
+                        let m0 = fb.b.ins().imul_imm_s(mb, ocb as i64);
+                        let m0 = fb.b.ins().iadd(m0, mk);
+                        self.block(fb, (b, sg), m0, ocb);
+                    });
+                });
+                return;
+            }
+            let zero = fb.c64(0);
             fb.for_n(g.m / ocb, |fb, mb| {
                 let m0 = fb.b.ins().imul_imm_s(mb, ocb as i64);
-                self.block(fb, b, m0, ocb);
+                self.block(fb, (b, zero), m0, ocb);
             });
             if !g.m.is_multiple_of(ocb) {
                 let m0 = fb.c64((g.m / ocb * ocb) as i64);
-                self.block(fb, b, m0, g.m % ocb);
+                self.block(fb, (b, zero), m0, g.m % ocb);
             }
         });
     }

@@ -7,7 +7,7 @@
 use qcc_codegen::{JitEngine, Target};
 use qcc_ir::{
     BinaryOp, Clamp, ConvAttrs, DType, Data, Dim, Engine, GemmAttrs, Module, Op, PoolAttrs,
-    QParams, RequantMode, Tensor, TensorType, ValueId,
+    QParams, RequantMode, Tensor, TensorType, UnaryOp, ValueId,
 };
 
 fn cases() -> usize {
@@ -157,7 +157,7 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
                 .is_some_and(|q| !q.is_per_tensor())
         })
     });
-    // Float convs need FMA, and a single filter takes another MLAS kernel: interpreted.
+    // Float convs and erf need FMA, and a single filter takes another MLAS kernel: interpreted.
     let single_filter = m.graph.nodes.iter().any(|n| {
         matches!(n.op, Op::Conv(_))
             && m.graph
@@ -167,6 +167,7 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
     });
     let tflite_only = |op: &String| {
         (op == "conv" && (!target.fma() || single_filter))
+            || (op == "erf" && !target.fma())
             || (m.requant == qcc_ir::RequantMode::Float && op == "qsub")
             || m.requant == qcc_ir::RequantMode::FixedPoint && op == "requantize" && per_axis
     };
@@ -355,11 +356,7 @@ fn vector_convs_match_interpreter() {
             }
             // Half the grouped convs have whole 4-channel groups per conv group (the VNNI
             // kernel's grouped passes).
-            1 if rng.bool() => (
-                rng.usize(2..=3),
-                4 * rng.usize(1..=2),
-                4 * rng.usize(1..=2),
-            ),
+            1 if rng.bool() => (rng.usize(2..=3), 4 * rng.usize(1..=2), 4 * rng.usize(1..=2)),
             1 => (rng.usize(1..=2), rng.usize(1..=4), rng.usize(1..=9)),
             // A third of the pointwise convs are deep (more than 24 input channels: the
             // VNNI kernel's 4-channel x 12-pixel passes).
@@ -1118,7 +1115,14 @@ fn float_elementwise_cast_and_dynamic_quantize_match_interpreter() {
         let cols = rng.usize(1..=19);
         let x = b.input("x", TensorType::with_dims(DType::F32, dims(&bd, &[cols])));
         let input = Tensor::new(vec![n, cols], Data::F32(f32_data(rng, n * cols)));
-        match rng.u8(..3) {
+        match rng.u8(..4) {
+            3 => {
+                // Erf (ONNX Runtime's polynomial): both branches, the clamp, NaN, infinities.
+                let vals = special_floats(rng, n * cols, 0.012);
+                let input = Tensor::new(vec![n, cols], Data::F32(vals));
+                let m = b.finish(Op::Unary(UnaryOp::Erf), vec![x], DType::F32, None);
+                (m, vec![input])
+            }
             0 => {
                 let op =
                     [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div][rng.usize(..4)];

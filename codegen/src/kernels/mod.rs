@@ -14,6 +14,7 @@ pub mod dw_vnni;
 pub mod eltwise;
 pub mod fbinary;
 pub mod fconv;
+pub mod ferf;
 pub mod fgemm;
 pub mod gather;
 pub mod gemm;
@@ -270,6 +271,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::Cast { to } => fbinary::lower_cast(l, *to),
         Op::DynamicQuantizeLinear => dql::lower(l),
         Op::Unary(qcc_ir::UnaryOp::Relu) => eltwise::lower_clip(l, Some(0.0), None),
+        Op::Unary(qcc_ir::UnaryOp::Erf) => ferf::lower(l),
         Op::QAdd if l.module.requant == qcc_ir::RequantMode::Float => {
             match eltwise::lower_qadd(l)? {
                 Some(k) => Ok(Some(k)),

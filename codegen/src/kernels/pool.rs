@@ -96,9 +96,8 @@ pub fn lower_maxpool(l: &mut Lower, a: &PoolAttrs) -> Lowered {
     if l.simd {
         let (x, y) = (l.in_addr(0)?, l.out_addr(0)?);
         let planes = xs[0] * xs[1];
-        if let Some(k) = maxpool8::new(planes, (h.clone(), w.clone()), dt, (x, y), |n| {
-            l.scratch(n)
-        }) {
+        if let Some(k) = maxpool8::new(planes, (h.clone(), w.clone()), dt, (x, y), |n| l.scratch(n))
+        {
             return Ok(Some(Box::new(k)));
         }
     }

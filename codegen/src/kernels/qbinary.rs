@@ -246,7 +246,12 @@ impl QBinary {
 
 impl QBinary {
     /// One element at indices `(ia, ib, iy)`, the scalar way.
-    fn scalar(&self, fb: &mut Fb, bases: (Value, Value, Value), (ia, ib, iy): (Value, Value, Value)) {
+    fn scalar(
+        &self,
+        fb: &mut Fb,
+        bases: (Value, Value, Value),
+        (ia, ib, iy): (Value, Value, Value),
+    ) {
         let (a_dt, b_dt, y_dt) = self.dts;
         let aa = fb.index(bases.0, ia, a_dt.size());
         let a = fb.load_int(a_dt, aa, 0);
@@ -321,7 +326,11 @@ impl QBinary {
                     fb.b.ins().splat(types::I32X4, x)
                 };
                 let (r, z) = (splat_f(fb, ratio), splat_f(fb, zc));
-                let (l, h, o) = (splat_i(fb, lo), splat_i(fb, hi), splat_i(fb, self.oy as i32));
+                let (l, h, o) = (
+                    splat_i(fb, lo),
+                    splat_i(fb, hi),
+                    splat_i(fb, self.oy as i32),
+                );
                 let q: Vec<Value> = (0..2)
                     .map(|k| {
                         let p = fb.b.ins().imul(a[k], b[k]);
@@ -365,6 +374,8 @@ impl Kernel for QBinary {
             self.mul_float_runs(fb, bases, ratio, zc);
             return;
         }
-        self.bc.emit(fb, &mut |fb, ia, ib, iy| self.scalar(fb, bases, (ia, ib, iy)));
+        self.bc.emit(fb, &mut |fb, ia, ib, iy| {
+            self.scalar(fb, bases, (ia, ib, iy))
+        });
     }
 }

@@ -93,10 +93,13 @@ pub(crate) fn tanh(x: f32) -> f32 {
     (v * p) / q
 }
 
-/// `MlasErfConstants` (erf.cpp).
-const ERF_UPPER_ABS: f32 = 3.925;
-const ERF_SPLIT: f32 = 0.921_875;
-const ERF_SMALL: [f32; 6] = [
+// `MlasErfConstants` (erf.cpp).
+/// Inputs are clamped to this magnitude.
+pub const ERF_UPPER_ABS: f32 = 3.925;
+/// Magnitudes from here on take the big branch `1 - exp(-(a + a B(a)))`.
+pub const ERF_SPLIT: f32 = 0.921_875;
+/// The small branch polynomial `S` (in `a^2`), highest power first.
+pub const ERF_SMALL: [f32; 6] = [
     -5.991_049_69e-4,
     4.993_395_88e-3,
     -2.676_673_42e-2,
@@ -104,7 +107,8 @@ const ERF_SMALL: [f32; 6] = [
     -3.761_248_59e-1,
     1.283_791_51e-1,
 ];
-const ERF_BIG: [f32; 7] = [
+/// The big branch polynomial `B`, highest power first.
+pub const ERF_BIG: [f32; 7] = [
     1.729_489_30e-5,
     -3.832_086_80e-4,
     3.883_934_35e-3,
@@ -113,11 +117,16 @@ const ERF_BIG: [f32; 7] = [
     6.348_466_87e-1,
     1.287_175_12e-1,
 ];
-const ERF_EXP_LOWER: f32 = -88.376_262_664_794_9;
-const ERF_EXP_LOG2_RECIPROCAL: f32 = std::f32::consts::LOG2_E;
-const ERF_EXP_LOG2_HI: f32 = -6.931_457_52e-1;
-const ERF_EXP_LOG2_LO: f32 = -1.428_606_77e-6;
-const ERF_EXP_P: [f32; 7] = [
+/// Lower bound of the exponential's argument.
+pub const ERF_EXP_LOWER: f32 = -88.376_262_664_794_9;
+/// `1 / ln 2`.
+pub const ERF_EXP_LOG2_RECIPROCAL: f32 = std::f32::consts::LOG2_E;
+/// `-ln 2`, high part.
+pub const ERF_EXP_LOG2_HI: f32 = -6.931_457_52e-1;
+/// `-ln 2`, low part.
+pub const ERF_EXP_LOG2_LO: f32 = -1.428_606_77e-6;
+/// The exponential's polynomial, highest power first.
+pub const ERF_EXP_P: [f32; 7] = [
     1.383_198_08e-3,
     8.375_500_33e-3,
     4.166_895_15e-2,
@@ -126,7 +135,8 @@ const ERF_EXP_P: [f32; 7] = [
     1.0,
     1.0,
 ];
-const ERF_EXP_C: f32 = 1.258_291_20e+7;
+/// `1.5 * 2^23`: adding and subtracting it rounds to an integer.
+pub const ERF_EXP_C: f32 = 1.258_291_20e+7;
 
 /// Erf of one f32, as `MlasErfKernelFma3` computes it.
 pub(crate) fn erf(x: f32) -> f32 {

@@ -22,6 +22,14 @@ mod linalg;
 mod mlas;
 pub use conv::{pool_taps, PoolTaps};
 pub use mlas::sgemm_strides;
+/// The constants of ONNX Runtime's f32 erf (`MlasErfConstants`), for kernels that compute it
+/// the interpreter's way.
+pub mod mlas_erf {
+    pub use super::mlas_activations::{
+        ERF_BIG, ERF_EXP_C, ERF_EXP_LOG2_HI, ERF_EXP_LOG2_LO, ERF_EXP_LOG2_RECIPROCAL,
+        ERF_EXP_LOWER, ERF_EXP_P, ERF_SMALL, ERF_SPLIT, ERF_UPPER_ABS,
+    };
+}
 pub use tflite_lut16::int16_lut_f32;
 
 /// The error function in f64, accurate to a few ulps (its f32 rounding is the correctly

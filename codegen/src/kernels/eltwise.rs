@@ -116,17 +116,7 @@ pub fn lower_qadd(l: &mut Lower) -> Lowered {
 impl QAdd {
     /// Eight 8-bit elements at `addr` plus the domain offset, as two f32x4 (exact).
     fn load8(fb: &mut Fb, dt: DType, addr: Value, offset: i64) -> [Value; 2] {
-        let f = super::flags();
-        let w = if dt == DType::U8 {
-            fb.b.ins().uload8x8(f, addr, 0)
-        } else {
-            fb.b.ins().sload8x8(f, addr, 0)
-        };
-        let halves = if dt == DType::U8 {
-            [fb.b.ins().uwiden_low(w), fb.b.ins().uwiden_high(w)]
-        } else {
-            [fb.b.ins().swiden_low(w), fb.b.ins().swiden_high(w)]
-        };
+        let halves = super::simd::widen8_i32(fb, dt, addr);
         let o = fb.c32(offset as i32);
         let o = fb.b.ins().splat(types::I32X4, o);
         halves.map(|h| {

@@ -10,7 +10,7 @@
 //! previous one; rows narrower than 16 take one step and store only their outputs.
 
 use super::conv::Axis;
-use super::simd::copy_bytes;
+use super::simd::{copy_bytes, store_bytes};
 use super::{flags, Addr, Fb, Kernel};
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
 use qcc_ir::DType;
@@ -127,34 +127,7 @@ impl MaxPool8 {
         });
         best = fb.b.use_var(acc);
         let ya = fb.b.ins().iadd(yr, c);
-        let f = flags();
-        if n == STEP {
-            fb.b.ins().store(f, best, ya, 0);
-            return;
-        }
-        // The first n bytes: pieces of 8, 4, 2 and 1.
-        let le = f.with_endianness(cranelift_codegen::ir::Endianness::Little);
-        let w64 = fb.b.ins().bitcast(types::I64X2, le, best);
-        let mut word = fb.b.ins().extractlane(w64, 0);
-        let mut at = 0i32;
-        if n >= 8 {
-            fb.b.ins().store(f, word, ya, 0);
-            word = fb.b.ins().extractlane(w64, 1);
-            at = 8;
-        }
-        let mut left = n - at as usize;
-        for size in [4usize, 2, 1] {
-            if left >= size {
-                match size {
-                    4 => fb.b.ins().istore32(f, word, ya, at),
-                    2 => fb.b.ins().istore16(f, word, ya, at),
-                    _ => fb.b.ins().istore8(f, word, ya, at),
-                };
-                word = fb.b.ins().ushr_imm_s(word, (8 * size) as i64);
-                at += size as i32;
-                left -= size;
-            }
-        }
+        store_bytes(fb, best, ya, n);
     }
 }
 

@@ -266,17 +266,7 @@ impl QBinary {
 
     /// Eight 8-bit operand elements at `addr` minus the zero point `z`, as two i32x4.
     fn load8(fb: &mut Fb, dt: DType, addr: Value, z: i64) -> [Value; 2] {
-        let f = super::flags();
-        let w = if dt == DType::U8 {
-            fb.b.ins().uload8x8(f, addr, 0)
-        } else {
-            fb.b.ins().sload8x8(f, addr, 0)
-        };
-        let halves = if dt == DType::U8 {
-            [fb.b.ins().uwiden_low(w), fb.b.ins().uwiden_high(w)]
-        } else {
-            [fb.b.ins().swiden_low(w), fb.b.ins().swiden_high(w)]
-        };
+        let halves = super::simd::widen8_i32(fb, dt, addr);
         let z = fb.c32(z as i32);
         let z = fb.b.ins().splat(types::I32X4, z);
         halves.map(|h| fb.b.ins().isub(h, z))

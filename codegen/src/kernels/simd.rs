@@ -443,13 +443,20 @@ pub fn store_q_clamped(
         let b8 = fb.b.ins().bitcast(types::I8X16, le, w8);
         w8 = fb.b.ins().shuffle(b8, b8, imm);
     }
+    let b8 = fb.b.ins().bitcast(types::I8X16, le, w8);
+    store_bytes(fb, b8, ya, n);
+}
+
+/// Stores the first `n` bytes (`n <= 16`) of the byte vector `v` at `ya`: one 16-byte
+/// store, or 8-byte words and then pieces of 4, 2 and 1 bytes. Writes exactly `n` bytes.
+pub fn store_bytes(fb: &mut Fb, v: Value, ya: Value, n: usize) {
     let f = super::flags();
     if n == 16 {
-        let b8 = fb.b.ins().bitcast(types::I8X16, le, w8);
-        fb.b.ins().store(f, b8, ya, 0);
+        fb.b.ins().store(f, v, ya, 0);
         return;
     }
-    let w64 = fb.b.ins().bitcast(types::I64X2, le, w8);
+    let le = f.with_endianness(cranelift_codegen::ir::Endianness::Little);
+    let w64 = fb.b.ins().bitcast(types::I64X2, le, v);
     let mut at = 0;
     for lane in 0..2u8 {
         let mut word = fb.b.ins().extractlane(w64, lane);
@@ -472,6 +479,21 @@ pub fn store_q_clamped(
                 left -= size;
             }
         }
+    }
+}
+
+/// Eight u8/i8 at `addr` widened to two i32x4 (elements 0-3 and 4-7).
+pub fn widen8_i32(fb: &mut Fb, dt: DType, addr: Value) -> [Value; 2] {
+    let f = super::flags();
+    let w = if dt == DType::U8 {
+        fb.b.ins().uload8x8(f, addr, 0)
+    } else {
+        fb.b.ins().sload8x8(f, addr, 0)
+    };
+    if dt == DType::U8 {
+        [fb.b.ins().uwiden_low(w), fb.b.ins().uwiden_high(w)]
+    } else {
+        [fb.b.ins().swiden_low(w), fb.b.ins().swiden_high(w)]
     }
 }
 

@@ -354,6 +354,8 @@ fn vector_convs_match_interpreter() {
                 let g = rng.usize(1..=5);
                 (g, 1, 1)
             }
+            // Deep kxk convs (at least 4 channel groups: the VNNI kernel's 4 x 12 passes).
+            1 if rng.u8(..4) == 0 => (1, rng.usize(13..=24), rng.usize(1..=9)),
             // Half the grouped convs have whole 4-channel groups per conv group (the VNNI
             // kernel's grouped passes).
             1 if rng.bool() => (rng.usize(2..=3), 4 * rng.usize(1..=2), 4 * rng.usize(1..=2)),

@@ -10,9 +10,9 @@
 //! `sum w * (x - z_x) = sum w * x_u8 - z_u8 * sum w` over *all* taps, and the second term is
 //! folded into each channel's bias: no border cases at all.
 //!
-//! A pass computes 4 output channels x 8 pixels (8 accumulators; kxk convs), 4 x 12 (12
-//! accumulators; 1x1 convs with more than 24 input channels, weights broadcast from memory)
-//! or 2 x 16 (shallower 1x1 convs). Each output row runs its full blocks, then one narrower
+//! A pass computes 4 output channels x 8 pixels (8 accumulators; kxk convs with fewer than
+//! 16 input channels), 4 x 12 (12 accumulators, weights broadcast from memory; deeper kxk
+//! convs and 1x1 convs with more than 24 input channels) or 2 x 16 (shallower 1x1 convs). Each output row runs its full blocks, then one narrower
 //! pass over the remaining pixels, which stores only those.
 
 use super::conv::{conv_axes, conv_quant, flatten_pointwise, ConvQuant};
@@ -34,6 +34,13 @@ const PV: usize = 2;
 /// 3 input vectors and one weight vector fill the 16 xmm registers and each accumulator
 /// takes one `vpdpbusd` per channel group (8 accumulators took two dependent ones).
 const PV_LANES: usize = 3;
+/// Depth (channel groups of 4) from which kxk convs take 4 channels x 12 pixels too (12
+/// accumulators; five of them spill across the kernel-row loop, which still beats the
+/// latency of 8 accumulator chains: a ResNet 64->64 3x3 conv 2.05 -> 1.83 ms) with each
+/// channel's weights broadcast from memory (4x less weight memory: ResNet-18's 512-channel
+/// 3x3 convs 2.67 -> 2.42 ms). Shallower ones (the stem: 3 -> 32 at stride 2, 0.27 -> 0.33
+/// ms with 12 pixels) keep 4 x 8 with pre-broadcast weights.
+const DEEP_KXK_GROUPS: usize = 4;
 /// Depth (channel groups of 4) up to which a 1x1 conv takes the wide passes.
 const WIDE_MAX_GROUPS: usize = 6;
 
@@ -191,8 +198,8 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     // vector per tap and broadcast each group from memory (4x less weight memory); other
     // passes read each channel's group pre-broadcast.
     let wide = taps == 1 && cg4 <= WIDE_MAX_GROUPS && w.output >= 16;
-    // (Measured: 1x1 convs gain from the smaller weights; with 9 taps the broadcasts cost more.)
-    let lanes = !wide && taps == 1;
+    // (Measured: 1x1 and deep kxk convs gain from the smaller weights; shallow kxk ones do not.)
+    let lanes = !wide && (taps == 1 || cg4 >= DEEP_KXK_GROUPS);
     let mut w16 = vec![0u8; m.div_ceil(4) * 4 * cg4 * taps * 16 / if lanes { 4 } else { 1 }];
     let mut corr = vec![0i32; m];
     for mi in 0..m {
@@ -246,7 +253,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         ocb: if wide { OCB / 2 } else { OCB },
         pv: if wide {
             2 * PV
-        } else if lanes {
+        } else if lanes || cg4 >= DEEP_KXK_GROUPS {
             PV_LANES
         } else {
             PV

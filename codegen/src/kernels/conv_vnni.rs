@@ -41,6 +41,9 @@ const PV_LANES: usize = 3;
 /// 3x3 convs 2.67 -> 2.42 ms). Shallower ones (the stem: 3 -> 32 at stride 2, 0.27 -> 0.33
 /// ms with 12 pixels) keep 4 x 8 with pre-broadcast weights.
 const DEEP_KXK_GROUPS: usize = 4;
+/// Most 4-pixel vectors in a plane whose passes run across rows
+/// ([`ConvVnni::packed_passes`], unrolled: one pass per `pv` vectors).
+const MAX_PACKED_VECTORS: usize = 64;
 /// Depth (channel groups of 4) up to which a 1x1 conv takes the wide passes.
 const WIDE_MAX_GROUPS: usize = 6;
 
@@ -337,6 +340,14 @@ impl ConvVnni {
         let pix = 4 * self.pv;
         let (full, rest) = (g.ow / pix, g.ow % pix);
         let at = Pass { s, w0, y0, m0, ocb };
+        let row_vecs = g.ow.div_ceil(4);
+        if rest > 0 && g.oh > 1 && g.oh * row_vecs <= MAX_PACKED_VECTORS {
+            let slots: Vec<(usize, usize, usize)> = (0..g.oh)
+                .flat_map(|oh| (0..row_vecs).map(move |v| (oh, 4 * v, (g.ow - 4 * v).min(4))))
+                .collect();
+            self.packed_passes(fb, &at, &slots);
+            return;
+        }
         fb.for_n(g.oh, |fb, oh| {
             fb.for_n(full, |fb, pb| {
                 let px = fb.b.ins().imul_imm_s(pb, pix as i64);
@@ -353,7 +364,45 @@ impl ConvVnni {
     /// first `valid` are stored.
     fn pass(&self, fb: &mut Fb, at: &Pass, oh: Value, px: Value, pv: usize, valid: usize) {
         let g = &self.g;
+        // Column of the pass's first pixel in the padded plane.
+        let col0 = fb.b.ins().imul_imm_s(px, (g.sw * 4) as i64);
+        let r0 = fb.b.ins().imul_imm_s(oh, (g.sh * g.wp * 4) as i64);
+        let base = fb.b.ins().iadd(at.s, r0);
+        let base = fb.b.ins().iadd(base, col0);
+        let cols: Vec<usize> = (0..pv).map(|k| 4 * k * g.sw).collect();
+        let accs = self.accumulate(fb, at, base, &cols);
+        self.store(fb, &accs, at, oh, px, pv, valid);
+    }
+
+    /// Passes over vectors of 4 output pixels taken row after row across the whole plane
+    /// (`slots`: row, first pixel, pixels stored), `pv` vectors per pass, for planes whose
+    /// rows are narrower than a few passes (7x7, 14x14): a 7-pixel row would otherwise take a
+    /// pass of 8 pixels per row, a 14-pixel row one of 12 and one of 4.
+    fn packed_passes(&self, fb: &mut Fb, at: &Pass, slots: &[(usize, usize, usize)]) {
+        let g = &self.g;
+        for chunk in slots.chunks(self.pv) {
+            let cols: Vec<usize> = chunk
+                .iter()
+                .map(|&(oh, px, _)| oh * g.sh * g.wp + px * g.sw)
+                .collect();
+            let accs = self.accumulate(fb, at, at.s, &cols);
+            self.store_slots(fb, &accs, at, chunk);
+        }
+    }
+
+    /// The accumulators (`ocb` channels x `cols.len()` vectors, channel-major) of one pass:
+    /// vector `k` reads 4 pixels from padded column `cols[k]` (in pixels, stride included)
+    /// after `base`.
+    fn accumulate(
+        &self,
+        fb: &mut Fb,
+        at: &Pass,
+        base: Value,
+        cols: &[usize],
+    ) -> Vec<cranelift_frontend::Variable> {
+        let g = &self.g;
         let taps = g.kh * g.kw;
+        let pv = cols.len();
         let (ocb, w0) = (at.ocb, at.w0);
         // Accumulators start at the channel's bias (one splat per channel instead of one
         // add per vector in the epilogue).
@@ -365,11 +414,6 @@ impl ConvVnni {
             let bv = fb.b.ins().splat(types::I32X4, bias);
             accs.extend((0..pv).map(|_| fb.var(types::I32X4, bv)));
         }
-        // Column of the pass's first pixel in the padded plane.
-        let col0 = fb.b.ins().imul_imm_s(px, (g.sw * 4) as i64);
-        let r0 = fb.b.ins().imul_imm_s(oh, (g.sh * g.wp * 4) as i64);
-        let base = fb.b.ins().iadd(at.s, r0);
-        let base = fb.b.ins().iadd(base, col0);
         // One channel group's taps: its repacked plane at `gb`, its weights at
         // `wg`. Kernel rows are a run-time loop: Cranelift places pure values by
         // accumulator, so a fully unrolled 3x3 would keep every tap's input vectors
@@ -381,9 +425,8 @@ impl ConvVnni {
                 let wr = fb.index(wg, kh, g.kw * 16);
                 for kw in 0..g.kw {
                     let col = kw * g.dw;
-                    let xs: Vec<Value> = (0..pv)
-                        .map(|k| self.load4(fb, row, col + 4 * k * g.sw))
-                        .collect();
+                    let xs: Vec<Value> =
+                        cols.iter().map(|&c| self.load4(fb, row, col + c)).collect();
                     for o in 0..ocb {
                         let w = if self.lanes {
                             // Channel o's 4-byte group broadcast from memory. Movable: placed
@@ -436,7 +479,48 @@ impl ConvVnni {
                 group(fb, gb, wg);
             }
         }
-        self.store(fb, &accs, at, oh, px, pv, valid);
+        accs
+    }
+
+    /// Requantizes and stores the vectors of one packed pass: slot `k` (row, first pixel,
+    /// pixels stored) from accumulator `k` of each channel, slots that continue each other
+    /// in a row packed and stored together.
+    fn store_slots(
+        &self,
+        fb: &mut Fb,
+        accs: &[cranelift_frontend::Variable],
+        at: &Pass,
+        slots: &[(usize, usize, usize)],
+    ) {
+        let g = &self.g;
+        let ysz = self.y_dt.size();
+        let pv = slots.len();
+        for o in 0..at.ocb {
+            let m = fb.b.ins().iadd_imm_s(at.m0, o as i64);
+            let row = self.req.row(fb, m);
+            let yc = fb.b.ins().iadd_imm_s(at.y0, (o * g.oh * g.ow * ysz) as i64);
+            let r = ReqVec::new_packed(fb, &self.req, row);
+            let clamp = r.byte_clamp(&self.req, self.y_dt);
+            // Runs of slots that continue each other in one row share one store.
+            let mut k = 0;
+            while k < pv {
+                let (oh, px, _) = slots[k];
+                let mut end = k + 1;
+                while end < pv && slots[end].0 == oh && slots[end].1 == slots[end - 1].1 + 4 {
+                    end += 1;
+                }
+                let q: Vec<Value> = (k..end)
+                    .map(|j| {
+                        let a = fb.b.use_var(accs[pv * o + j]);
+                        r.apply_packed(fb, &self.req, a, self.y_dt)
+                    })
+                    .collect();
+                let n: usize = slots[k..end].iter().map(|s| s.2).sum();
+                let ya = fb.b.ins().iadd_imm_s(yc, ((oh * g.ow + px) * ysz) as i64);
+                store_q_clamped(fb, &q, None, self.y_dt, ya, n, clamp);
+                k = end;
+            }
+        }
     }
 
     /// Requantizes and stores one pass: `valid` of its `4 * pv` pixels per channel.

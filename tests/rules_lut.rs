@@ -93,3 +93,41 @@ fn batchnorm_with_a_computed_scale_is_not_a_table() {
         &graph("1x2x3x3", "0.05", 128, BN_CONSTS, &body, "%d2"),
     );
 }
+
+/// Swish `x * sigmoid(x)` on a quantized `x`, the product's operands in the given order.
+fn swish(x_first: bool) -> String {
+    let operands = if x_first { "%d, %sd" } else { "%sd, %d" };
+    let body = format!(
+        "  %s = sigmoid %d : tensor<2x8xf32>\n  %sq = quantize %s : tensor<2x8xu8, q(0.00390625, 0)>\n  %sd = dequantize %sq : tensor<2x8xf32>\n  %p = mul {operands} : tensor<2x8xf32>\n  %pq = quantize %p : tensor<2x8xu8, q(0.02, 14)>\n  %pd = dequantize %pq : tensor<2x8xf32>\n"
+    );
+    graph("2x8", "0.05", 128, "", &body, "%pd")
+}
+
+#[test]
+fn swish_products_become_one_table() {
+    fires(
+        "product-of-lut-to-lut",
+        "product-of-lut-to-lut",
+        &swish(true),
+        EXACT,
+    );
+    fires(
+        "product-of-lut-to-lut-swapped",
+        "product-of-lut-to-lut-swapped",
+        &swish(false),
+        EXACT,
+    );
+}
+
+#[test]
+fn product_of_a_table_of_another_tensor_is_not_a_table() {
+    // The sigmoid reads a second input, so the product depends on two values per element.
+    let src = swish(true)
+        .replace(
+            "func @main(%x: tensor<2x8xf32>) {",
+            "func @main(%x: tensor<2x8xf32>, %y: tensor<2x8xf32>) {\n  %qy = quantize %y : tensor<2x8xu8, q(0.05, 128)>\n  %dy = dequantize %qy : tensor<2x8xf32>",
+        )
+        .replace("%s = sigmoid %d", "%s = sigmoid %dy");
+    misses("product-of-lut-to-lut", &src);
+    misses("product-of-lut-to-lut-swapped", &src);
+}

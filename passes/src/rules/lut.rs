@@ -7,6 +7,9 @@
 //! only on the element's value (unary ops, LeakyRelu, HardSigmoid, ...) and whose other
 //! operands are constants with one element, or an inference batchnorm, whose per-channel
 //! parameters give one table per channel (dim 1).
+//!
+//! `product_table` does the same for `qmul(x, lut(x))` (swish and hard-swish once their
+//! halves are integer ops): the product of two functions of one 8-bit value is a third.
 
 use super::registry::tensor_type;
 use crate::analysis::{leaf_type, split_children, QEGraph};
@@ -182,4 +185,91 @@ fn find_match(g: &QEGraph, root: Id, x: Id) -> Option<Matched> {
         }
     }
     None
+}
+
+/// `qmul(x, lut(x))` or `qmul(lut(x), x)` in the class `root`: the qmul's result type, the
+/// lut's result type and table, and whether `x` is the first operand.
+fn find_product(g: &QEGraph, root: Id, x: Id) -> Option<(TensorType, TensorType, Constant, bool)> {
+    for node in &g[root].nodes {
+        let QNode::Op(sym, ch) = node else { continue };
+        if sym.as_str() != "qmul" || ch.len() != 3 {
+            continue;
+        }
+        let out = leaf_type(g, ch[0])?;
+        for (xi, li) in [(1, 2), (2, 1)] {
+            if g.find(ch[xi]) != x {
+                continue;
+            }
+            for inner in &g[ch[li]].nodes {
+                let QNode::Op(isym, ich) = inner else {
+                    continue;
+                };
+                if isym.as_str() != "lut" || ich.len() != 3 || g.find(ich[1]) != x {
+                    continue;
+                }
+                let Some(k) = g[ich[2]].data.konst else {
+                    continue;
+                };
+                let table = g.analysis.consts[k as usize].clone();
+                if table.data.shape != [256] {
+                    continue;
+                }
+                return Some((out, leaf_type(g, ich[0])?, table, xi == 1));
+            }
+        }
+    }
+    None
+}
+
+/// `product_table(?matched, ?x)`: the 256-entry table of `qmul(x, lut(x))` (either operand
+/// order) for an 8-bit per-tensor `x`, computed by the reference interpreter on every
+/// stored value, or `None` when the match is not of that form.
+pub(crate) fn product_table(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let (root, x) = (a[0], g.find(a[1]));
+    let xty = tensor_type(g, x)?;
+    let xq = xty.quant.clone().filter(|q| q.is_per_tensor())?;
+    if xty.dtype.size() != 1 || !xty.dtype.is_int() {
+        return None;
+    }
+    let (out, lut_ty, table, x_first) = find_product(g, root, x)?;
+    let (lo, _) = xty.dtype.int_range()?;
+    let vals: Vec<i64> = (lo..lo + 256).collect();
+    let input = Tensor::new(vec![256], qcc_ir::Data::from_i64(xty.dtype, &vals));
+    let row = vec![Dim::Fixed(256)];
+    let mut module = Module {
+        requant: g.analysis.shadow.requant,
+        ..Module::default()
+    };
+    let xin = module.graph.add_input(
+        "x",
+        TensorType::with_dims(xty.dtype, row.clone()).quantized(xq),
+    );
+    let id = module.add_const("t", table.ty.clone(), (*table.data).clone());
+    let gr = &mut module.graph;
+    let t = gr.add_node(
+        "t",
+        Op::Const(id),
+        vec![],
+        vec![("t".into(), table.ty.clone())],
+    )[0];
+    let lut_ty = TensorType {
+        shape: row.clone(),
+        ..lut_ty
+    };
+    let l = gr.add_node("l", Op::Lut, vec![xin, t], vec![("l".into(), lut_ty)])[0];
+    let operands = if x_first { vec![xin, l] } else { vec![l, xin] };
+    let out_ty = TensorType {
+        shape: row,
+        ..out.clone()
+    };
+    let y = gr.add_node("m", Op::QMul, operands, vec![("y".into(), out_ty)])[0];
+    gr.outputs.push(y);
+    let result = qcc_ir::interp::run(&module, &[input]).ok()?.pop()?;
+    let tty = TensorType::new(out.dtype, &[256]);
+    let k = g.analysis.add_const(Constant {
+        name: "lut.product".into(),
+        ty: tty.clone(),
+        data: Arc::new(Tensor::new(vec![256], result.data)),
+    });
+    Some(g.add(QNode::Const(k)))
 }

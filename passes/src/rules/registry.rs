@@ -196,6 +196,12 @@ pub static COMPUTATIONS: &[Compute] = &[
         doc: "the table of quantize(f(dequantize(v))) for every stored value v of the 8-bit arg 1, where arg 0 (?matched) is quantize(f(dequantize(arg 1), constants...)); one table per channel for batchnorm",
     },
     Compute {
+        name: "product_table",
+        arity: 2,
+        run: super::lut::product_table,
+        doc: "the table of qmul(v, lut(v)) for every stored value v of the 8-bit arg 1, where arg 0 (?matched) is qmul of arg 1 and a 256-entry lut of arg 1 (either order)",
+    },
+    Compute {
         name: "with_qparams_of",
         arity: 2,
         run: with_qparams_of,

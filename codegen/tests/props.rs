@@ -370,7 +370,11 @@ fn vector_convs_match_interpreter() {
         let kernel: Vec<usize> = if pointwise {
             vec![1, 1]
         } else {
-            vec![rng.usize(1..=4), rng.usize(1..=5)]
+            // Depthwise rows up to 8 taps (the VNNI depthwise kernel's two-quad rows).
+            vec![
+                rng.usize(1..=4),
+                rng.usize(1..=if kind == 0 { 8 } else { 5 }),
+            ]
         };
         let pick_stride = |rng: &mut fastrand::Rng| match rng.u8(..8) {
             0 => 3,

@@ -1,14 +1,15 @@
-//! Depthwise `qconv` with stride 1 or 2 and kernel rows of at most 4 taps on VNNI targets:
-//! one `vpdpbusd` per kernel row and 4 output pixels.
+//! Depthwise `qconv` with stride 1 or 2 and kernel rows of at most 8 taps on VNNI targets:
+//! one `vpdpbusd` per kernel row (two for rows of 5 to 8 taps) and 4 output pixels.
 //!
 //! Each input plane is copied into a scratch buffer padded with the input zero point (in
 //! the u8 domain: i8 inputs get 128 added, folded into the bias like the zero point), with
 //! a right margin, so every output pixel reads only buffer bytes and there are no borders:
 //! `sum w (x - z_x) = sum w x_u8 - z_u8 sum w` over all taps. For 16 output columns and one
 //! kernel row, 16-byte loads (stride 1: at the block's start and 8 bytes later; stride 2:
-//! one per 4 columns) hold every byte the row needs; one `pshufb` per 4 columns gathers
-//! each column's 4-byte window `x[s j .. s j + 4]`, and `vpdpbusd` multiplies it with the
-//! row's weights `(w0, w1, w2, 0)`.
+//! one per 4 columns) hold every byte the row needs; one `pshufb` per 4 columns and quad
+//! gathers each column's 4-byte window `x[s j + 4 q .. s j + 4 q + 4]`, and `vpdpbusd`
+//! multiplies it with the quad's weights (`(w0, w1, w2, 0)` for a 3-tap row; a 5-tap row
+//! takes `(w0 .. w3)` and `(w4, 0, 0, 0)`).
 //! Only the valid columns of the last block are stored.
 
 use super::conv::{conv_axes, conv_quant, ConvQuant};
@@ -30,6 +31,8 @@ struct DwVnni {
     oh: usize,
     ow: usize,
     kh: usize,
+    /// 4-tap quads per kernel row: 1 (up to 4 taps) or 2 (5 to 8).
+    quads: usize,
     /// Leading pads.
     pt: usize,
     pl: usize,
@@ -40,7 +43,8 @@ struct DwVnni {
     x_dt: DType,
     zx_u8: u8,
     buf: Addr,
-    /// Per channel and kernel row: the 4 weights (the 4th 0) repeated 4 times.
+    /// Per channel, kernel row and quad: the quad's 4 weights (zeros past the row's last tap)
+    /// repeated 4 times.
     w16: Addr,
     y: Addr,
     y_dt: DType,
@@ -76,7 +80,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     let stride = h.stride;
     if [&h, &w].iter().any(|ax| ax.stride != stride || ax.dil != 1)
         || !(1..=2).contains(&stride)
-        || w.kernel > 4
+        || w.kernel > 8
         || h.output == 0
         || h.out_size(ends[0]) != Some(h.output)
         || w.out_size(ends[1]) != Some(w.output)
@@ -110,7 +114,9 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         .enumerate()
         .map(|(i, &v)| v - zw[i / (kh * kw)] as i64)
         .collect();
-    let mut w16 = vec![0u8; c * kh * 16];
+    // Kernel rows of 5 to 8 taps take two 4-tap quads (the second padded with zeros).
+    let quads = kw.div_ceil(4);
+    let mut w16 = vec![0u8; c * kh * quads * 16];
     let mut corr = vec![0i32; c];
     for ch in 0..c {
         for r in 0..kh {
@@ -121,7 +127,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
                 };
                 corr[ch] = corr[ch].wrapping_add(zx_u8.wrapping_mul(v as i32));
                 for rep in 0..4 {
-                    w16[(ch * kh + r) * 16 + 4 * rep + t] = v8 as u8;
+                    w16[((ch * kh + r) * quads + t / 4) * 16 + 4 * rep + t % 4] = v8 as u8;
                 }
             }
         }
@@ -150,6 +156,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         oh: h.output,
         ow: w.output,
         kh,
+        quads,
         pt: h.pad,
         pl: w.pad,
         rows,
@@ -243,18 +250,19 @@ impl DwVnni {
 
 impl Kernel for DwVnni {
     fn emit(&self, fb: &mut Fb) {
-        // Group g (output columns 4g .. 4g + 4 of a block): the 16-byte load at input byte
-        // `load_at` and the shuffle picking column l's window `first + s l + j` from it.
-        // Stride 1 serves two groups per load (at 0 and 8), stride 2 one.
+        // Group g (output columns 4g .. 4g + 4 of a block), quad q: the 16-byte load at
+        // input byte `load_at` and the shuffle picking column l's window
+        // `first + s l + 4 q + j` from it (at most byte 14 of the load: one load serves both
+        // quads). Stride 1 serves two groups per load (at 0 and 8), stride 2 one.
         let s = self.stride as u8;
-        let group = |g: usize| -> (i32, Vec<u8>) {
+        let group = |g: usize, q: usize| -> (i32, Vec<u8>) {
             let (load_at, first) = if s == 1 {
                 (8 * (g / 2), 4 * (g % 2) as u8)
             } else {
                 (8 * g, 0)
             };
             let mask = (0..4u8)
-                .flat_map(|l| (0..4u8).map(move |j| first + s * l + j))
+                .flat_map(|l| (0..4u8).map(move |j| first + s * l + 4 * q as u8 + j))
                 .collect();
             (load_at as i32, mask)
         };
@@ -274,8 +282,8 @@ impl Kernel for DwVnni {
                 // the copy's stores (so they are scheduled next to their use).
                 let copy = fb.fence(bufp, self.zero);
                 let wb = fb.base(self.w16);
-                let wch = fb.index(wb, ch, self.kh * 16);
-                let wrows: Vec<Value> = (0..self.kh)
+                let wch = fb.index(wb, ch, self.kh * self.quads * 16);
+                let wrows: Vec<Value> = (0..self.kh * self.quads)
                     .map(|r| {
                         fb.b.ins()
                             .load(types::I8X16, super::const_flags(), wch, (16 * r) as i32)
@@ -297,20 +305,23 @@ impl Kernel for DwVnni {
                         let mut accs = vec![bv; cols / 4];
                         let incol = fb.b.ins().imul_imm_s(col, self.stride as i64);
                         let base = fb.b.ins().iadd(r0, incol);
-                        for (r, &wr) in wrows.iter().enumerate() {
+                        for (r, wq) in wrows.chunks(self.quads).enumerate() {
                             let off = (r * self.rs) as i32;
                             for (k, acc) in accs.iter_mut().enumerate() {
-                                let (at, mk) = group(k);
-                                // Pure loads: the two groups of one stride-1 load share it.
-                                let v = fb.b.ins().load(
-                                    types::I8X16,
-                                    super::const_flags(),
-                                    base,
-                                    off + at,
-                                );
-                                let imm = fb.b.func.dfg.immediates.push(ConstantData::from(mk));
-                                let win = fb.b.ins().shuffle(v, v, imm);
-                                *acc = dot_i8_u8_acc(fb, wr, win, *acc);
+                                for (q, &wr) in wq.iter().enumerate() {
+                                    let (at, mk) = group(k, q);
+                                    // Pure loads: the two groups of one stride-1 load (and
+                                    // both quads) share it.
+                                    let v = fb.b.ins().load(
+                                        types::I8X16,
+                                        super::const_flags(),
+                                        base,
+                                        off + at,
+                                    );
+                                    let imm = fb.b.func.dfg.immediates.push(ConstantData::from(mk));
+                                    let win = fb.b.ins().shuffle(v, v, imm);
+                                    *acc = dot_i8_u8_acc(fb, wr, win, *acc);
+                                }
                             }
                         }
                         let q: Vec<Value> = accs

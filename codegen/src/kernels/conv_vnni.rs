@@ -341,7 +341,11 @@ impl ConvVnni {
         let (full, rest) = (g.ow / pix, g.ow % pix);
         let at = Pass { s, w0, y0, m0, ocb };
         let row_vecs = g.ow.div_ceil(4);
-        if rest > 0 && g.oh > 1 && g.oh * row_vecs <= MAX_PACKED_VECTORS {
+        // Only when each row would end in a one-vector pass (4 accumulator chains: about
+        // half the dot-product throughput). Measured on ResNet-18: 14x14 3x3 convs 2.95 ->
+        // 1.42 ms packed; 7x7 ones, whose rows end in a two-vector pass, 1.76 ms in rows
+        // against 2.31 ms packed.
+        if rest > 0 && rest <= 4 && g.oh > 1 && g.oh * row_vecs <= MAX_PACKED_VECTORS {
             let slots: Vec<(usize, usize, usize)> = (0..g.oh)
                 .flat_map(|oh| (0..row_vecs).map(move |v| (oh, 4 * v, (g.ow - 4 * v).min(4))))
                 .collect();
@@ -414,42 +418,52 @@ impl ConvVnni {
             let bv = fb.b.ins().splat(types::I32X4, bias);
             accs.extend((0..pv).map(|_| fb.var(types::I32X4, bv)));
         }
-        // One channel group's taps: its repacked plane at `gb`, its weights at
-        // `wg`. Kernel rows are a run-time loop: Cranelift places pure values by
-        // accumulator, so a fully unrolled 3x3 would keep every tap's input vectors
-        // live at once (spills); one row at a time keeps `kw * pv` of them.
+        // One channel group's taps: its repacked plane at `gb`, its weights at `wg`. Kernel
+        // rows and columns are run-time loops: Cranelift places pure values by accumulator,
+        // so unrolled taps keep every tap's input vectors live at once and spill (a fully
+        // unrolled 3x3 spilled; unrolled columns spilled 5 of 12 accumulators per row). One
+        // tap at a time keeps `pv` input vectors: ResNet's 64->64 3x3 conv 1.83 -> 1.15 ms,
+        // ResNet-18's 7x7 stem 3.5 -> 2.0 ms.
         let (plane, wstep) = ((g.hp * g.wp * 4) as i64, (taps * 16) as i64);
+        // One tap: its input row at `row` + column `col`, its weights at `wr` + `kw * 16`.
+        let tap = |fb: &mut Fb, row: Value, wr: Value, kw: usize, col: usize| {
+            let xs: Vec<Value> = cols.iter().map(|&c| self.load4(fb, row, col + c)).collect();
+            for o in 0..ocb {
+                let w = if self.lanes {
+                    // Channel o's 4-byte group broadcast from memory. Movable: placed
+                    // at its splat, with which it merges into `vbroadcastss`.
+                    let grp = fb.b.ins().load(
+                        types::F32,
+                        super::const_flags(),
+                        wr,
+                        (kw * 16 + 4 * o) as i32,
+                    );
+                    let v = fb.b.ins().splat(types::F32X4, grp);
+                    let le =
+                        super::flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
+                    fb.b.ins().bitcast(types::I8X16, le, v)
+                } else {
+                    let off = ((o * g.cg4 * taps + kw) * 16) as i32;
+                    fb.b.ins().load(types::I8X16, super::const_flags(), wr, off)
+                };
+                for (k, &x) in xs.iter().enumerate() {
+                    let a = fb.b.use_var(accs[pv * o + k]);
+                    let a = dot_i8_u8_acc(fb, w, x, a);
+                    fb.b.def_var(accs[pv * o + k], a);
+                }
+            }
+        };
         let group = |fb: &mut Fb, gb: Value, wg: Value| {
             fb.for_n(g.kh, |fb, kh| {
                 let row = fb.index(gb, kh, g.dh * g.wp * 4);
                 let wr = fb.index(wg, kh, g.kw * 16);
-                for kw in 0..g.kw {
-                    let col = kw * g.dw;
-                    let xs: Vec<Value> =
-                        cols.iter().map(|&c| self.load4(fb, row, col + c)).collect();
-                    for o in 0..ocb {
-                        let w = if self.lanes {
-                            // Channel o's 4-byte group broadcast from memory. Movable: placed
-                            // at its splat, with which it merges into `vbroadcastss`.
-                            let grp = fb.b.ins().load(
-                                types::F32,
-                                super::const_flags(),
-                                wr,
-                                (kw * 16 + 4 * o) as i32,
-                            );
-                            let v = fb.b.ins().splat(types::F32X4, grp);
-                            let le = super::flags()
-                                .with_endianness(cranelift_codegen::ir::Endianness::Little);
-                            fb.b.ins().bitcast(types::I8X16, le, v)
-                        } else {
-                            let off = ((o * g.cg4 * taps + kw) * 16) as i32;
-                            fb.b.ins().load(types::I8X16, super::const_flags(), wr, off)
-                        };
-                        for (k, &x) in xs.iter().enumerate() {
-                            let a = fb.b.use_var(accs[pv * o + k]);
-                            let a = dot_i8_u8_acc(fb, w, x, a);
-                            fb.b.def_var(accs[pv * o + k], a);
-                        }
+                if taps > 1 {
+                    // Kernel columns as a run-time loop too: one tap's inputs live at a time.
+                    let steps = [(g.dw * 4) as i64, 16];
+                    fb.for_ptrs(g.kw, &[row, wr], &steps, |fb, p| tap(fb, p[0], p[1], 0, 0));
+                } else {
+                    for kw in 0..g.kw {
+                        tap(fb, row, wr, kw, kw * g.dw);
                     }
                 }
             });

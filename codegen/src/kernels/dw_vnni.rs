@@ -5,11 +5,13 @@
 //! the u8 domain: i8 inputs get 128 added, folded into the bias like the zero point), with
 //! a right margin, so every output pixel reads only buffer bytes and there are no borders:
 //! `sum w (x - z_x) = sum w x_u8 - z_u8 sum w` over all taps. For 16 output columns and one
-//! kernel row, 16-byte loads (stride 1: at the block's start and 8 bytes later; stride 2:
-//! one per 4 columns) hold every byte the row needs; one `pshufb` per 4 columns and quad
-//! gathers each column's 4-byte window `x[s j + 4 q .. s j + 4 q + 4]`, and `vpdpbusd`
-//! multiplies it with the quad's weights (`(w0, w1, w2, 0)` for a 3-tap row; a 5-tap row
-//! takes `(w0 .. w3)` and `(w4, 0, 0, 0)`).
+//! kernel row, four 16-byte loads at shifted starts (stride 1: bytes 0, 1, 2, 3 of the
+//! block; stride 2: 0, 2, 16, 18) put each column's 4-byte window `x[s j + 4 q ..
+//! s j + 4 q + 4]` in a lane of one of them with no shuffle, and `vpdpbusd` multiplies it
+//! with the quad's weights (`(w0, w1, w2, 0)` for a 3-tap row; a 5-tap row takes
+//! `(w0 .. w3)` and `(w4, 0, 0, 0)`); the columns come out interleaved and one byte
+//! permutation at the store orders them. Blocks of 8 columns (rows of at most 8) gather
+//! the windows with one `pshufb` per 4 columns and quad instead.
 //! Only the valid columns of the last block are stored.
 
 use super::conv::{conv_axes, conv_quant, ConvQuant};
@@ -266,6 +268,23 @@ impl Kernel for DwVnni {
                 .collect();
             (load_at as i32, mask)
         };
+        // 16-column blocks without shuffles: vector v loads at input byte `shifted[v]` of
+        // the block (plus 4 q for quad q), so its lane j holds the window of column
+        // `v + 4 j` (stride 1) or `m + 2 j` with m = 0, 1, 8, 9 (stride 2); `perm[c]` is
+        // the packed byte (4 v + j) of column c.
+        let shifted: [i32; 4] = if s == 1 { [0, 1, 2, 3] } else { [0, 2, 16, 18] };
+        let perm: Vec<u8> = (0..16u8)
+            .map(|c| {
+                let (v, j) = if s == 1 {
+                    (c % 4, c / 4)
+                } else if c < 8 {
+                    (c % 2, c / 2)
+                } else {
+                    (2 + c % 2, (c - 8) / 2)
+                };
+                4 * v + j
+            })
+            .collect();
         let ysz = self.y_dt.size();
         let cols = self.cols;
         let tail = self.ow % cols;
@@ -305,6 +324,33 @@ impl Kernel for DwVnni {
                         let mut accs = vec![bv; cols / 4];
                         let incol = fb.b.ins().imul_imm_s(col, self.stride as i64);
                         let base = fb.b.ins().iadd(r0, incol);
+                        if cols == COLS {
+                            // 16 columns: vector v's lane j is the column whose window starts
+                            // at the load's byte 4j (no shuffle); the columns come out
+                            // interleaved and one byte permutation orders them at the store.
+                            for (r, wq) in wrows.chunks(self.quads).enumerate() {
+                                let off = (r * self.rs) as i32;
+                                for (v, acc) in accs.iter_mut().enumerate() {
+                                    for (q, &wr) in wq.iter().enumerate() {
+                                        let at = off + shifted[v] + 4 * q as i32;
+                                        let x = fb.b.ins().load(
+                                            types::I8X16,
+                                            super::const_flags(),
+                                            base,
+                                            at,
+                                        );
+                                        *acc = dot_i8_u8_acc(fb, wr, x, *acc);
+                                    }
+                                }
+                            }
+                            let q: Vec<Value> = accs
+                                .iter()
+                                .map(|&a| rq.apply_packed(fb, &self.req, a, self.y_dt))
+                                .collect();
+                            let ya = fb.index(yr, col, ysz);
+                            store_q_clamped(fb, &q, Some(&perm), self.y_dt, ya, n, clamp);
+                            return;
+                        }
                         for (r, wq) in wrows.chunks(self.quads).enumerate() {
                             let off = (r * self.rs) as i32;
                             for (k, acc) in accs.iter_mut().enumerate() {

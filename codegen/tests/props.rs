@@ -396,11 +396,12 @@ fn vector_convs_match_interpreter() {
         } else {
             (0..4).map(|_| rng.usize(0..=2)).collect()
         };
-        // Half the depthwise convs are stride 1, undilated (the VNNI depthwise kernel).
-        let (strides, dil) = if kind == 0 && rng.bool() {
-            (vec![1, 1], vec![1, 1])
-        } else {
-            (strides, dil)
+        // A third of the depthwise convs are stride 1 and a third stride 2, undilated (the
+        // VNNI depthwise kernel).
+        let (strides, dil) = match (kind, rng.u8(..3)) {
+            (0, 0) => (vec![1, 1], vec![1, 1]),
+            (0, 1) => (vec![2, 2], vec![1, 1]),
+            _ => (strides, dil),
         };
         let sp: Vec<usize> = (0..2)
             .map(|d| {

@@ -10,10 +10,13 @@
 //! `sum w * (x - z_x) = sum w * x_u8 - z_u8 * sum w` over *all* taps, and the second term is
 //! folded into each channel's bias: no border cases at all.
 //!
-//! A pass computes 4 output channels x 8 pixels (8 accumulators; kxk convs with fewer than
-//! 16 input channels), 4 x 12 (12 accumulators, weights broadcast from memory; deeper kxk
-//! convs and 1x1 convs with more than 24 input channels) or 2 x 16 (shallower 1x1 convs). Each output row runs its full blocks, then one narrower
-//! pass over the remaining pixels, which stores only those.
+//! A pass computes 4 output channels x 8 pixels (8 accumulators; kxk convs with at most 12
+//! input channels per group), 4 x 12 (12 accumulators, weights broadcast from memory;
+//! deeper kxk convs and 1x1 convs with more than 24 input channels) or 2 x 16 (shallower
+//! 1x1 convs). Each output row runs its full blocks, then one narrower pass over the
+//! remaining pixels, which stores only those; planes of short rows that would end in a
+//! one-vector pass (14x14) take passes of 4-pixel vectors across rows instead. Kernel rows
+//! and columns are run-time loops, so one tap's input vectors are live at a time.
 
 use super::conv::{conv_axes, conv_quant, flatten_pointwise, ConvQuant};
 use super::repack::Repack;
@@ -34,12 +37,12 @@ const PV: usize = 2;
 /// 3 input vectors and one weight vector fill the 16 xmm registers and each accumulator
 /// takes one `vpdpbusd` per channel group (8 accumulators took two dependent ones).
 const PV_LANES: usize = 3;
-/// Depth (channel groups of 4) from which kxk convs take 4 channels x 12 pixels too (12
-/// accumulators; five of them spill across the kernel-row loop, which still beats the
-/// latency of 8 accumulator chains: a ResNet 64->64 3x3 conv 2.05 -> 1.83 ms) with each
-/// channel's weights broadcast from memory (4x less weight memory: ResNet-18's 512-channel
-/// 3x3 convs 2.67 -> 2.42 ms). Shallower ones (the stem: 3 -> 32 at stride 2, 0.27 -> 0.33
-/// ms with 12 pixels) keep 4 x 8 with pre-broadcast weights.
+/// Depth (channel groups of 4 per conv group, i.e. at least 13 input channels) from which
+/// kxk convs take 4 channels x 12 pixels too, with each channel's weights broadcast from
+/// memory (12 accumulators beat the latency of 8 chains: a ResNet 64->64 3x3 conv 2.05 ->
+/// 1.83 ms before kernel columns became a loop, 1.15 ms after; 4x less weight memory:
+/// ResNet-18's 512-channel 3x3 convs 2.67 -> 2.42 ms). Shallower ones (the stem: 3 -> 32 at
+/// stride 2, 0.27 -> 0.33 ms with 12 pixels) keep 4 x 8 with pre-broadcast weights.
 const DEEP_KXK_GROUPS: usize = 4;
 /// Most 4-pixel vectors in a plane whose passes run across rows
 /// ([`ConvVnni::packed_passes`], unrolled: one pass per `pv` vectors).
@@ -116,7 +119,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         || !(3..=4).contains(&xs.len())
         || ws.len() != xs.len()
         || ys.len() != xs.len()
-        || ws[1] * a.group != xs[1]
+        || ws[1].checked_mul(a.group) != Some(xs[1])
         || ws[0] % a.group != 0
         || ys[1] != ws[0]
         || ys[0] != xs[0]
@@ -197,9 +200,9 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     };
     // The weights, repeated 4 times per 4-channel group, and the bias correction.
     let zx_u8 = zx + if x_dt == DType::I8 { 128 } else { 0 };
-    // 1x1 convs with passes of 4 channels store the 4 channels' 4-byte groups in one 16-byte
-    // vector per tap and broadcast each group from memory (4x less weight memory); other
-    // passes read each channel's group pre-broadcast.
+    // 1x1 and deep kxk convs with passes of 4 channels store the 4 channels' 4-byte groups in
+    // one 16-byte vector per tap and broadcast each group from memory (4x less weight
+    // memory); other passes read each channel's group pre-broadcast.
     let wide = taps == 1 && cg4 <= WIDE_MAX_GROUPS && w.output >= 16;
     // (Measured: 1x1 and deep kxk convs gain from the smaller weights; shallow kxk ones do not.)
     let lanes = !wide && (taps == 1 || cg4 >= DEEP_KXK_GROUPS);
@@ -256,7 +259,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         ocb: if wide { OCB / 2 } else { OCB },
         pv: if wide {
             2 * PV
-        } else if lanes || cg4 >= DEEP_KXK_GROUPS {
+        } else if lanes {
             PV_LANES
         } else {
             PV
@@ -345,7 +348,10 @@ impl ConvVnni {
         // half the dot-product throughput). Measured on ResNet-18: 14x14 3x3 convs 2.95 ->
         // 1.42 ms packed; 7x7 ones, whose rows end in a two-vector pass, 1.76 ms in rows
         // against 2.31 ms packed.
-        if rest > 0 && rest <= 4 && g.oh > 1 && g.oh * row_vecs <= MAX_PACKED_VECTORS {
+        // The slots' offsets are immediates within one repacked plane: it must fit an i32.
+        let plane_fits = i32::try_from(g.hp * g.wp * 4).is_ok();
+        if rest > 0 && rest <= 4 && g.oh > 1 && g.oh * row_vecs <= MAX_PACKED_VECTORS && plane_fits
+        {
             let slots: Vec<(usize, usize, usize)> = (0..g.oh)
                 .flat_map(|oh| (0..row_vecs).map(move |v| (oh, 4 * v, (g.ow - 4 * v).min(4))))
                 .collect();

@@ -60,7 +60,7 @@ struct DwVnni {
 }
 
 /// Lowers a depthwise `qconv` (`group == C == M`, stride 1 or 2 on both axes, undilated,
-/// kernel width <= 4,
+/// kernel width <= 8,
 /// 8-bit operands, weights minus zero point in i8) on VNNI targets.
 pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered {
     let (xs, ws, ys) = (l.in_dims(0)?, l.in_dims(1)?, l.out_dims(0)?);
@@ -142,11 +142,12 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     let ranges = super::conv_vnni::acc_ranges(&wz, c);
     let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax })
         .with_acc_ranges(&chans, &ranges);
-    // Blocks read 24 bytes from each block start: the buffer row covers them all.
     let cols = if w.output <= 8 { 8 } else { COLS };
     let blocks = w.output.div_ceil(cols);
-    // The last block's last group loads 16 bytes at input column
-    // `stride * (blocks * cols - 4)` (stride 1: at most 8 bytes further than its start).
+    // The furthest byte a row read reaches, from the last block's start `s (blocks - 1) cols`:
+    // 16-column blocks load 16 bytes at `shifted[3] + 4 (quads - 1)` (stride 1: 3 + 4 + 15
+    // = 22 bytes on; stride 2: 18 + 4 + 15 = 37), 8-column blocks at 0 (stride 1: 15) or 8
+    // (stride 2: 23). `s blocks cols + 16` covers each.
     let rs = (w.pad + w.input).max(stride * blocks * cols + 16);
     let rows = (h.pad + h.input).max(stride * (h.output - 1) + kh);
     let buf = l.scratch(rows * rs);
@@ -180,16 +181,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
 impl DwVnni {
     /// Fills the whole buffer with the input zero point (u8 domain).
     fn fill(&self, fb: &mut Fb, buf: Value) {
-        let z = fb.b.ins().iconst(types::I8, self.zx_u8 as i64);
-        let zv = fb.b.ins().splat(types::I8X16, z);
-        let n = self.rows * self.rs;
-        fb.for_n(n / 16, |fb, i| {
-            let a = fb.index(buf, i, 16);
-            fb.b.ins().store(flags(), zv, a, 0);
-        });
-        for t in n / 16 * 16..n {
-            fb.b.ins().store(flags(), z, buf, t as i32);
-        }
+        super::simd::fill_bytes(fb, buf, self.rows * self.rs, self.zx_u8);
     }
 
     /// Copies input plane `plane` into the buffer's interior (+128 for i8 inputs): each row
@@ -255,7 +247,8 @@ impl Kernel for DwVnni {
         // Group g (output columns 4g .. 4g + 4 of a block), quad q: the 16-byte load at
         // input byte `load_at` and the shuffle picking column l's window
         // `first + s l + 4 q + j` from it (at most byte 14 of the load: one load serves both
-        // quads). Stride 1 serves two groups per load (at 0 and 8), stride 2 one.
+        // quads). Only 8-column blocks use it: stride 1 serves both groups with the load
+        // at 0, stride 2 loads at 0 and 8.
         let s = self.stride as u8;
         let group = |g: usize, q: usize| -> (i32, Vec<u8>) {
             let (load_at, first) = if s == 1 {

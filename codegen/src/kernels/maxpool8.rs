@@ -10,13 +10,15 @@
 //! previous one; rows narrower than 16 take one step and store only their outputs.
 
 use super::conv::Axis;
-use super::simd::{copy_bytes, store_bytes};
+use super::simd::{copy_bytes, fill_bytes, store_bytes};
 use super::{flags, Addr, Fb, Kernel};
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
 use qcc_ir::DType;
 
 /// Outputs per vector step.
 const STEP: usize = 16;
+/// Widest kernel row taken (each tap of a row is unrolled in the step's code).
+const MAX_KERNEL_WIDTH: usize = 16;
 
 /// The kernel; built by [`new`].
 pub struct MaxPool8 {
@@ -34,7 +36,7 @@ pub struct MaxPool8 {
 
 /// The kernel for `planes` planes of an 8-bit max pool over axes `h`, `w`, or None when a
 /// window lies wholly in the padding (the interpreter writes 0 there), the width stride
-/// is above 2 or the type is not 8-bit. `scratch` reserves scratch bytes and returns where.
+/// is above 2, a kernel row is wider than 16 or the type is not 8-bit. `scratch` reserves scratch bytes and returns where.
 pub fn new(
     planes: usize,
     (h, w): (Axis, Axis),
@@ -47,16 +49,22 @@ pub fn new(
         || !(1..=2).contains(&w.stride)
         || h.output == 0
         || w.output == 0
+        || w.kernel > MAX_KERNEL_WIDTH
         || !every_window_reads_input(&h)
         || !every_window_reads_input(&w)
     {
         return None;
     }
-    let hp = (h.pad + h.input).max((h.output - 1) * h.stride + (h.kernel - 1) * h.dil + 1);
+    // Furthest row and column read, in checked arithmetic (huge shapes decline).
+    let reach = |a: &Axis, last: usize| -> Option<usize> {
+        last.checked_mul(a.stride)?
+            .checked_add((a.kernel - 1).checked_mul(a.dil)?)
+    };
+    let hp = (h.pad + h.input).max(reach(&h, h.output - 1)?.checked_add(1)?);
     // A step at output column c reads columns c * s + k * dil .. + 16 * s for every tap k;
     // the last step starts at max(ow, 16) - 16.
-    let wp = (w.pad + w.input).max(w.output.max(STEP) * w.stride + (w.kernel - 1) * w.dil);
-    let bytes = hp.checked_mul(wp)?;
+    let wp = (w.pad + w.input).max(reach(&w, w.output.max(STEP))?);
+    let bytes = hp.checked_mul(wp).filter(|&b| i32::try_from(b).is_ok())?;
     let scratch = scratch(bytes);
     Some(MaxPool8 {
         planes,
@@ -138,18 +146,7 @@ impl Kernel for MaxPool8 {
         let s = fb.base(self.scratch);
         // The border: the whole scratch plane at the minimum, once (the planes' copies
         // only ever write the interior).
-        let low = fb.c32(self.lowest() as i32);
-        let low = fb.b.ins().ireduce(types::I8, low);
-        let lowv = fb.b.ins().splat(types::I8X16, low);
-        let total = hp * wp;
-        fb.for_n(total / 16, |fb, i| {
-            let at = fb.index(s, i, 16);
-            fb.b.ins().store(flags(), lowv, at, 0);
-        });
-        fb.for_span(total / 16 * 16, total, |fb, i| {
-            let at = fb.b.ins().iadd(s, i);
-            fb.b.ins().store(flags(), low, at, 0);
-        });
+        fill_bytes(fb, s, hp * wp, self.lowest());
         let interior = fb.b.ins().iadd_imm_s(s, (h.pad * wp + w.pad) as i64);
         fb.for_n(self.planes, |fb, p| {
             let xb = fb.base(self.x);

@@ -482,6 +482,19 @@ pub fn store_bytes(fb: &mut Fb, v: Value, ya: Value, n: usize) {
     }
 }
 
+/// Sets the `n` bytes at `dst` to `byte`: 16-byte stores in a loop, then single bytes.
+pub fn fill_bytes(fb: &mut Fb, dst: Value, n: usize, byte: u8) {
+    let b = fb.b.ins().iconst(types::I8, byte as i64);
+    let v = fb.b.ins().splat(types::I8X16, b);
+    fb.for_n(n / 16, |fb, i| {
+        let a = fb.index(dst, i, 16);
+        fb.b.ins().store(super::flags(), v, a, 0);
+    });
+    for t in n / 16 * 16..n {
+        fb.b.ins().store(super::flags(), b, dst, t as i32);
+    }
+}
+
 /// Eight u8/i8 at `addr` widened to two i32x4 (elements 0-3 and 4-7).
 pub fn widen8_i32(fb: &mut Fb, dt: DType, addr: Value) -> [Value; 2] {
     let f = super::flags();

@@ -27,7 +27,7 @@ fn builtin_targets_have_tables_and_integer_concat() {
             "{name}: {fired:?}"
         );
         assert!(
-            fired.contains(&"concat2-on-integers".to_string()),
+            fired.contains(&"concat-on-integers".to_string()),
             "{name}: {fired:?}"
         );
         assert!(!out.contains("= sigmoid"), "{out}");
@@ -44,7 +44,7 @@ fn a_target_file_without_lut_or_concat_keeps_them_float() {
     let (fired, out) = optimise(target);
     assert!(!fired.iter().any(|f| f == "sigmoid-to-lut"), "{fired:?}");
     assert!(
-        !fired.iter().any(|f| f == "concat2-on-integers"),
+        !fired.iter().any(|f| f == "concat-on-integers"),
         "{fired:?}"
     );
     assert!(

@@ -81,7 +81,8 @@ impl fmt::Debug for Rule {
 }
 
 impl Rule {
-    /// Op mnemonics the right-hand side builds.
+    /// Op mnemonics the right-hand side builds (its pattern's, and those its computations
+    /// declare).
     pub fn rhs_ops(&self) -> Vec<String> {
         let mut ops: Vec<String> = self
             .rhs
@@ -92,6 +93,11 @@ impl Rule {
                 ENodeOrVar::ENode(QNode::Op(s, _)) => Some(s.to_string()),
                 _ => None,
             })
+            .chain(
+                self.lets
+                    .iter()
+                    .flat_map(|(_, c, _)| c.builds.iter().map(|s| s.to_string())),
+            )
             .collect();
         ops.sort();
         ops.dedup();

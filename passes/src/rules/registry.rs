@@ -34,6 +34,9 @@ pub struct Compute {
     pub run: fn(&mut QEGraph, &[Id]) -> Option<Id>,
     /// One line for documentation.
     pub doc: &'static str,
+    /// Ops the class it adds may contain beyond the rule's right-hand pattern (a computed
+    /// right-hand side), so targets can refuse them like pattern ops.
+    pub builds: &'static [&'static str],
 }
 
 /// Every condition rule files may use.
@@ -176,60 +179,77 @@ pub static COMPUTATIONS: &[Compute] = &[
         arity: 3,
         run: quantize_bias,
         doc: "an f32 bias (arg 0) as i32 on the grid s_x * s_w[c] of the input (arg 1) and weights (arg 2)",
+        builds: &[],
     },
     Compute {
         name: "bn_fold_weights",
         arity: 4,
         run: bn_fold_weights,
         doc: "conv weights (arg 1) scaled per output channel by g / sqrt(var + eps) (batchnorm attrs arg 0, g arg 2, var arg 3); quantized weights keep their integers and take the scale",
+        builds: &[],
     },
     Compute {
         name: "bn_fold_bias",
         arity: 6,
         run: bn_fold_bias,
         doc: "the f32 bias (b - mean) * g / sqrt(var + eps) + beta (attrs, b, g, beta, mean, var; b may be absent)",
+        builds: &[],
     },
     Compute {
         name: "lookup_table",
         arity: 2,
         run: super::lut::lookup_table,
         doc: "the table of quantize(f(dequantize(v))) for every stored value v of the 8-bit arg 1, where arg 0 (?matched) is quantize(f(dequantize(arg 1), constants...)); one table per channel for batchnorm",
+        builds: &[],
+    },
+    Compute {
+        name: "concat_on_integers",
+        arity: 2,
+        run: concat_on_integers,
+        doc: "(concat ?a (requantize ?ti ?xi) ...) for arg 0 (?matched) = quantize(concat(dequantize(?x1), ...)) with any number of inputs, each ?ti being ?xi's shape with the quantize's parameters; arg 1 is the concat",
+        builds: &["concat", "requantize"],
     },
     Compute {
         name: "product_table",
         arity: 2,
         run: super::lut::product_table,
         doc: "the table of qmul(v, lut(v)) for every stored value v of the 8-bit arg 1, where arg 0 (?matched) is qmul of arg 1 and a 256-entry lut of arg 1 (either order)",
+        builds: &[],
     },
     Compute {
         name: "with_qparams_of",
         arity: 2,
         run: with_qparams_of,
         doc: "a type leaf: the shape of arg 0 with the element type and quantization parameters of arg 1 (a type leaf)",
+        builds: &[],
     },
     Compute {
         name: "relu_on_grid",
         arity: 1,
         run: relu_on_grid,
         doc: "the integer clip [z, qmax] that relu is on the per-tensor grid of the type leaf arg 0",
+        builds: &[],
     },
     Compute {
         name: "fuse_clamp",
         arity: 2,
         run: fuse_clamp,
         doc: "the qconv or qgemm of class arg 1 with its output clamp narrowed by the integer clip attrs arg 0",
+        builds: &[],
     },
     Compute {
         name: "merged_clamp_qparams",
         arity: 2,
         run: merged_clamp_qparams,
         doc: "the type leaf arg 0 with parameters recomputed for its range narrowed by the relu or clip attrs arg 1 (asymmetric, or symmetric when the zero point is 0 on a signed type)",
+        builds: &[],
     },
     Compute {
         name: "pad_on_grid",
         arity: 2,
         run: pad_on_grid,
         doc: "the pad attrs arg 0 with its fill value replaced by its stored integer on the per-tensor grid of arg 1, if that integer dequantizes exactly to the fill value",
+        builds: &[],
     },
     Compute {
         name: "compose_perms",
@@ -239,12 +259,14 @@ pub static COMPUTATIONS: &[Compute] = &[
             Some(g.add(QNode::Attrs(AttrLeaf::new(Op::Transpose { perm }, 1))))
         },
         doc: "the transpose attrs of transpose arg 0 applied after transpose arg 1",
+        builds: &[],
     },
     Compute {
         name: "clip_on_grid",
         arity: 2,
         run: clip_on_grid,
         doc: "the float clip bounds (arg 0) quantized onto the grid of arg 1, as integer clip attributes",
+        builds: &[],
     },
 ];
 
@@ -749,4 +771,49 @@ fn bn_fold_bias(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
         TensorType::new(DType::F32, &[n]),
         Tensor::new(vec![n], Data::F32(out)),
     ))
+}
+
+/// The operand of every `dequantize` node of class `c` (one per node; the first found).
+fn dequantized(g: &QEGraph, c: Id) -> Option<Id> {
+    g[c].nodes.iter().find_map(|n| match n {
+        QNode::Op(s, ch) if s.as_str() == "dequantize" && ch.len() == 1 => Some(ch[0]),
+        _ => None,
+    })
+}
+
+/// `concat_on_integers(?matched, ?c)`: the right-hand side of `concat-on-integers` for any
+/// number of inputs: `(concat ?a (requantize ?t1 ?x1) ...)` where
+/// `?matched` is `quantize ?t ?c` with a per-tensor `?t` and `?c` is
+/// `concat ?a (dequantize ?x1) ...`.
+fn concat_on_integers(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
+    let (root, c) = (a[0], g.find(a[1]));
+    let t = g[root].nodes.iter().find_map(|n| match n {
+        QNode::Op(s, ch) if s.as_str() == "quantize" && ch.len() == 2 && g.find(ch[1]) == c => {
+            leaf_type(g, ch[0])
+        }
+        _ => None,
+    })?;
+    if !t.quant.as_ref()?.is_per_tensor() {
+        return None;
+    }
+    let (attrs, xs) = g[c].nodes.iter().find_map(|n| match n {
+        QNode::Op(s, ch) if s.as_str() == "concat" && ch.len() >= 2 => {
+            let xs: Option<Vec<Id>> = ch[1..].iter().map(|&k| dequantized(g, k)).collect();
+            Some((ch[0], xs?))
+        }
+        _ => None,
+    })?;
+    let mut children = vec![attrs];
+    for x in xs {
+        let xt = tensor_type(g, x)?;
+        let ty = type_leaf(
+            g,
+            TensorType {
+                shape: xt.shape,
+                ..t.clone()
+            },
+        );
+        children.push(g.add(QNode::Op(egg::Symbol::from("requantize"), vec![ty, x])));
+    }
+    Some(g.add(QNode::Op(egg::Symbol::from("concat"), children)))
 }

@@ -41,15 +41,19 @@ fn const_operand(g: &QEGraph, c: Id) -> Option<(Constant, bool)> {
     })
 }
 
+/// The type and parameters of a table's index class `x`: 8-bit integers with per-tensor
+/// parameters, or `None`.
+fn table_index(g: &QEGraph, x: Id) -> Option<(TensorType, qcc_ir::QParams)> {
+    let xty = tensor_type(g, x)?;
+    let xq = xty.quant.clone().filter(|q| q.is_per_tensor())?;
+    (xty.dtype.size() == 1 && xty.dtype.is_int()).then_some((xty, xq))
+}
+
 /// `lookup_table(?matched, ?x)`: the table class, or `None` when the match is not a
 /// per-element map of an 8-bit per-tensor `x`.
 pub(crate) fn lookup_table(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
     let (root, x) = (a[0], g.find(a[1]));
-    let xty = tensor_type(g, x)?;
-    let xq = xty.quant.clone().filter(|q| q.is_per_tensor())?;
-    if xty.dtype.size() != 1 || !xty.dtype.is_int() {
-        return None;
-    }
+    let (xty, xq) = table_index(g, x)?;
     let m = find_match(g, root, x)?;
     let per_channel = matches!(
         m.op,
@@ -226,11 +230,7 @@ fn find_product(g: &QEGraph, root: Id, x: Id) -> Option<(TensorType, TensorType,
 /// stored value, or `None` when the match is not of that form.
 pub(crate) fn product_table(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
     let (root, x) = (a[0], g.find(a[1]));
-    let xty = tensor_type(g, x)?;
-    let xq = xty.quant.clone().filter(|q| q.is_per_tensor())?;
-    if xty.dtype.size() != 1 || !xty.dtype.is_int() {
-        return None;
-    }
+    let (xty, xq) = table_index(g, x)?;
     let (out, lut_ty, table, x_first) = find_product(g, root, x)?;
     let (lo, _) = xty.dtype.int_range()?;
     let vals: Vec<i64> = (lo..lo + 256).collect();

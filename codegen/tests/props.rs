@@ -355,7 +355,7 @@ fn vector_convs_match_interpreter() {
                 (g, 1, 1)
             }
             // Deep kxk convs (at least 4 channel groups: the VNNI kernel's 4 x 12 passes).
-            1 if rng.u8(..4) == 0 => (1, rng.usize(13..=24), rng.usize(1..=9)),
+            1 if rng.u8(..2) == 0 => (1, rng.usize(13..=24), rng.usize(1..=9)),
             // Half the grouped convs have whole 4-channel groups per conv group (the VNNI
             // kernel's grouped passes).
             1 if rng.bool() => (rng.usize(2..=3), 4 * rng.usize(1..=2), 4 * rng.usize(1..=2)),
@@ -413,7 +413,10 @@ fn vector_convs_match_interpreter() {
                     2 => 40,
                     _ => 70,
                 };
-                rng.usize(min..=min + if d == 0 { 6 } else { extra })
+                // Deep kxk convs get taller planes: rows past the 64 vectors of a
+                // cross-row plane take grouped tail passes.
+                let tall = if kind == 1 && cg >= 13 { 14 } else { 6 };
+                rng.usize(min..=min + if d == 0 { tall } else { extra })
             })
             .collect();
         // A fifth are 1-d (the W axis only): one output row.

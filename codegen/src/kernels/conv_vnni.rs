@@ -355,14 +355,38 @@ impl ConvVnni {
             let slots: Vec<(usize, usize, usize)> = (0..g.oh)
                 .flat_map(|oh| (0..row_vecs).map(move |v| (oh, 4 * v, (g.ow - 4 * v).min(4))))
                 .collect();
-            self.packed_passes(fb, &at, &slots);
+            let zero = fb.c64(0);
+            self.packed_passes(fb, &at, zero, &slots);
             return;
         }
-        fb.for_n(g.oh, |fb, oh| {
+        let full_passes = |fb: &mut Fb, oh: Value| {
             fb.for_n(full, |fb, pb| {
                 let px = fb.b.ins().imul_imm_s(pb, pix as i64);
                 self.pass(fb, &at, oh, px, self.pv, pix);
             });
+        };
+        if rest > 0 && rest <= 4 && full > 0 && self.pv > 1 {
+            // Rows ending in one vector (28x28, 27x27): the tails of `pv` rows share one
+            // pass across those rows, then the last rows take their own tail passes.
+            let grp = self.pv;
+            fb.for_n(g.oh / grp, |fb, i| {
+                let oh0 = fb.b.ins().imul_imm_s(i, grp as i64);
+                for r in 0..grp {
+                    let oh = fb.b.ins().iadd_imm_s(oh0, r as i64);
+                    full_passes(fb, oh);
+                }
+                let tails: Vec<_> = (0..grp).map(|r| (r, full * pix, rest)).collect();
+                self.packed_passes(fb, &at, oh0, &tails);
+            });
+            fb.for_span(g.oh / grp * grp, g.oh, |fb, oh| {
+                full_passes(fb, oh);
+                let px = fb.c64((full * pix) as i64);
+                self.pass(fb, &at, oh, px, 1, rest);
+            });
+            return;
+        }
+        fb.for_n(g.oh, |fb, oh| {
+            full_passes(fb, oh);
             if rest > 0 {
                 let px = fb.c64((full * pix) as i64);
                 self.pass(fb, &at, oh, px, rest.div_ceil(4), rest);
@@ -388,15 +412,18 @@ impl ConvVnni {
     /// (`slots`: row, first pixel, pixels stored), `pv` vectors per pass, for planes whose
     /// rows are narrower than a few passes (7x7, 14x14): a 7-pixel row would otherwise take a
     /// pass of 8 pixels per row, a 14-pixel row one of 12 and one of 4.
-    fn packed_passes(&self, fb: &mut Fb, at: &Pass, slots: &[(usize, usize, usize)]) {
+    fn packed_passes(&self, fb: &mut Fb, at: &Pass, oh0: Value, slots: &[(usize, usize, usize)]) {
         let g = &self.g;
+        // Slot rows count from output row `oh0`.
+        let r0 = fb.b.ins().imul_imm_s(oh0, (g.sh * g.wp * 4) as i64);
+        let base = fb.b.ins().iadd(at.s, r0);
         for chunk in slots.chunks(self.pv) {
             let cols: Vec<usize> = chunk
                 .iter()
                 .map(|&(oh, px, _)| oh * g.sh * g.wp + px * g.sw)
                 .collect();
-            let accs = self.accumulate(fb, at, at.s, &cols);
-            self.store_slots(fb, &accs, at, chunk);
+            let accs = self.accumulate(fb, at, base, &cols);
+            self.store_slots(fb, &accs, at, oh0, chunk);
         }
     }
 
@@ -510,15 +537,17 @@ impl ConvVnni {
         fb: &mut Fb,
         accs: &[cranelift_frontend::Variable],
         at: &Pass,
+        oh0: Value,
         slots: &[(usize, usize, usize)],
     ) {
         let g = &self.g;
         let ysz = self.y_dt.size();
         let pv = slots.len();
+        let y0 = fb.index(at.y0, oh0, g.ow * ysz);
         for o in 0..at.ocb {
             let m = fb.b.ins().iadd_imm_s(at.m0, o as i64);
             let row = self.req.row(fb, m);
-            let yc = fb.b.ins().iadd_imm_s(at.y0, (o * g.oh * g.ow * ysz) as i64);
+            let yc = fb.b.ins().iadd_imm_s(y0, (o * g.oh * g.ow * ysz) as i64);
             let r = ReqVec::new_packed(fb, &self.req, row);
             let clamp = r.byte_clamp(&self.req, self.y_dt);
             // Runs of slots that continue each other in one row share one store.

@@ -33,7 +33,7 @@ const OCB: usize = 4;
 /// Pixel vectors (of 4) per pass.
 const PV: usize = 2;
 /// Pixel vectors per pass of the deep 1x1 convs: 4 channels x 12 pixels in 12
-/// accumulators, each channel's weights broadcast from memory (`vbroadcastss`), so the
+/// accumulators, each channel's weights broadcast from memory (`vmovss` + `vbroadcastss`), so the
 /// 3 input vectors and one weight vector fill the 16 xmm registers and each accumulator
 /// takes one `vpdpbusd` per channel group (8 accumulators took two dependent ones).
 const PV_LANES: usize = 3;
@@ -458,25 +458,23 @@ impl ConvVnni {
         // tap at a time keeps `pv` input vectors: ResNet's 64->64 3x3 conv 1.83 -> 1.15 ms,
         // ResNet-18's 7x7 stem 3.5 -> 2.0 ms.
         let (plane, wstep) = ((g.hp * g.wp * 4) as i64, (taps * 16) as i64);
-        // One tap: its input row at `row` + column `col`, its weights at `wr` + `kw * 16`.
-        let tap = |fb: &mut Fb, row: Value, wr: Value, kw: usize, col: usize| {
-            let xs: Vec<Value> = cols.iter().map(|&c| self.load4(fb, row, col + c)).collect();
+        // One tap: its inputs from `row`, its weights at `wr`.
+        let tap = |fb: &mut Fb, row: Value, wr: Value| {
+            let xs: Vec<Value> = cols.iter().map(|&c| self.load4(fb, row, c)).collect();
             for o in 0..ocb {
                 let w = if self.lanes {
-                    // Channel o's 4-byte group broadcast from memory. Movable: placed
-                    // at its splat, with which it merges into `vbroadcastss`.
-                    let grp = fb.b.ins().load(
-                        types::F32,
-                        super::const_flags(),
-                        wr,
-                        (kw * 16 + 4 * o) as i32,
-                    );
+                    // Channel o's 4-byte group broadcast from memory. Movable: placed at
+                    // its splat (Cranelift does not merge pure loads into their users, so
+                    // this is `vmovss` + `vbroadcastss`).
+                    let grp =
+                        fb.b.ins()
+                            .load(types::F32, super::const_flags(), wr, (4 * o) as i32);
                     let v = fb.b.ins().splat(types::F32X4, grp);
                     let le =
                         super::flags().with_endianness(cranelift_codegen::ir::Endianness::Little);
                     fb.b.ins().bitcast(types::I8X16, le, v)
                 } else {
-                    let off = ((o * g.cg4 * taps + kw) * 16) as i32;
+                    let off = ((o * g.cg4 * taps) * 16) as i32;
                     fb.b.ins().load(types::I8X16, super::const_flags(), wr, off)
                 };
                 for (k, &x) in xs.iter().enumerate() {
@@ -493,11 +491,9 @@ impl ConvVnni {
                 if taps > 1 {
                     // Kernel columns as a run-time loop too: one tap's inputs live at a time.
                     let steps = [(g.dw * 4) as i64, 16];
-                    fb.for_ptrs(g.kw, &[row, wr], &steps, |fb, p| tap(fb, p[0], p[1], 0, 0));
+                    fb.for_ptrs(g.kw, &[row, wr], &steps, |fb, p| tap(fb, p[0], p[1]));
                 } else {
-                    for kw in 0..g.kw {
-                        tap(fb, row, wr, kw, kw * g.dw);
-                    }
+                    tap(fb, row, wr);
                 }
             });
         };

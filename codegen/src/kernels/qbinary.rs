@@ -296,6 +296,20 @@ impl QBinary {
             };
             let a1 = (sa == 0).then(|| one(fb, bases.0, ia, a_dt, self.za));
             let b1 = (sb == 0).then(|| one(fb, bases.1, ib, b_dt, self.zb));
+            let splat_f = |fb: &mut Fb, x: f32| {
+                let x = fb.f32c(x);
+                fb.b.ins().splat(types::F32X4, x)
+            };
+            let splat_i = |fb: &mut Fb, x: i32| {
+                let x = fb.c32(x);
+                fb.b.ins().splat(types::I32X4, x)
+            };
+            let (r, z) = (splat_f(fb, ratio), splat_f(fb, zc));
+            let (l, h, o) = (
+                splat_i(fb, lo),
+                splat_i(fb, hi),
+                splat_i(fb, self.oy as i32),
+            );
             fb.for_n(n / 8, |fb, v| {
                 let off = fb.b.ins().imul_imm_s(v, 8);
                 let operand = |fb: &mut Fb, fixed: Option<[Value; 2]>, base, i, dt, z| {
@@ -307,20 +321,6 @@ impl QBinary {
                 };
                 let a = operand(fb, a1, bases.0, ia, a_dt, self.za);
                 let b = operand(fb, b1, bases.1, ib, b_dt, self.zb);
-                let splat_f = |fb: &mut Fb, x: f32| {
-                    let x = fb.f32c(x);
-                    fb.b.ins().splat(types::F32X4, x)
-                };
-                let splat_i = |fb: &mut Fb, x: i32| {
-                    let x = fb.c32(x);
-                    fb.b.ins().splat(types::I32X4, x)
-                };
-                let (r, z) = (splat_f(fb, ratio), splat_f(fb, zc));
-                let (l, h, o) = (
-                    splat_i(fb, lo),
-                    splat_i(fb, hi),
-                    splat_i(fb, self.oy as i32),
-                );
                 let q: Vec<Value> = (0..2)
                     .map(|k| {
                         let p = fb.b.ins().imul(a[k], b[k]);

@@ -8,8 +8,17 @@ use rule_support::*;
 /// `op` on the dequantized input of shape `in_shape`, result `out_shape`, quantized with
 /// `(s, z)` and dequantized.
 fn share(op: &str, in_shape: &str, out_shape: &str, s: &str, z: i32) -> String {
-    let body = format!("  %p = {op} : tensor<{out_shape}xf32>\n  %q2 = quantize %p : tensor<{out_shape}xu8, q({s}, {z})>\n  %d2 = dequantize %q2 : tensor<{out_shape}xf32>\n");
-    graph(in_shape, "0.05", 3, "", &body, "%d2")
+    // An op reading `%i` (gather's indices) gets that constant.
+    let (consts, idx) = if op.contains("%i") {
+        (
+            "const @idx : tensor<3xi64> = dense<[3, -4, 1]>\n",
+            "  %i = const @idx : tensor<3xi64>\n",
+        )
+    } else {
+        ("", "")
+    };
+    let body = format!("{idx}  %p = {op} : tensor<{out_shape}xf32>\n  %q2 = quantize %p : tensor<{out_shape}xu8, q({s}, {z})>\n  %d2 = dequantize %q2 : tensor<{out_shape}xf32>\n");
+    graph(in_shape, "0.05", 3, consts, &body, "%d2")
 }
 
 #[test]
@@ -40,6 +49,7 @@ fn layout_ops_run_on_integers() {
             "2x2",
         ),
         ("identity-on-integers", "identity %d", "2x4", "2x4"),
+        ("gather-on-integers", "gather %d, %i {axis=1}", "2x4", "2x3"),
     ];
     for (rule, op, i, o) in cases {
         fires(rule, rule, &share(op, i, o, "0.05", 3), EXACT);

@@ -8,7 +8,7 @@
 
 use crate::program::{Listing, Options, Program};
 use crate::target::Target;
-use qcc_ir::{Dim, Engine, Error, Module, Tensor};
+use qcc_ir::{Dim, Engine, Error, Module, Op, Tensor};
 use std::collections::HashMap;
 
 /// The Cranelift JIT engine.
@@ -196,6 +196,14 @@ fn concretize(m: &Module, b: &[(String, usize)]) -> Module {
     for v in &mut m.graph.values {
         for d in &mut v.ty.shape {
             *d = bound(d, b);
+        }
+    }
+    // Ops that spell a symbolic dim in their attributes.
+    for n in &mut m.graph.nodes {
+        if let Op::Expand { shape } = &mut n.op {
+            for d in shape {
+                *d = bound(d, b);
+            }
         }
     }
     m

@@ -30,4 +30,4 @@ pub use op::{
     ArgOp, BinaryOp, Clamp, ConvAttrs, GemmAttrs, Op, PadMode, PoolAttrs, ReduceOp, UnaryOp,
 };
 pub use tensor::{Data, Element, Tensor};
-pub use types::{Dim, QParams, TensorType};
+pub use types::{is_plain_dim_name, Dim, QParams, TensorType};

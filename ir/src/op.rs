@@ -11,7 +11,7 @@
 //! parameters at run time the frontend emits the *dynamic form*: the extra operands (in
 //! ONNX input order) are present and the attribute fields are empty and ignored.
 
-use crate::{ConstId, DType};
+use crate::{ConstId, DType, Dim};
 
 /// Attributes shared by convolutions (float, integer and quantized).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -528,6 +528,20 @@ pub enum Op {
         /// Axis (may be negative).
         axis: i64,
     },
+    /// ONNX Expand: broadcasts `x` to `shape` (numpy rules in both directions, so a `1` in
+    /// `shape` keeps `x`'s dim). A symbolic dim (the batch `N` of `x.expand(N, -1, -1)`)
+    /// takes the size the graph's inputs bind it to. Dynamic form: `[x, shape]`.
+    Expand {
+        /// Target shape.
+        shape: Vec<Dim>,
+    },
+    /// ONNX Gather: the slices of operand 0 along `axis` at the integer `indices` (operand
+    /// 1, any shape; negative indices count from the end). The result's dims are
+    /// `x[..axis] ++ indices ++ x[axis + 1..]`.
+    Gather {
+        /// Axis of operand 0 (may be negative).
+        axis: i64,
+    },
     /// Split along `axis` into `sizes.len()` results. Dynamic form: `[x, split]`.
     Split {
         /// Axis (may be negative).
@@ -635,6 +649,8 @@ impl Op {
             Op::Slice { .. } => "slice",
             Op::Pad { .. } => "pad",
             Op::Concat { .. } => "concat",
+            Op::Expand { .. } => "expand",
+            Op::Gather { .. } => "gather",
             Op::Split { .. } => "split",
         }
     }

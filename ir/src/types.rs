@@ -24,6 +24,14 @@ impl Dim {
     }
 }
 
+/// True when a symbolic dim name is a plain word (`N`, `batch_size`: ASCII letters, digits
+/// and `_`, not starting with a digit), the names an op attribute such as `expand`'s shape
+/// can spell.
+pub fn is_plain_dim_name(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| !c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 impl fmt::Display for Dim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -29,6 +29,7 @@ pub const SHARE_CANDIDATES: &[&str] = &[
     "squeeze",
     "unsqueeze",
     "slice",
+    "gather",
     "pad",
     "identity",
     "split",

@@ -1,4 +1,5 @@
-//! Data-movement ops (transpose, slice, pad, concat, split, nearest resize) as block copies.
+//! Data-movement ops (transpose, slice, pad, concat, split, nearest resize, expand, gather
+//! with constant indices) as block copies.
 //!
 //! The op's meaning is taken from the interpreter itself: at compile time it runs on
 //! *index tensors* (each input holding its elements' global positions, a pad filling with
@@ -45,6 +46,8 @@ fn moves_elements(op: &Op) -> bool {
             | Op::Concat { .. }
             | Op::Split { .. }
             | Op::ResizeNearest { .. }
+            | Op::Expand { .. }
+            | Op::Gather { .. }
     )
 }
 

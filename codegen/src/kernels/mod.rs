@@ -290,7 +290,9 @@ pub fn lower(l: &mut Lower) -> Lowered {
         | Op::Pad { .. }
         | Op::Concat { .. }
         | Op::Split { .. }
-        | Op::ResizeNearest { .. } => gather::lower(l),
+        | Op::ResizeNearest { .. }
+        | Op::Expand { .. }
+        | Op::Gather { .. } => gather::lower(l),
         Op::Quantize => quant::lower_quantize(l),
         Op::Dequantize => quant::lower_dequantize(l),
         Op::Requantize => quant::lower_requantize(l),

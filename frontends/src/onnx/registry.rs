@@ -120,6 +120,9 @@ const ENTRIES: &[Entry] = &[
     onnx("Pad", 1, layout::pad),
     onnx("Concat", 1, layout::concat),
     onnx("Split", 1, layout::split),
+    onnx("Expand", 8, layout::expand),
+    onnx("Gather", 1, layout::gather),
+    onnx("ConstantOfShape", 9, constant::constant_of_shape),
     // com.microsoft contrib ops
     ms("QGemm", qop::qgemm),
     ms("QLinearAdd", qop::qlinear_add),

@@ -135,6 +135,8 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         Op::Slice { .. } => (1, 5),
         Op::Pad { .. } => (1, 4),
         Op::Concat { .. } => (1, usize::MAX),
+        Op::Expand { .. } => (1, 2),
+        Op::Gather { .. } => (2, 2),
         Op::Quantize
         | Op::Dequantize
         | Op::Requantize
@@ -295,6 +297,12 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
             same_dtypes(ins, &(0..ins.len()).collect::<Vec<_>>())?;
             all(x())
         }
+        Op::Gather { .. } => {
+            if !matches!(ins[1].dtype, DType::I32 | DType::I64) {
+                return Err(format!("indices must be i32 or i64, got {}", ins[1].dtype));
+            }
+            all(x())
+        }
         Op::Unary(_)
         | Op::LeakyRelu { .. }
         | Op::HardSigmoid { .. }
@@ -313,6 +321,7 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
         | Op::Unsqueeze { .. }
         | Op::Slice { .. }
         | Op::Pad { .. }
+        | Op::Expand { .. }
         | Op::Split { .. } => all(x()),
     })
 }

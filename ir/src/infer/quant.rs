@@ -136,6 +136,26 @@ pub(super) fn inherited(
             (ins.len() == 1 && pads.len() == 2 * rank && pads[a] == 0 && pads[rank + a] == 0)
                 .then_some(a)
         }),
+        // Expand copies elements; new leading dims move a per-axis axis, and a broadcast
+        // quantized dim (size 1, one scale) cannot stay per-axis.
+        Op::Expand { shape } => remap(q0(), |a| {
+            if ins.len() != 1 {
+                return None;
+            }
+            let lead = shape.len().saturating_sub(rank);
+            (x?.shape[a] != Dim::Fixed(1)).then_some(a + lead)
+        }),
+        // Gather selects whole slices: an axis before `axis` stays, one after it moves by
+        // the indices' rank; the gathered axis itself loses its per-axis parameters.
+        Op::Gather { axis } => remap(q0(), |a| {
+            let g = norm_axis(*axis, rank, "axis").ok()?;
+            let ir = ins.get(1)?.rank();
+            match a.cmp(&g) {
+                std::cmp::Ordering::Less => Some(a),
+                std::cmp::Ordering::Greater => Some(a + ir - 1),
+                std::cmp::Ordering::Equal => None,
+            }
+        }),
         Op::Concat { axis } => {
             let q = q0();
             let all_same = ins.iter().all(|t| match (&t.quant, &q) {

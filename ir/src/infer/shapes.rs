@@ -145,6 +145,17 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
         }),
         Op::Pad { pads, .. } => single(pad(pads, ins)?),
         Op::Concat { axis } => single(concat(*axis, ins)?),
+        Op::Expand { .. } if ins.len() == 2 => match one_d_len(ins[1], "shape")? {
+            Some(k) => single(broadcast(&ins[0].shape, &vec![Dim::Any; k])?),
+            None => Err("cannot infer rank of dynamic expand: shape operand length unknown".into()),
+        },
+        Op::Expand { shape } => {
+            if shape.contains(&Dim::Any) {
+                return Err("expand's target shape cannot hold unknown ('?') dims".into());
+            }
+            single(broadcast(&ins[0].shape, shape)?)
+        }
+        Op::Gather { axis } => single(gather(*axis, ins)?),
         Op::Split { axis, sizes } => split(*axis, sizes, ins, n),
     }
 }
@@ -657,6 +668,16 @@ fn dyn_reshape(shape: &TensorType) -> R<Vec<Dim>> {
         Some(k) => Ok(vec![Dim::Any; k]),
         None => Err("cannot infer rank of dynamic reshape: shape operand length unknown".into()),
     }
+}
+
+/// ONNX Gather: `x[..axis] ++ indices ++ x[axis + 1..]`.
+fn gather(axis: i64, ins: &[&TensorType]) -> R<Vec<Dim>> {
+    let x = &ins[0].shape;
+    let a = norm_axis(axis, x.len(), "axis")?;
+    let mut out = x[..a].to_vec();
+    out.extend(ins[1].shape.iter().cloned());
+    out.extend(x[a + 1..].iter().cloned());
+    Ok(out)
 }
 
 fn flatten(axis: i64, x: &[Dim]) -> R<Vec<Dim>> {

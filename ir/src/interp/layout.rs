@@ -3,7 +3,7 @@
 //! integers.
 
 use super::{arity, gather, gather_fill, ints, norm_axis, numel, strides_of, Ctx, NONE, R};
-use crate::{Data, Element, Op, PadMode, Tensor};
+use crate::{Data, Dim, Element, Op, PadMode, Tensor};
 
 /// For shape-only ops (identity, reshape, flatten, squeeze, unsqueeze) the result shape;
 /// `None` for every other op.
@@ -169,6 +169,66 @@ pub(crate) fn transpose(ins: &[&Tensor], perm: &[usize]) -> R<Tensor> {
     let shape: Vec<usize> = perm.iter().map(|&p| x.shape[p]).collect();
     let strides: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
     let idx = super::strided_offsets(&shape, &strides, 0);
+    Ok(Tensor::new(shape, gather(&x.data, &idx)))
+}
+
+/// ONNX Expand: `x` broadcast to `shape` (numpy rules both ways: a `1` in `shape` keeps
+/// `x`'s dim), symbolic dims sized by the graph inputs.
+pub(crate) fn expand(ctx: &Ctx, ins: &[&Tensor], shape: &[Dim]) -> R<Tensor> {
+    arity(ins, 1, 2)?;
+    let x = ins[0];
+    let target = match ins.get(1) {
+        Some(t) => ints(t, "shape")?
+            .into_iter()
+            .map(|k| usize::try_from(k).map_err(|_| format!("shape has the negative size {k}")))
+            .collect::<R<Vec<usize>>>()?,
+        None => shape
+            .iter()
+            .map(|d| ctx.dim_size(d))
+            .collect::<R<Vec<usize>>>()?,
+    };
+    let out = super::broadcast::broadcast_shapes(&[&x.shape, &target])?;
+    let data = match super::broadcast::broadcast_index(&x.shape, &out)? {
+        Some(idx) => gather(&x.data, &idx),
+        None => x.data.clone(),
+    };
+    Ok(Tensor::new(out, data))
+}
+
+/// ONNX Gather: the slices of `x` along `axis` at `indices` (negative ones count from the
+/// end; any index outside `[-n, n)` is an error).
+pub(crate) fn gather_axis(ins: &[&Tensor], axis: i64) -> R<Tensor> {
+    arity(ins, 2, 2)?;
+    let (x, ind) = (ins[0], ins[1]);
+    let a = norm_axis(axis, x.shape.len())?;
+    let n = x.shape[a];
+    let picks = ind
+        .data
+        .to_i64_vec()
+        .into_iter()
+        .map(|i| {
+            let j = if i < 0 { i + n as i64 } else { i };
+            if (0..n as i64).contains(&j) {
+                Ok(j as usize)
+            } else {
+                Err(format!(
+                    "index {i} is out of range for axis {a} of size {n}"
+                ))
+            }
+        })
+        .collect::<R<Vec<usize>>>()?;
+    let outer = numel(&x.shape[..a])?;
+    let inner = numel(&x.shape[a + 1..])?;
+    let mut idx = Vec::with_capacity(outer * picks.len() * inner);
+    for o in 0..outer {
+        for &p in &picks {
+            let base = (o * n + p) * inner;
+            idx.extend(base..base + inner);
+        }
+    }
+    let mut shape = x.shape[..a].to_vec();
+    shape.extend(&ind.shape);
+    shape.extend(&x.shape[a + 1..]);
     Ok(Tensor::new(shape, gather(&x.data, &idx)))
 }
 

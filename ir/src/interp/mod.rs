@@ -311,6 +311,7 @@ impl Engine for Interpreter<'_> {
                     let ctx = Ctx {
                         module: self.module,
                         node,
+                        syms: Some(&syms),
                     };
                     if let Some(shape) = layout::view_shape(&ctx, &ins).map_err(node_err)? {
                         // Shape-only op: move the buffer when this is the operand's last use.
@@ -404,7 +405,11 @@ pub fn run_node(module: &Module, node: &Node, ins: &[&Tensor]) -> Result<Vec<Ten
             .map(|k| vec![(*k.data).clone()])
             .ok_or_else(|| node_err(format!("constant #{} does not exist", c.0)));
     }
-    let ctx = Ctx { module, node };
+    let ctx = Ctx {
+        module,
+        node,
+        syms: None,
+    };
     if let Some(shape) = layout::view_shape(&ctx, ins).map_err(node_err)? {
         let data = ins
             .first()
@@ -419,6 +424,9 @@ pub fn run_node(module: &Module, node: &Node, ins: &[&Tensor]) -> Result<Vec<Ten
 pub(crate) struct Ctx<'a> {
     pub module: &'a Module,
     pub node: &'a Node,
+    /// The symbolic dims the graph inputs bound (`None` for a single node run on its own,
+    /// where the module's types are concrete).
+    pub syms: Option<&'a HashMap<String, usize>>,
 }
 
 impl Ctx<'_> {
@@ -441,6 +449,18 @@ impl Ctx<'_> {
         v.ty.quant
             .as_ref()
             .ok_or_else(|| format!("result {k} ('{}') has no quantization parameters", v.name))
+    }
+
+    /// The size of dim `d`: a fixed size, or a symbolic dim bound by the graph inputs.
+    pub fn dim_size(&self, d: &Dim) -> R<usize> {
+        match d {
+            Dim::Fixed(n) => Ok(*n),
+            Dim::Sym(s) => self
+                .syms
+                .and_then(|m| m.get(s).copied())
+                .ok_or_else(|| format!("symbolic dim '{s}' is not bound by the graph inputs")),
+            Dim::Any => Err("an unknown ('?') dim has no size".into()),
+        }
     }
 
     /// Number of results.
@@ -543,6 +563,8 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
             *noop_with_empty_axes,
         )?),
         Transpose { perm } => one(layout::transpose(ins, perm)?),
+        Expand { shape } => one(layout::expand(ctx, ins, shape)?),
+        Gather { axis } => one(layout::gather_axis(ins, *axis)?),
         Slice {
             starts,
             ends,

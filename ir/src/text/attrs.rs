@@ -10,8 +10,8 @@
 use super::cursor::{Atom, Cursor};
 use super::syntax::{fmt_f32, fmt_f64, parse_f32, parse_f64};
 use crate::{
-    ArgOp, BinaryOp, Clamp, ConstId, ConvAttrs, DType, Error, GemmAttrs, Op, PadMode, PoolAttrs,
-    ReduceOp, Result, UnaryOp,
+    ArgOp, BinaryOp, Clamp, ConstId, ConvAttrs, DType, Dim, Error, GemmAttrs, Op, PadMode,
+    PoolAttrs, ReduceOp, Result, UnaryOp,
 };
 
 /// A typed, mutable view of one attribute field.
@@ -46,6 +46,8 @@ pub(crate) enum Slot<'a> {
     F32s(&'a mut Vec<f32>),
     /// A bare word (`half_pixel`, ...).
     Word(&'a mut String),
+    /// `[N, 1, 64]`: a shape of fixed sizes and symbolic dims (bare names).
+    Dims(&'a mut Vec<Dim>),
 }
 
 impl Slot<'_> {
@@ -58,6 +60,7 @@ impl Slot<'_> {
             Slot::Bool(_) | Slot::Flag(_) => "'true' or 'false'",
             Slot::F32s(_) => "a list of numbers",
             Slot::Word(_) => "a word",
+            Slot::Dims(_) => "a list of sizes and symbolic dim names",
             Slot::Usizes(_) => "a list of non-negative integers",
             Slot::I64s(_) | Slot::OptI64s(_) => "a list of integers",
             Slot::OptRange(_) => "a pair [lo, hi] of integers",
@@ -93,6 +96,7 @@ impl Slot<'_> {
                 format!("[{}]", items.join(", "))
             }
             Slot::Word(v) => v.to_string(),
+            Slot::Dims(v) => list(v),
             Slot::OptF64(v) => fmt_f64((**v)?),
             Slot::OptI64s(v) => list(v.as_ref()?),
             Slot::OptRange(v) => {
@@ -244,7 +248,8 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             f("max", Slot::OptF64(max));
         }
         Op::Cast { to } => f("to", Slot::DType(to)),
-        Op::Softmax { axis } | Op::Flatten { axis } | Op::Concat { axis } => {
+        Op::Expand { shape } => f("shape", Slot::Dims(shape)),
+        Op::Softmax { axis } | Op::Flatten { axis } | Op::Concat { axis } | Op::Gather { axis } => {
             f("axis", Slot::I64(axis))
         }
         Op::MaxPool(a) | Op::AvgPool(a) | Op::QAvgPool(a) => pool_fields(a, f),
@@ -492,6 +497,8 @@ fn build_templates() -> Vec<Op> {
             value: 0.0,
         },
         Op::Concat { axis: 0 },
+        Op::Expand { shape: vec![] },
+        Op::Gather { axis: 0 },
         Op::Split {
             axis: 0,
             sizes: vec![],
@@ -612,6 +619,16 @@ fn fill(c: &Cursor, mnemonic: &str, a: &RawAttr, slot: Slot<'_>) -> Result<()> {
                 .collect::<Result<_>>()?
         }
         (RawValue::List(items, _), Slot::OptI64s(v)) => *v = Some(each(items, &bad)?),
+        (RawValue::List(items, _), Slot::Dims(v)) => {
+            *v = items
+                .iter()
+                .map(|(s, at)| match s.parse::<usize>() {
+                    Ok(k) => Ok(Dim::Fixed(k)),
+                    Err(_) if crate::types::is_plain_dim_name(s) => Ok(Dim::Sym(s.clone())),
+                    Err(_) => Err(bad(*at, s)),
+                })
+                .collect::<Result<_>>()?
+        }
         (RawValue::List(items, open), Slot::OptRange(v)) => match each::<i64>(items, &bad)?[..] {
             [lo, hi] if lo <= hi => *v = Some((lo, hi)),
             _ => return Err(bad(*open, "a list that is not [lo, hi] with lo <= hi")),
@@ -648,7 +665,8 @@ fn fill(c: &Cursor, mnemonic: &str, a: &RawAttr, slot: Slot<'_>) -> Result<()> {
                 | Slot::I64s(_)
                 | Slot::OptI64s(_)
                 | Slot::OptRange(_)
-                | Slot::F32s(_) => false,
+                | Slot::F32s(_)
+                | Slot::Dims(_) => false,
             };
             if !ok {
                 return Err(bad(*at, s));

@@ -4,7 +4,7 @@
 use crate::onnx::error::{bail, LResult, LowerError};
 use crate::onnx::node::NodeCtx;
 use crate::onnx::tensor::tensor_from_proto;
-use qcc_ir::{Data, Tensor};
+use qcc_ir::{Data, Dim, Op, Tensor};
 
 /// ONNX Constant (value, value_float(s), value_int(s)).
 pub(crate) fn constant(ctx: &mut NodeCtx) -> LResult<()> {
@@ -46,4 +46,47 @@ pub(crate) fn constant(ctx: &mut NodeCtx) -> LResult<()> {
         }
     };
     ctx.bind_const_output(t)
+}
+
+/// ONNX ConstantOfShape: a tensor of `shape` filled with `value` (a one-element tensor,
+/// default f32 0). A shape known at compile time gives a constant; one holding a symbolic
+/// dim or computed at run time gives the value expanded to it.
+pub(crate) fn constant_of_shape(ctx: &mut NodeCtx) -> LResult<()> {
+    ctx.expect_inputs(1, 1)?;
+    let fill = match ctx.attrs().tensor("value")? {
+        Some(p) => tensor_from_proto(p, "value").map_err(LowerError::Msg)?,
+        None => Tensor::new(vec![1], Data::F32(vec![0.0])),
+    };
+    if fill.len() != 1 {
+        bail!("'value' must hold one element, got {}", fill.len());
+    }
+    let one = Tensor::new(vec![], fill.data.clone());
+    let Some(dims) = super::layout::target_dims(ctx, 0, "shape")? else {
+        let c = ctx.b.add_const(&format!("{}_value", ctx.name), one);
+        let x = ctx.b.const_value(c);
+        let s = ctx.input(0)?;
+        ctx.emit1(Op::Expand { shape: vec![] }, vec![x, s])?;
+        return Ok(());
+    };
+    let fixed: Option<Vec<usize>> = dims
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(k) => Some(*k),
+            _ => None,
+        })
+        .collect();
+    if let Some(shape) = fixed {
+        let n = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .filter(|&n| n <= 1 << 28)
+            .ok_or_else(|| LowerError::Msg(format!("shape {shape:?} is too large")))?;
+        let data = Data::from_le_bytes(fill.dtype(), &fill.data.to_le_bytes().repeat(n))
+            .ok_or_else(|| LowerError::Msg("cannot repeat the fill value".into()))?;
+        return ctx.bind_const_output(Tensor::new(shape, data));
+    }
+    let c = ctx.b.add_const(&format!("{}_value", ctx.name), one);
+    let x = ctx.b.const_value(c);
+    ctx.emit1(Op::Expand { shape: dims }, vec![x])?;
+    Ok(())
 }

@@ -1,4 +1,5 @@
-//! Layout ops: Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Slice, Pad, Concat, Split.
+//! Layout ops: Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Slice, Pad, Concat, Split,
+//! Expand, Gather.
 //!
 //! Shape-like operands that are constants are folded into the op's attributes; run-time
 //! ones give the op's dynamic form (extra operands in ONNX order, empty attributes).
@@ -439,5 +440,55 @@ pub(crate) fn split(ctx: &mut NodeCtx) -> LResult<()> {
     };
     let n = sizes.len();
     ctx.emit_outputs(Op::Split { axis, sizes }, vec![x], n, &[])?;
+    Ok(())
+}
+
+/// A shape operand as IR dims: a constant, or a shape value whose symbolic elements
+/// become symbolic dims (sizes must be non-negative); `None` for run-time data.
+pub(crate) fn target_dims(ctx: &NodeCtx, i: usize, what: &str) -> LResult<Option<Vec<Dim>>> {
+    use super::shape::SymInt;
+    let name = ctx.input_name(i)?;
+    let vals: Vec<SymInt> = if let Some(s) = ctx.b.shape_vals.get(name) {
+        s.vals.clone()
+    } else if let Some(k) = ctx.const_ints(i, what)? {
+        k.into_iter().map(SymInt::Known).collect()
+    } else {
+        return Ok(None);
+    };
+    vals.into_iter()
+        .map(|v| match v {
+            SymInt::Known(k) if k >= 0 => Ok(Dim::Fixed(k as usize)),
+            SymInt::Known(k) => bail!("{what} has the negative size {k}"),
+            SymInt::Sym(s) if qcc_ir::is_plain_dim_name(&s) => Ok(Dim::Sym(s)),
+            SymInt::Sym(s) => {
+                bail!("{what} holds the symbolic dim '{s}', whose name is not a plain word")
+            }
+        })
+        .collect::<LResult<Vec<_>>>()
+        .map(Some)
+}
+
+/// ONNX Expand (numpy broadcasting to a shape given as an operand).
+pub(crate) fn expand(ctx: &mut NodeCtx) -> LResult<()> {
+    ctx.expect_inputs(2, 2)?;
+    let x = ctx.input(0)?;
+    match target_dims(ctx, 1, "shape")? {
+        Some(shape) => ctx.emit1(Op::Expand { shape }, vec![x])?,
+        None => {
+            let s = ctx.input(1)?;
+            ctx.emit1(Op::Expand { shape: vec![] }, vec![x, s])?
+        }
+    };
+    Ok(())
+}
+
+/// ONNX Gather (data, integer indices; `axis` attribute, default 0).
+pub(crate) fn gather(ctx: &mut NodeCtx) -> LResult<()> {
+    ctx.expect_inputs(2, 2)?;
+    let axis = ctx.attrs().int_or("axis", 0)?;
+    let x = ctx.input(0)?;
+    norm_axis(axis, ctx.ty(x).rank())?;
+    let i = ctx.input(1)?;
+    ctx.emit1(Op::Gather { axis }, vec![x, i])?;
     Ok(())
 }

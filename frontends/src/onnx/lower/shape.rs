@@ -1,7 +1,8 @@
 //! Compile-time evaluation of shape arithmetic: `Shape`, and `Gather` / `Unsqueeze` /
-//! `Squeeze` / `Concat` / `Slice` / `Cast` / `Identity` / `Add` / `Sub` / `Mul` / `Div` on
-//! its results. This is how PyTorch exports `x.view(x.size(0), -1)` and ShuffleNet's
-//! channel shuffle when the batch dim is dynamic.
+//! `Squeeze` / `Concat` / `Slice` / `Cast` / `Identity` / `Add` / `Sub` / `Mul` / `Div` /
+//! `Reshape` / `Equal` / `Where` on its results. This is how PyTorch exports
+//! `x.view(x.size(0), -1)`, ShuffleNet's channel shuffle and `x.expand(N, -1, -1)` (a
+//! Reshape to `[-1]`, then `Where(Equal(s, -1), 1, s)`) when the batch dim is dynamic.
 //!
 //! A shape value is a small integer vector (or scalar) whose elements are known numbers
 //! or a symbolic dim of the graph (the batch `N`). A result with every element known
@@ -30,6 +31,8 @@ pub(crate) struct ShapeVal {
     pub vals: Vec<SymInt>,
     /// Rank 0 (one element) rather than rank 1.
     pub scalar: bool,
+    /// Booleans (`Equal`'s result; elements are 0 and 1) rather than integers.
+    pub boolean: bool,
 }
 
 /// Ops [`try_fold`] evaluates when an operand is a shape value.
@@ -46,6 +49,9 @@ const FOLDED: &[&str] = &[
     "Sub",
     "Mul",
     "Div",
+    "Reshape",
+    "Equal",
+    "Where",
 ];
 
 /// Evaluates the node at compile time when it is shape arithmetic: `Shape` itself, or one
@@ -62,13 +68,21 @@ pub(crate) fn try_fold(ctx: &mut NodeCtx) -> LResult<bool> {
         bind(ctx, r)?;
         return Ok(true);
     }
+    // Reshape folds only a shape value itself (reshaping data is ordinary lowering).
+    if op == "Reshape"
+        && !ctx
+            .input_name(0)
+            .is_ok_and(|n| ctx.b.shape_vals.contains_key(n))
+    {
+        return Ok(false);
+    }
     let any_shape = (0..ctx.num_inputs()).any(|i| {
         ctx.input_name(i)
             .is_ok_and(|n| ctx.b.shape_vals.contains_key(n))
     });
     // A cast to a non-integer type leaves shape arithmetic.
     let int_cast = ctx.attrs().int_or("to", 7)?;
-    if op == "Cast" && !matches!(int_cast, 6 | 7) {
+    if op == "Cast" && !matches!(int_cast, 6 | 7 | 9) {
         if any_shape {
             bail!("a shape that depends on a symbolic dim cast to a non-integer type");
         }
@@ -95,7 +109,11 @@ pub(crate) fn try_fold(ctx: &mut NodeCtx) -> LResult<bool> {
         "Squeeze" => squeeze(&ins)?,
         "Concat" => concat(ctx, &ins)?,
         "Slice" => slice(&ins)?,
-        "Cast" | "Identity" => first(&ins)?.clone(),
+        "Cast" => cast(first(&ins)?, int_cast)?,
+        "Identity" => first(&ins)?.clone(),
+        "Reshape" => reshape(&ins)?,
+        "Equal" => equal(&ins)?,
+        "Where" => where_(&ins)?,
         _ => arith(op, &ins)?,
     };
     bind(ctx, r)?;
@@ -112,12 +130,13 @@ fn operand(ctx: &NodeCtx, i: usize) -> LResult<Option<ShapeVal>> {
     let Some(t) = ctx.const_input(i)? else {
         return Ok(None);
     };
-    if !t.dtype().is_int() || t.shape.len() > 1 {
+    if !(t.dtype().is_int() || t.dtype() == qcc_ir::DType::Bool) || t.shape.len() > 1 {
         return Ok(None);
     }
     Ok(Some(ShapeVal {
         vals: t.data.to_i64_vec().into_iter().map(SymInt::Known).collect(),
         scalar: t.shape.is_empty(),
+        boolean: t.dtype() == qcc_ir::DType::Bool,
     }))
 }
 
@@ -133,7 +152,12 @@ fn bind(ctx: &mut NodeCtx, r: ShapeVal) -> LResult<()> {
         .collect();
     if let Some(k) = known {
         let shape = if r.scalar { vec![] } else { vec![k.len()] };
-        return ctx.bind_const_output(Tensor::new(shape, Data::I64(k)));
+        let data = if r.boolean {
+            Data::Bool(k.iter().map(|&v| v != 0).collect())
+        } else {
+            Data::I64(k)
+        };
+        return ctx.bind_const_output(Tensor::new(shape, data));
     }
     let Some(name) = ctx.output_name(0) else {
         return Ok(());
@@ -159,11 +183,15 @@ fn known(v: &SymInt, what: &str) -> LResult<i64> {
     }
 }
 
-/// ONNX Shape (with opset 15's `start` / `end`).
+/// ONNX Shape (with opset 15's `start` / `end`); the shape of a shape value is its length.
 fn shape(ctx: &mut NodeCtx) -> LResult<ShapeVal> {
     ctx.expect_inputs(1, 1)?;
-    let ty = ctx.peek_type(0)?;
-    let rank = ty.rank() as i64;
+    let dims = match ctx.b.shape_vals.get(ctx.input_name(0)?) {
+        Some(v) if v.scalar => vec![],
+        Some(v) => vec![Dim::Fixed(v.vals.len())],
+        None => ctx.peek_type(0)?.shape,
+    };
+    let rank = dims.len() as i64;
     let clamp = |v: i64| {
         if v < 0 {
             (v + rank).max(0)
@@ -174,7 +202,7 @@ fn shape(ctx: &mut NodeCtx) -> LResult<ShapeVal> {
     let start = clamp(ctx.attrs().int_or("start", 0)?) as usize;
     let end = clamp(ctx.attrs().int_or("end", rank)?) as usize;
     let mut vals = Vec::new();
-    for d in ty.shape.iter().take(end).skip(start) {
+    for d in dims.iter().take(end).skip(start) {
         vals.push(match d {
             Dim::Fixed(n) => SymInt::Known(*n as i64),
             Dim::Sym(s) => SymInt::Sym(s.clone()),
@@ -184,6 +212,7 @@ fn shape(ctx: &mut NodeCtx) -> LResult<ShapeVal> {
     Ok(ShapeVal {
         vals,
         scalar: false,
+        boolean: false,
     })
 }
 
@@ -207,6 +236,7 @@ fn gather(ctx: &NodeCtx, ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
     Ok(ShapeVal {
         vals,
         scalar: idx.scalar,
+        boolean: data.boolean,
     })
 }
 
@@ -226,6 +256,7 @@ fn unsqueeze(ctx: &NodeCtx, ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
     Ok(ShapeVal {
         vals: x.vals.clone(),
         scalar: false,
+        boolean: false,
     })
 }
 
@@ -237,6 +268,7 @@ fn squeeze(ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
     Ok(ShapeVal {
         vals: x.vals.clone(),
         scalar: true,
+        boolean: x.boolean,
     })
 }
 
@@ -252,6 +284,7 @@ fn concat(ctx: &NodeCtx, ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
     Ok(ShapeVal {
         vals,
         scalar: false,
+        boolean: false,
     })
 }
 
@@ -277,6 +310,116 @@ fn slice(ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
     Ok(ShapeVal {
         vals: x.vals.get(s..e.max(s)).unwrap_or_default().to_vec(),
         scalar: false,
+        boolean: false,
+    })
+}
+
+/// Cast to an integer type (a boolean becomes 0 / 1) or to bool (`!= 0`).
+fn cast(x: &ShapeVal, to: i64) -> LResult<ShapeVal> {
+    if to != 9 {
+        return Ok(ShapeVal {
+            boolean: false,
+            ..x.clone()
+        });
+    }
+    let vals = x
+        .vals
+        .iter()
+        .map(|v| Ok(SymInt::Known((known(v, "a cast to bool")? != 0) as i64)))
+        .collect::<LResult<Vec<_>>>()?;
+    Ok(ShapeVal {
+        vals,
+        scalar: x.scalar,
+        boolean: true,
+    })
+}
+
+/// Reshape of a shape value: to `[-1]` or `[n]` (a vector of its elements) or `[]` (a
+/// one-element vector to a scalar).
+fn reshape(ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
+    let x = first(ins)?;
+    let Some(Some(t)) = ins.get(1) else {
+        bail!("expects data and a shape");
+    };
+    let target = t
+        .vals
+        .iter()
+        .map(|v| known(v, "the Reshape target"))
+        .collect::<LResult<Vec<_>>>()?;
+    let n = x.vals.len() as i64;
+    let scalar = match target[..] {
+        [] if n == 1 => true,
+        [k] if k == -1 || k == n || (k == 0 && !x.scalar) => false,
+        _ => bail!("a shape value of {n} elements cannot be reshaped to {target:?}"),
+    };
+    Ok(ShapeVal {
+        vals: x.vals.clone(),
+        scalar,
+        boolean: x.boolean,
+    })
+}
+
+/// Pairs the elements of two or three operands with scalar broadcasting.
+fn zipped(ins: &[Option<ShapeVal>], k: usize) -> LResult<(usize, Vec<&ShapeVal>)> {
+    let ops: Vec<&ShapeVal> = ins.iter().take(k).flatten().collect();
+    if ops.len() != k {
+        bail!("expects {k} operands");
+    }
+    let n = ops.iter().map(|v| v.vals.len()).max().unwrap_or(0);
+    if let Some(v) = ops.iter().find(|v| v.vals.len() != 1 && v.vals.len() != n) {
+        bail!(
+            "shape operands of {} and {n} elements do not broadcast",
+            v.vals.len()
+        );
+    }
+    Ok((n, ops))
+}
+
+fn pick(v: &ShapeVal, i: usize) -> &SymInt {
+    &v.vals[if v.vals.len() == 1 { 0 } else { i }]
+}
+
+/// Elementwise `Equal`. A symbolic dim is a size, never negative, so it differs from any
+/// negative number (PyTorch's `expand(N, -1, -1)` compares its sizes with -1); it equals
+/// itself.
+fn equal(ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
+    let (n, ops) = zipped(ins, 2)?;
+    let mut vals = Vec::with_capacity(n);
+    for i in 0..n {
+        let eq = match (pick(ops[0], i), pick(ops[1], i)) {
+            (SymInt::Known(a), SymInt::Known(b)) => a == b,
+            (SymInt::Sym(a), SymInt::Sym(b)) if a == b => true,
+            (SymInt::Sym(_), SymInt::Known(k)) | (SymInt::Known(k), SymInt::Sym(_)) if *k < 0 => {
+                false
+            }
+            (SymInt::Sym(s), _) | (_, SymInt::Sym(s)) => {
+                bail!("Equal on the symbolic dim '{s}' cannot be decided at compile time")
+            }
+        };
+        vals.push(SymInt::Known(eq as i64));
+    }
+    Ok(ShapeVal {
+        vals,
+        scalar: ops.iter().all(|v| v.scalar),
+        boolean: true,
+    })
+}
+
+/// Elementwise `Where(cond, a, b)` with a condition known at compile time.
+fn where_(ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
+    let (n, ops) = zipped(ins, 3)?;
+    if !ops[0].boolean {
+        bail!("Where's condition must be bool");
+    }
+    let mut vals = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = known(pick(ops[0], i), "Where's condition")?;
+        vals.push(pick(ops[if c != 0 { 1 } else { 2 }], i).clone());
+    }
+    Ok(ShapeVal {
+        vals,
+        scalar: ops.iter().all(|v| v.scalar),
+        boolean: ops[1].boolean && ops[2].boolean,
     })
 }
 
@@ -322,6 +465,7 @@ fn arith(op: &str, ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
     Ok(ShapeVal {
         vals,
         scalar: a.scalar && b.scalar,
+        boolean: false,
     })
 }
 
@@ -347,7 +491,7 @@ pub(crate) fn reshape_target(s: &ShapeVal, x: &[Dim], allowzero: bool) -> LResul
 
 #[cfg(test)]
 mod tests {
-    use super::{arith, reshape_target, slice, ShapeVal, SymInt};
+    use super::{arith, equal, reshape, reshape_target, slice, where_, ShapeVal, SymInt};
     use qcc_ir::Dim;
 
     fn sv(vals: &[Option<i64>], scalar: bool) -> Option<ShapeVal> {
@@ -357,6 +501,7 @@ mod tests {
                 .map(|v| v.map_or(SymInt::Sym("N".into()), SymInt::Known))
                 .collect(),
             scalar,
+            boolean: false,
         })
     }
 
@@ -390,5 +535,38 @@ mod tests {
         let x = sv(&[None, Some(3), Some(7), Some(9)], false);
         let r = slice(&[x, sv(&[Some(-2)], false), sv(&[Some(i64::MAX)], false)]).unwrap();
         assert_eq!(r, sv(&[Some(7), Some(9)], false).unwrap());
+    }
+
+    fn boolean(v: Option<ShapeVal>) -> Option<ShapeVal> {
+        v.map(|v| ShapeVal { boolean: true, ..v })
+    }
+
+    /// PyTorch's `x.expand(N, -1, -1)`: Reshape to [-1], Equal to -1, Where picks 1.
+    #[test]
+    fn expand_sizes_fold_on_the_symbolic_batch() {
+        let sizes = sv(&[None, Some(-1), Some(-1)], false);
+        let flat = reshape(&[sizes, sv(&[Some(-1)], false)]).unwrap();
+        assert_eq!(Some(flat.clone()), sv(&[None, Some(-1), Some(-1)], false));
+        let minus_one = sv(&[Some(-1), Some(-1), Some(-1)], false);
+        let eq = equal(&[Some(flat.clone()), minus_one]).unwrap();
+        assert_eq!(
+            Some(eq.clone()),
+            boolean(sv(&[Some(0), Some(1), Some(1)], false))
+        );
+        let ones = sv(&[Some(1), Some(1), Some(1)], false);
+        let r = where_(&[Some(eq), ones, Some(flat)]).unwrap();
+        assert_eq!(r, sv(&[None, Some(1), Some(1)], false).unwrap());
+        // A symbolic dim against a non-negative number cannot be decided.
+        assert!(equal(&[sv(&[None], false), sv(&[Some(3)], false)]).is_err());
+        // Where needs a boolean condition; reshape keeps the element count.
+        assert!(where_(&[
+            sv(&[Some(1)], false),
+            sv(&[Some(1)], false),
+            sv(&[None], false)
+        ])
+        .is_err());
+        assert!(reshape(&[sv(&[None, Some(2)], false), sv(&[Some(3)], false)]).is_err());
+        let one = reshape(&[sv(&[None], false), sv(&[], false)]).unwrap();
+        assert!(one.scalar);
     }
 }

@@ -745,6 +745,26 @@ fn all_ops() -> Module {
     );
     node(
         g,
+        "expand",
+        Op::Expand {
+            shape: vec![
+                crate::Dim::Fixed(2),
+                crate::Dim::Sym("N".into()),
+                crate::Dim::Fixed(1),
+            ],
+        },
+        &[xd],
+        &[("expand", "tensor<2xNx4xf32>")],
+    );
+    node(
+        g,
+        "gather",
+        Op::Gather { axis: -1 },
+        &[xd, shp],
+        &[("gather", "tensor<Nx2xf32>")],
+    );
+    node(
+        g,
         "concat",
         Op::Concat { axis: 1 },
         &[xd, xd, xd],

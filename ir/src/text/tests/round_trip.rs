@@ -48,6 +48,8 @@ fn text_round_trips_every_op() {
         "{mode=reflect, pads=[0, 1, 0, 1], value=0}",
         "{starts=[0, 1], ends=[9223372036854775807, -1], axes=[0, 1], steps=[1, -2]}",
         "cast %x_dq {to=bool}",
+        "expand %x_dq {shape=[2, N, 1]} : tensor<2xNx4xf32>",
+        "gather %x_dq, %shp {axis=-1} : tensor<Nx2xf32>",
         "%a, %b = split %x_dq {axis=1, sizes=[2, 2]} : tensor<Nx2xf32>, tensor<Nx2xf32> loc(\"split\")",
         "const @dup#19 :",
         "  %late#2 = identity %unused#3 : tensor<4xf32> loc(\"late\")\n",

@@ -1,0 +1,180 @@
+"""Builds corpus-style folders from small transformer models quantized by ONNX Runtime.
+
+The shared corpus is regenerated with other models; transformers are the other family users
+quantize with ONNX Runtime (static QDQ, QOperator, and above all quantize_dynamic). This script
+makes such models so that qcc meets them before a user does:
+
+- `tiny_bert`: 2 encoder layers (d=64, 4 heads, ff=128, GELU via Erf, LayerNormalization),
+  input (N, 16, 64) float, output (N, 16, 64).
+- `tiny_vit`: 4x4 patch conv on (N, 3, 32, 32), class token, 2 encoder layers, mean-free head
+  on the class token, output (N, 10).
+
+Attention is written out (MatMul, Softmax, Transpose, Reshape), as Hugging Face exports look.
+Random weights (seed 0); calibration and test inputs standard normal. Variants: qdq_u8s8_pc,
+qdq_s8s8_pt, qop_u8s8 (quantize_static after quant_pre_process, MinMax) and dyn
+(quantize_dynamic). Layout as the corpus: model.onnx, input_0.npy, expected_ort_opt.npy,
+expected_ort_noopt.npy, meta.json.
+
+Run: python3 scripts/make_transformer_corpus.py OUT_DIR [model ...]
+Then: ../shared/bin/corpus-check OUT_DIR/*
+"""
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                      quantize_dynamic, quantize_static)
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+STATIC = {
+    "qdq_u8s8_pc": dict(quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, per_channel=True),
+    "qdq_s8s8_pt": dict(quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
+                        weight_type=QuantType.QInt8, per_channel=False),
+    "qop_u8s8": dict(quant_format=QuantFormat.QOperator, activation_type=QuantType.QUInt8,
+                     weight_type=QuantType.QInt8, per_channel=False),
+}
+
+
+class Attention(torch.nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.h, self.dh = heads, d // heads
+        self.q, self.k, self.v = (torch.nn.Linear(d, d) for _ in range(3))
+        self.o = torch.nn.Linear(d, d)
+
+    def forward(self, x):
+        n, t, d = x.shape
+
+        def split(y):
+            return y.reshape(n, t, self.h, self.dh).transpose(1, 2)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.dh), dim=-1)
+        return self.o((a @ v).transpose(1, 2).reshape(n, t, d))
+
+
+class Block(torch.nn.Module):
+    def __init__(self, d, heads, ff):
+        super().__init__()
+        self.ln1, self.ln2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
+        self.att = Attention(d, heads)
+        self.ff1, self.ff2 = torch.nn.Linear(d, ff), torch.nn.Linear(ff, d)
+
+    def forward(self, x):
+        x = self.ln1(x + self.att(x))
+        return self.ln2(x + self.ff2(torch.nn.functional.gelu(self.ff1(x))))
+
+
+class TinyBert(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = torch.nn.Sequential(Block(64, 4, 128), Block(64, 4, 128))
+
+    def forward(self, x):
+        return self.blocks(x)
+
+
+class TinyVit(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.patch = torch.nn.Conv2d(3, 64, 4, stride=4)
+        self.cls = torch.nn.Parameter(torch.randn(1, 1, 64) * 0.1)
+        self.pos = torch.nn.Parameter(torch.randn(1, 65, 64) * 0.1)
+        self.blocks = torch.nn.Sequential(Block(64, 4, 128), Block(64, 4, 128))
+        self.head = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        p = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(p.shape[0], -1, -1), p], dim=1) + self.pos
+        return self.head(self.blocks(x)[:, 0])
+
+
+MODELS = {"tiny_bert": (TinyBert, (16, 64)), "tiny_vit": (TinyVit, (3, 32, 32))}
+
+
+class Reader(CalibrationDataReader):
+    def __init__(self, name, xs):
+        self.it = iter([{name: x} for x in xs])
+
+    def get_next(self):
+        return next(self.it, None)
+
+
+def run(path, x, level):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = level
+    s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    return s.run(None, {s.get_inputs()[0].name: x})[0]
+
+
+def ort_histogram(path):
+    """Op histogram of the graph ONNX Runtime runs at ORT_ENABLE_ALL (its fused kernels)."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.log_severity_level = 3
+    so.optimized_model_filepath = path + ".ort_opt.onnx"
+    ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    hist = {}
+    for n in onnx.load(so.optimized_model_filepath).graph.node:
+        k = f"{n.domain}.{n.op_type}" if n.domain else n.op_type
+        hist[k] = hist.get(k, 0) + 1
+    os.remove(so.optimized_model_filepath)
+    return hist
+
+
+def save(d, q, name, variant, x):
+    np.save(os.path.join(d, "input_0.npy"), x)
+    np.save(os.path.join(d, "expected_ort_opt.npy"), run(q, x, ort.GraphOptimizationLevel.ORT_ENABLE_ALL))
+    np.save(os.path.join(d, "expected_ort_noopt.npy"), run(q, x, ort.GraphOptimizationLevel.ORT_DISABLE_ALL))
+    hist = {}
+    for n in onnx.load(q).graph.node:
+        hist[n.op_type] = hist.get(n.op_type, 0) + 1
+    json.dump({"model": name, "variant": variant, "op_histogram": hist,
+               "ort_enable_all_op_histogram": ort_histogram(q)},
+              open(os.path.join(d, "meta.json"), "w"), indent=1)
+    print(name, variant, hist, flush=True)
+
+
+def main():
+    out = sys.argv[1]
+    names = sys.argv[2:] or list(MODELS)
+    variants = os.environ.get("QCC_TF_VARIANTS", "qdq_u8s8_pc,qdq_s8s8_pt,qop_u8s8,dyn").split(",")
+    for name in names:
+        cls, shape = MODELS[name]
+        torch.manual_seed(0)
+        net = cls().eval()
+        rng = np.random.default_rng(0)
+        calib = [rng.standard_normal((1, *shape)).astype(np.float32) for _ in range(8)]
+        x = rng.standard_normal((1, *shape)).astype(np.float32)
+        fdir = os.path.join(out, f"{name}_float")
+        os.makedirs(fdir, exist_ok=True)
+        fpath = os.path.join(fdir, "model.onnx")
+        torch.onnx.export(net, torch.from_numpy(x), fpath, opset_version=17, input_names=["input"],
+                          output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
+                          dynamo=False)
+        save(fdir, fpath, name, "float", x)
+        pre = os.path.join(out, f"{name}_pre.onnx")
+        quant_pre_process(fpath, pre)
+        for v in variants:
+            d = os.path.join(out, f"{name}_{v}")
+            os.makedirs(d, exist_ok=True)
+            q = os.path.join(d, "model.onnx")
+            if v == "dyn":
+                quantize_dynamic(pre, q, weight_type=QuantType.QInt8)
+            else:
+                quantize_static(pre, q, Reader("input", calib), calibrate_method=CalibrationMethod.MinMax,
+                                **STATIC[v])
+            save(d, q, name, v, x)
+
+
+if __name__ == "__main__":
+    main()

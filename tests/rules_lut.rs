@@ -42,6 +42,42 @@ fn unary_ops_become_tables() {
     }
 }
 
+/// `x / c` (and `erf(x / c)` when `erf`) on the dequantized input, `c` a constant of `c_ty`.
+fn scaled(c_ty: &str, c_val: &str, erf: bool) -> String {
+    let consts = format!("const @c : tensor<{c_ty}> = dense<[{c_val}]>\n");
+    let (f, q) = if erf {
+        ("  %e = erf %s : tensor<2x8xf32>\n", "u8, q(0.0078125, 128)")
+    } else {
+        ("", "u8, q(0.04, 128)")
+    };
+    let last = if erf { "%e" } else { "%s" };
+    let body = format!(
+        "  %c = const @c : tensor<{c_ty}>\n  %s = div %d, %c : tensor<2x8xf32>\n{f}  %q2 = quantize {last} : tensor<2x8x{q}>\n  %d2 = dequantize %q2 : tensor<2x8xf32>\n"
+    );
+    graph("2x8", "0.05", 128, &consts, &body, "%d2")
+}
+
+#[test]
+fn division_by_a_constant_and_gelus_erf_become_tables() {
+    fires(
+        "div-to-lut",
+        "div-to-lut",
+        &scaled("f32", "1.4142135", false),
+        EXACT,
+    );
+    fires(
+        "erf-of-div-to-lut",
+        "erf-of-div-to-lut",
+        &scaled("f32", "1.4142135", true),
+        EXACT,
+    );
+    // A divisor per column is not a per-element map of one table.
+    let per_column = "8xf32";
+    let vals = "1, 2, 3, 4, 5, 6, 7, 8";
+    misses("div-to-lut", &scaled(per_column, vals, false));
+    misses("erf-of-div-to-lut", &scaled(per_column, vals, true));
+}
+
 #[test]
 fn int8_tables_index_from_the_storage_minimum() {
     // i8 input: the table index is x + 128.

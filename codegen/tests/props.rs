@@ -169,6 +169,7 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
         (op == "conv" && (!target.fma() || single_filter))
             || (op == "erf" && !target.fma())
             || (m.requant == qcc_ir::RequantMode::Float && op == "qsub")
+            || (op == "qmatmul" && !target.simd())
             || m.requant == qcc_ir::RequantMode::FixedPoint && op == "requantize" && per_axis
     };
     assert!(
@@ -1085,6 +1086,82 @@ fn matmul_integer_matches_interpreter() {
             ins.push(b.constant("zb", TensorType::new(bdt, &zs), zb));
         }
         (b.finish(Op::MatMulInteger, ins, DType::I32, None), inputs)
+    });
+}
+
+/// `qmatmul` of two run-time operands (attention's `Q·Kᵀ`, `P·V`): equal batch dims
+/// (symbolic or fixed) or a B shared by every batch; K with and without a tail of 8.
+#[test]
+fn activation_qmatmul_matches_interpreter() {
+    run_cases("qmatmul_act", |rng| {
+        let mut b = Build::new(mode(rng));
+        let (bd, nb) = batch(rng);
+        let (m, k, n) = (rng.usize(1..=20), rng.usize(1..=40), rng.usize(1..=20));
+        let h = rng.usize(1..=3);
+        let (adt, bdt, ydt) = (q8(rng), q8(rng), q8(rng));
+        let aq = QParams::per_tensor(scale(rng, 0.002, 0.05), zp(rng, adt));
+        let bq = if rng.u8(..4) == 0 {
+            QParams::per_axis(
+                (0..n).map(|_| scale(rng, 0.002, 0.05)).collect(),
+                (0..n).map(|_| zp(rng, bdt)).collect(),
+                2,
+            )
+        } else {
+            QParams::per_tensor(scale(rng, 0.002, 0.05), zp(rng, bdt))
+        };
+        let yq = QParams::per_tensor(scale(rng, 0.01, 1.0), zp(rng, ydt));
+        let ((a_dims, a_shape), (b_dims, b_shape)) = match rng.u8(..3) {
+            0 => (
+                (dims(&bd, &[h, m, k]), vec![nb, h, m, k]),
+                (dims(&bd, &[h, k, n]), vec![nb, h, k, n]),
+            ),
+            1 => (
+                (dims(&bd, &[m, k]), vec![nb, m, k]),
+                (dims(&Dim::Fixed(1), &[k, n]), vec![1, k, n]),
+            ),
+            _ => (
+                (dims(&Dim::Fixed(h), &[m, k]), vec![h, m, k]),
+                (dims(&Dim::Fixed(h), &[k, n]), vec![h, k, n]),
+            ),
+        };
+        let bq = match bq.axis {
+            Some(_) => QParams {
+                axis: Some(b_dims.len() - 1),
+                ..bq
+            },
+            None => bq,
+        };
+        let a = b.input("a", TensorType::with_dims(adt, a_dims).quantized(aq));
+        let bv = b.input("b", TensorType::with_dims(bdt, b_dims).quantized(bq));
+        let (na, nbv) = (a_shape.iter().product(), b_shape.iter().product());
+        let inputs = vec![
+            Tensor::new(a_shape, int_data(rng, adt, na)),
+            Tensor::new(b_shape, int_data(rng, bdt, nbv)),
+        ];
+        (b.finish(Op::QMatMul, vec![a, bv], ydt, Some(yq)), inputs)
+    });
+}
+
+/// ONNX Runtime's QLinearSoftmax along the last axis (float modules, 8-bit), rows of one
+/// to past 64 elements.
+#[test]
+fn qsoftmax_matches_interpreter() {
+    run_cases("qsoftmax", |rng| {
+        let mut b = Build::new(RequantMode::Float);
+        let (bd, nb) = batch(rng);
+        let (r, d) = (rng.usize(1..=5), rng.usize(1..=80));
+        let (xdt, ydt) = (q8(rng), q8(rng));
+        let xq = QParams::per_tensor(scale(rng, 0.005, 0.5), zp(rng, xdt));
+        let yz = if ydt == DType::U8 { 0 } else { -128 };
+        let yq = QParams::per_tensor(scale(rng, 0.002, 0.01), yz);
+        let x = b.input(
+            "x",
+            TensorType::with_dims(xdt, dims(&bd, &[r, d])).quantized(xq),
+        );
+        let axis = if rng.bool() { -1 } else { 2 };
+        let input = Tensor::new(vec![nb, r, d], int_data(rng, xdt, nb * r * d));
+        let op = Op::QSoftmax { axis, beta: 1.0 };
+        (b.finish(op, vec![x], ydt, Some(yq)), vec![input])
     });
 }
 

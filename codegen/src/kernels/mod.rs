@@ -26,7 +26,9 @@ pub mod pointwise16;
 pub mod pool;
 pub mod qavgpool;
 pub mod qbinary;
+pub mod qmatmul_act;
 pub mod qmean;
+pub mod qsoftmax;
 pub mod quant;
 pub mod repack;
 pub mod requant;
@@ -74,6 +76,12 @@ impl Pool {
 
     /// Adds i32 values.
     pub fn i32s(&mut self, v: &[i32]) -> Addr {
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.add(&bytes)
+    }
+
+    /// Adds f32 values.
+    pub fn f32s(&mut self, v: &[f32]) -> Addr {
         let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
         self.add(&bytes)
     }
@@ -260,7 +268,9 @@ pub fn lower(l: &mut Lower) -> Lowered {
             conv::lower(l, a, c.0)
         }
         Op::QGemm(a, c) => gemm::lower_qgemm(l, a, c.0),
-        Op::QMatMul => gemm::lower_qmatmul(l),
+        Op::QMatMul if l.const_operand(1).is_some() => gemm::lower_qmatmul(l),
+        Op::QMatMul => qmatmul_act::lower(l),
+        Op::QSoftmax { axis, beta } => qsoftmax::lower(l, *axis, *beta),
         Op::QFullyConnected => gemm::lower_qfully_connected(l),
         Op::Gemm(a) => fgemm::lower_gemm(l, a),
         Op::Conv(a) => fconv::lower(l, a),

@@ -22,6 +22,7 @@ mod linalg;
 mod mlas;
 pub use conv::{pool_taps, PoolTaps};
 pub use mlas::sgemm_strides;
+pub use qsoftmax::exp_table as qsoftmax_exp_table;
 /// The constants of ONNX Runtime's f32 erf (`MlasErfConstants`), for kernels that compute it
 /// the interpreter's way.
 pub mod mlas_erf {

@@ -9,7 +9,7 @@ use crate::{Data, Tensor};
 
 /// The 256-entry table of `exp((i - 255 + b) * s_x)` for `i = x - max + 255`, with
 /// `b = max(0, ln(FLT_MAX / d) - 5) / s_x` so that a row of `d` terms cannot overflow.
-fn exp_table(sx: f32, d: usize) -> Vec<f32> {
+pub fn exp_table(sx: f32, d: usize) -> Vec<f32> {
     let bs = ((f32::MAX / d as f32) as f64).ln();
     let bs = (bs - 5.0).max(0.0) / sx as f64;
     (0..256)

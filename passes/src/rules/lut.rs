@@ -1,12 +1,13 @@
 //! The `lookup_table` computation: a 256-entry table (or one per channel) that replaces
 //! `quantize(f(dequantize(x)))` for an 8-bit `x`.
 //!
-//! The table is built by running the matched float op through the reference interpreter on
+//! The table is built by running the matched float ops through the reference interpreter on
 //! every stored value, so `table[v]` is exactly what the float graph computes for `v`: the
-//! rewrite is bit-exact by construction. `f` may be any elementwise op whose result depends
-//! only on the element's value (unary ops, LeakyRelu, HardSigmoid, ...) and whose other
-//! operands are constants with one element, or an inference batchnorm, whose per-channel
-//! parameters give one table per channel (dim 1).
+//! rewrite is bit-exact by construction. `f` may be a chain of up to [`MAX_CHAIN`]
+//! elementwise ops whose results depend only on the element's value (unary ops, LeakyRelu,
+//! HardSigmoid, a binary op with a one-element constant, as in GELU's `erf(x / sqrt 2)`),
+//! or an inference batchnorm alone, whose per-channel parameters give one table per
+//! channel (dim 1).
 //!
 //! `product_table` does the same for `qmul(x, lut(x))` (swish and hard-swish once their
 //! halves are integer ops): the product of two functions of one 8-bit value is a third.
@@ -18,12 +19,20 @@ use egg::Id;
 use qcc_ir::{Constant, DType, Dim, Module, Op, Tensor, TensorType};
 use std::sync::Arc;
 
-/// The float op between the root `quantize` and `dequantize(x)`, its constant operands
-/// and the quantize's result type.
-struct Matched {
+/// Longest chain of float ops between `dequantize(x)` and the root `quantize`.
+const MAX_CHAIN: usize = 3;
+
+/// One float op of a matched chain and its other operands: constants, each used as is or
+/// through a `dequantize` (`true`).
+struct Step {
     op: Op,
-    /// The other operands: constants, each used as is or through a `dequantize`.
     consts: Vec<(Constant, bool)>,
+}
+
+/// The float ops between `dequantize(x)` and the root `quantize` (innermost first) and the
+/// quantize's result type.
+struct Matched {
+    steps: Vec<Step>,
     out: TensorType,
 }
 
@@ -56,13 +65,18 @@ pub(crate) fn lookup_table(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
     let (xty, xq) = table_index(g, x)?;
     let m = find_match(g, root, x)?;
     let per_channel = matches!(
-        m.op,
-        Op::BatchNorm {
-            training: false,
+        m.steps[..],
+        [Step {
+            op: Op::BatchNorm {
+                training: false,
+                ..
+            },
             ..
-        }
+        }]
     );
-    if !per_channel && (!elementwise(&m.op) || m.consts.iter().any(|(c, _)| c.data.len() != 1)) {
+    let scalar_map =
+        |st: &Step| elementwise(&st.op) && st.consts.iter().all(|(c, _)| c.data.len() == 1);
+    if !per_channel && !m.steps.iter().all(scalar_map) {
         return None;
     }
     let channels = if per_channel {
@@ -96,33 +110,42 @@ pub(crate) fn lookup_table(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
         vec![xin],
         vec![("d".into(), real.clone())],
     )[0];
-    let mut operands = vec![d];
-    for (i, (c, dequantized)) in m.consts.iter().enumerate() {
-        let id = module.add_const(format!("c{i}"), c.ty.clone(), (*c.data).clone());
-        let gr = &mut module.graph;
-        let mut v = gr.add_node(
-            format!("k{i}"),
-            Op::Const(id),
-            vec![],
-            vec![(format!("k{i}"), c.ty.clone())],
-        )[0];
-        if *dequantized {
-            let real = TensorType {
-                dtype: DType::F32,
-                quant: None,
-                ..c.ty.clone()
-            };
-            v = gr.add_node(
-                format!("dk{i}"),
-                Op::Dequantize,
-                vec![v],
-                vec![(format!("dk{i}"), real)],
+    let mut f = d;
+    for (si, st) in m.steps.iter().enumerate() {
+        let mut operands = vec![f];
+        for (i, (c, dequantized)) in st.consts.iter().enumerate() {
+            let id = module.add_const(format!("c{si}_{i}"), c.ty.clone(), (*c.data).clone());
+            let gr = &mut module.graph;
+            let mut v = gr.add_node(
+                format!("k{si}_{i}"),
+                Op::Const(id),
+                vec![],
+                vec![(format!("k{si}_{i}"), c.ty.clone())],
             )[0];
+            if *dequantized {
+                let real = TensorType {
+                    dtype: DType::F32,
+                    quant: None,
+                    ..c.ty.clone()
+                };
+                v = gr.add_node(
+                    format!("dk{si}_{i}"),
+                    Op::Dequantize,
+                    vec![v],
+                    vec![(format!("dk{si}_{i}"), real)],
+                )[0];
+            }
+            operands.push(v);
         }
-        operands.push(v);
+        let gr = &mut module.graph;
+        f = gr.add_node(
+            format!("f{si}"),
+            st.op.clone(),
+            operands,
+            vec![(format!("f{si}"), real.clone())],
+        )[0];
     }
     let gr = &mut module.graph;
-    let f = gr.add_node("f", m.op.clone(), operands, vec![("f".into(), real)])[0];
     let out_ty = TensorType {
         shape: dims(&shape),
         ..m.out.clone()
@@ -138,7 +161,7 @@ pub(crate) fn lookup_table(g: &mut QEGraph, a: &[Id]) -> Option<Id> {
     let tty = TensorType::new(m.out.dtype, &tshape);
     let data = Tensor::new(tshape, table.data);
     let k = g.analysis.add_const(Constant {
-        name: format!("lut.{}", m.op.name()),
+        name: format!("lut.{}", m.steps.last()?.op.name()),
         ty: tty,
         data: Arc::new(data),
     });
@@ -159,7 +182,8 @@ fn elementwise(op: &Op) -> bool {
     )
 }
 
-/// Finds `quantize(op(dequantize(x), consts...))` in the class `root`.
+/// Finds `quantize(op_n(... op_1(dequantize(x), consts...) ..., consts...))` in the class
+/// `root`, with at most [`MAX_CHAIN`] ops.
 fn find_match(g: &QEGraph, root: Id, x: Id) -> Option<Matched> {
     for node in &g[root].nodes {
         let QNode::Op(sym, ch) = node else { continue };
@@ -167,26 +191,47 @@ fn find_match(g: &QEGraph, root: Id, x: Id) -> Option<Matched> {
             continue;
         }
         let out = leaf_type(g, ch[0])?;
-        for inner in &g[ch[1]].nodes {
-            let QNode::Op(isym, ich) = inner else {
-                continue;
-            };
-            let Some((None, op, operands)) = split_children(g, isym.as_str(), ich) else {
-                continue;
-            };
-            let Some((first, rest)) = operands.split_first() else {
-                continue;
-            };
-            let reads_x = g[*first].nodes.iter().any(|n| {
-                matches!(n, QNode::Op(s, c) if s.as_str() == "dequantize" && c.len() == 1 && g.find(c[0]) == x)
-            });
-            if !reads_x {
-                continue;
-            }
-            if let Some(consts) = rest.iter().map(|&c| const_operand(g, c)).collect() {
-                return Some(Matched { op, consts, out });
-            }
+        if let Some(steps) = chain(g, ch[1], x, MAX_CHAIN) {
+            return Some(Matched { steps, out });
         }
+    }
+    None
+}
+
+/// A chain of ops in class `c` whose first operands lead to `dequantize(x)` and whose
+/// other operands are constants (innermost first), at most `depth` long.
+fn chain(g: &QEGraph, c: Id, x: Id, depth: usize) -> Option<Vec<Step>> {
+    if depth == 0 {
+        return None;
+    }
+    for inner in &g[c].nodes {
+        let QNode::Op(isym, ich) = inner else {
+            continue;
+        };
+        let Some((None, op, operands)) = split_children(g, isym.as_str(), ich) else {
+            continue;
+        };
+        let Some((first, rest)) = operands.split_first() else {
+            continue;
+        };
+        let Some(consts) = rest.iter().map(|&k| const_operand(g, k)).collect() else {
+            continue;
+        };
+        let reads_x = g[*first].nodes.iter().any(|n| {
+            matches!(n, QNode::Op(s, k) if s.as_str() == "dequantize" && k.len() == 1 && g.find(k[0]) == x)
+        });
+        let mut steps = if reads_x {
+            Vec::new()
+        } else if elementwise(&op) {
+            match chain(g, *first, x, depth - 1) {
+                Some(s) => s,
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        steps.push(Step { op, consts });
+        return Some(steps);
     }
     None
 }

@@ -168,6 +168,7 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
     let tflite_only = |op: &String| {
         (op == "conv" && (!target.fma() || single_filter))
             || (op == "erf" && !target.fma())
+            || (op == "softmax" && !target.fma())
             || (m.requant == qcc_ir::RequantMode::Float && op == "qsub")
             || (op == "qmatmul" && !target.simd())
             || m.requant == qcc_ir::RequantMode::FixedPoint && op == "requantize" && per_axis
@@ -645,8 +646,26 @@ fn qadd_qmul_qsub_match_interpreter() {
             "a",
             TensorType::with_dims(adt, dims(&bd, &rest)).quantized(aq),
         );
-        let which = rng.u8(..4);
-        let (bv, inputs) = if which == 0 {
+        let which = rng.u8(..5);
+        let (bv, inputs) = if which == 4 {
+            // A constant row of trailing dims (a bias `[C]` added to `[.., C]`), with
+            // leading 1s half the time.
+            let from = rng.usize(0..rest.len());
+            let mut cshape: Vec<usize> = rest[from..].to_vec();
+            if rng.bool() {
+                cshape.insert(0, 1);
+            }
+            let cn: usize = cshape.iter().product();
+            let c = b.constant(
+                "b",
+                TensorType::new(bdt, &cshape).quantized(bq),
+                int_data(rng, bdt, cn),
+            );
+            (
+                c,
+                vec![Tensor::new(shape.clone(), int_data(rng, adt, numel))],
+            )
+        } else if which == 0 {
             // Single-element second operand (a constant).
             let c = b.constant(
                 "b",
@@ -678,8 +697,9 @@ fn qadd_qmul_qsub_match_interpreter() {
                 ],
             )
         };
-        // which == 2: operands swapped (graph inputs stay in (a, b) order).
-        let ins = if which == 2 { vec![bv, a] } else { vec![a, bv] };
+        // which == 2 (and half of 4): operands swapped (graph inputs stay in (a, b) order).
+        let swap = which == 2 || (which == 4 && rng.bool());
+        let ins = if swap { vec![bv, a] } else { vec![a, bv] };
         (b.finish(op, ins, ydt, Some(yq)), inputs)
     });
 }
@@ -1162,6 +1182,29 @@ fn qsoftmax_matches_interpreter() {
         let input = Tensor::new(vec![nb, r, d], int_data(rng, xdt, nb * r * d));
         let op = Op::QSoftmax { axis, beta: 1.0 };
         (b.finish(op, vec![x], ydt, Some(yq)), vec![input])
+    });
+}
+
+/// f32 softmax along the last axis (MLAS's exp and 16-lane sum): rows of one to past 64
+/// elements, spreads wide enough that `x - max` reaches the exp's lower clamp and results
+/// go subnormal or to zero.
+#[test]
+fn float_softmax_matches_interpreter() {
+    run_cases("softmax", |rng| {
+        let mut b = Build::new(RequantMode::Float);
+        let (bd, nb) = batch(rng);
+        let (r, d) = (rng.usize(1..=4), rng.usize(1..=70));
+        let x = b.input("x", TensorType::with_dims(DType::F32, dims(&bd, &[r, d])));
+        let spread = [1.0f32, 10.0, 60.0, 200.0][rng.usize(..4)];
+        let v: Vec<f32> = (0..nb * r * d)
+            .map(|_| (rng.f32() * 2.0 - 1.0) * spread)
+            .collect();
+        let axis = if rng.bool() { -1 } else { 2 };
+        let input = Tensor::new(vec![nb, r, d], Data::F32(v));
+        (
+            b.finish(Op::Softmax { axis }, vec![x], DType::F32, None),
+            vec![input],
+        )
     });
 }
 

@@ -16,7 +16,12 @@ enum Fold {
 }
 
 struct QAdd {
+    /// Elements per row.
     n: usize,
+    /// Rows; an operand in `rep` is one row read again for every row (a bias `[C]` added
+    /// to `[.., C]`), the others advance by a row.
+    rows: usize,
+    rep: Option<Fold>,
     a: Addr,
     b: Addr,
     a_dt: DType,
@@ -38,7 +43,8 @@ struct QAdd {
     vector: bool,
 }
 
-/// Lowers `qadd` for equal shapes or one single-element operand.
+/// Lowers `qadd` for equal shapes, one single-element operand, or one operand that is a
+/// row of the other (its dims, leading 1s aside, are the result's trailing dims).
 pub fn lower_qadd(l: &mut Lower) -> Lowered {
     if l.node.inputs.len() != 2 {
         return Ok(None);
@@ -54,21 +60,35 @@ pub fn lower_qadd(l: &mut Lower) -> Lowered {
         b_s.iter().product(),
         y_s.iter().product(),
     );
-    let fold = if na == 1 && nb != 1 {
-        Fold::A
+    // A row of y: leading 1s, then y's trailing dims.
+    let is_row = |s: &[usize]| {
+        let t: Vec<usize> = s.iter().copied().skip_while(|&d| d == 1).collect();
+        !t.is_empty() && t.len() <= y_s.len() && y_s[y_s.len() - t.len()..] == t[..]
+    };
+    let (fold, rep) = if na == 1 && nb != 1 {
+        (Fold::A, None)
     } else if nb == 1 && na != 1 {
-        Fold::B
+        (Fold::B, None)
     } else if a_s == b_s && a_s == y_s || (na == 1 && nb == 1) {
-        Fold::None
+        (Fold::None, None)
+    } else if na == ny && nb < ny && is_row(&b_s) {
+        (Fold::None, Some(Fold::B))
+    } else if nb == ny && na < ny && is_row(&a_s) {
+        (Fold::None, Some(Fold::A))
     } else {
         return Ok(None);
     };
     if (fold == Fold::A && nb != ny)
         || (fold == Fold::B && na != ny)
-        || (fold == Fold::None && na != ny)
+        || (fold == Fold::None && rep.is_none() && na != ny)
     {
         return Ok(None);
     }
+    let row = match rep {
+        Some(Fold::A) => na,
+        Some(Fold::B) => nb,
+        _ => ny,
+    };
     let (Some((sa, za)), Some((sb, zb))) = (l.in_q_tensor(0), l.in_q_tensor(1)) else {
         return Ok(None);
     };
@@ -89,7 +109,9 @@ pub fn lower_qadd(l: &mut Lower) -> Lowered {
     let rb = sb / sy;
     let k = qcc_ir::quant::qladd_constant(ra, za, rb, zb, zy);
     Ok(Some(Box::new(QAdd {
-        n: ny,
+        n: row,
+        rows: ny / row.max(1),
+        rep,
         a: l.in_addr(0)?,
         b: l.in_addr(1)?,
         a_dt,
@@ -192,10 +214,11 @@ impl Kernel for QAdd {
         let ra = fb.f32c(self.ra);
         let rb = fb.f32c(self.rb);
         let mut k = fb.f32c(self.k);
-        let abase = fb.base(self.a);
-        let bbase = fb.base(self.b);
-        let ybase = fb.base(self.y);
+        let a0 = fb.base(self.a);
+        let b0 = fb.base(self.b);
+        let y0 = fb.base(self.y);
         // `k += operand as f32 * r` (a separate multiply and add, as the interpreter does).
+        let (abase, bbase) = (a0, b0);
         match self.fold {
             Fold::A => {
                 let v = fb.load_int(self.a_dt, abase, 0);
@@ -213,6 +236,30 @@ impl Kernel for QAdd {
             }
             Fold::None => {}
         }
+        let (asz, bsz, ysz) = (self.a_dt.size(), self.b_dt.size(), self.y_dt.size());
+        fb.for_n(self.rows, |fb, r| {
+            let abase = match self.rep {
+                Some(Fold::A) => a0,
+                _ => fb.index(a0, r, self.n * asz),
+            };
+            let bbase = match self.rep {
+                Some(Fold::B) => b0,
+                _ => fb.index(b0, r, self.n * bsz),
+            };
+            let ybase = fb.index(y0, r, self.n * ysz);
+            self.row(fb, (abase, bbase, ybase), (ra, rb, k));
+        });
+    }
+}
+
+impl QAdd {
+    /// One row of `n` results.
+    fn row(
+        &self,
+        fb: &mut Fb,
+        (abase, bbase, ybase): (Value, Value, Value),
+        (ra, rb, k): (Value, Value, Value),
+    ) {
         let vecs = if self.vector { self.n / 8 } else { 0 };
         fb.for_n(vecs, |fb, i| self.vector8(fb, (abase, bbase, ybase), i, k));
         fb.for_span(vecs * 8, self.n, |fb, i| {

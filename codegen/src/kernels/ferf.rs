@@ -31,18 +31,30 @@ pub fn lower(l: &mut Lower) -> Lowered {
     })))
 }
 
-/// Float and integer types of one step (`F32X4` and `I32X4`, or `F32` and `I32`).
-struct Lanes {
-    f: Type,
-    i: Type,
+/// Float and integer types of one step (`F32X4` and `I32X4`, or `F32` and `I32`): the
+/// same arithmetic on a vector or on one element.
+pub(super) struct Lanes {
+    pub f: Type,
+    pub i: Type,
 }
 
 impl Lanes {
-    fn vector(&self) -> bool {
+    /// Four lanes.
+    pub(super) const VECTOR: Lanes = Lanes {
+        f: types::F32X4,
+        i: types::I32X4,
+    };
+    /// One element.
+    pub(super) const SCALAR: Lanes = Lanes {
+        f: types::F32,
+        i: types::I32,
+    };
+
+    pub(super) fn vector(&self) -> bool {
         self.f.is_vector()
     }
 
-    fn fc(&self, fb: &mut Fb, x: f32) -> Value {
+    pub(super) fn fc(&self, fb: &mut Fb, x: f32) -> Value {
         let c = fb.f32c(x);
         if self.vector() {
             fb.b.ins().splat(self.f, c)
@@ -51,7 +63,7 @@ impl Lanes {
         }
     }
 
-    fn ic(&self, fb: &mut Fb, x: u32) -> Value {
+    pub(super) fn ic(&self, fb: &mut Fb, x: u32) -> Value {
         let c = fb.c32(x as i32);
         if self.vector() {
             fb.b.ins().splat(self.i, c)
@@ -60,11 +72,11 @@ impl Lanes {
         }
     }
 
-    fn bits(&self, fb: &mut Fb, v: Value) -> Value {
+    pub(super) fn bits(&self, fb: &mut Fb, v: Value) -> Value {
         fb.b.ins().bitcast(self.i, self.cast_flags(), v)
     }
 
-    fn float(&self, fb: &mut Fb, v: Value) -> Value {
+    pub(super) fn float(&self, fb: &mut Fb, v: Value) -> Value {
         fb.b.ins().bitcast(self.f, self.cast_flags(), v)
     }
 
@@ -78,7 +90,7 @@ impl Lanes {
 
     /// `cond(a, b) ? a : b` lane by lane (`vminps` / `vmaxps` with `LessThan` /
     /// `GreaterThan`).
-    fn pick(&self, fb: &mut Fb, cc: FloatCC, a: Value, b: Value) -> Value {
+    pub(super) fn pick(&self, fb: &mut Fb, cc: FloatCC, a: Value, b: Value) -> Value {
         let c = fb.b.ins().fcmp(cc, a, b);
         if self.vector() {
             fb.b.ins().bitselect(c, a, b)
@@ -100,7 +112,7 @@ impl Lanes {
     }
 
     /// Horner's scheme with fused multiply-adds: `((c0 x + c1) x + c2) ...`.
-    fn poly(&self, fb: &mut Fb, c: &[f32], x: Value) -> Value {
+    pub(super) fn poly(&self, fb: &mut Fb, c: &[f32], x: Value) -> Value {
         let (c0, c1) = (self.fc(fb, c[0]), self.fc(fb, c[1]));
         let mut p = fb.b.ins().fma(c0, x, c1);
         for &k in &c[2..] {

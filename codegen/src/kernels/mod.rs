@@ -16,6 +16,7 @@ pub mod fbinary;
 pub mod fconv;
 pub mod ferf;
 pub mod fgemm;
+pub mod fsoftmax;
 pub mod gather;
 pub mod gemm;
 pub mod lut;
@@ -271,6 +272,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::QMatMul if l.const_operand(1).is_some() => gemm::lower_qmatmul(l),
         Op::QMatMul => qmatmul_act::lower(l),
         Op::QSoftmax { axis, beta } => qsoftmax::lower(l, *axis, *beta),
+        Op::Softmax { axis } => fsoftmax::lower(l, *axis),
         Op::QFullyConnected => gemm::lower_qfully_connected(l),
         Op::Gemm(a) => fgemm::lower_gemm(l, a),
         Op::Conv(a) => fconv::lower(l, a),

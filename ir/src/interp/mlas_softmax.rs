@@ -16,15 +16,23 @@
 // exactly as the C compiler does.
 #![allow(clippy::excessive_precision)]
 
-/// `MlasExpConstants` (compute.cpp) as the AVX512F kernels use them.
-const LOWER_RANGE: f32 = -103.972_084_045_4;
-const UPPER_RANGE: f32 = 88.776_262_664_795_0;
-const ROUNDING_BIAS: f32 = 12_582_912.0; // MLAS_ROUNDING_BIAS_MAGIC, 1.5 * 2^23
-const LOG2_RECIPROCAL: f32 = std::f32::consts::LOG2_E;
-const LOG2_HIGH: f32 = -6.931_457_52e-1;
-const LOG2_LOW: f32 = -1.428_606_77e-6;
+// `MlasExpConstants` (compute.cpp) as the AVX512F kernels use them.
+
+/// Inputs below are clamped to this (the result underflows to 0 or a subnormal).
+pub const LOWER_RANGE: f32 = -103.972_084_045_4;
+/// Inputs above are clamped to this.
+pub const UPPER_RANGE: f32 = 88.776_262_664_795_0;
+/// `1.5 * 2^23`: adding and subtracting it rounds to an integer.
+pub const ROUNDING_BIAS: f32 = 12_582_912.0; // MLAS_ROUNDING_BIAS_MAGIC
+/// `1 / ln 2`.
+pub const LOG2_RECIPROCAL: f32 = std::f32::consts::LOG2_E;
+/// `-ln 2`, high part.
+pub const LOG2_HIGH: f32 = -6.931_457_52e-1;
+/// `-ln 2`, low part.
+pub const LOG2_LOW: f32 = -1.428_606_77e-6;
+/// The polynomial's coefficients as f32 bits, highest degree first:
 /// `0x1.694000p-10, 0x1.125edcp-7, 0x1.555b5ap-5, 0x1.555450p-3, 0x1.fffff6p-2, 1.0`.
-const POLY: [u32; 6] = [
+pub const POLY: [u32; 6] = [
     0x3ab4_a000,
     0x3c09_2f6e,
     0x3d2a_adad,

@@ -31,6 +31,13 @@ pub mod mlas_erf {
         ERF_EXP_LOWER, ERF_EXP_P, ERF_SMALL, ERF_SPLIT, ERF_UPPER_ABS,
     };
 }
+/// The constants of ONNX Runtime's f32 exp (`MlasExpConstants`, AVX512F kernels), for
+/// kernels that compute softmax the interpreter's way.
+pub mod mlas_exp {
+    pub use super::mlas_softmax::{
+        LOG2_HIGH, LOG2_LOW, LOG2_RECIPROCAL, LOWER_RANGE, POLY, ROUNDING_BIAS, UPPER_RANGE,
+    };
+}
 pub use tflite_lut16::int16_lut_f32;
 
 /// The error function in f64, accurate to a few ulps (its f32 rounding is the correctly

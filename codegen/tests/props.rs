@@ -169,6 +169,7 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
         (op == "conv" && (!target.fma() || single_filter))
             || (op == "erf" && !target.fma())
             || (op == "softmax" && !target.fma())
+            || (op == "layer_norm" && !target.fma())
             || (m.requant == qcc_ir::RequantMode::Float && op == "qsub")
             || (op == "qmatmul" && !target.simd())
             || m.requant == qcc_ir::RequantMode::FixedPoint && op == "requantize" && per_axis
@@ -1204,6 +1205,52 @@ fn float_softmax_matches_interpreter() {
         (
             b.finish(Op::Softmax { axis }, vec![x], DType::F32, None),
             vec![input],
+        )
+    });
+}
+
+/// f32 layer normalisation over the last one or two dims (rows of 8 to 70 elements: the
+/// f64 lane sums, the 8-lane variance and every tail), with and without a bias, on values
+/// whose mean is large against their spread.
+#[test]
+fn layer_norm_matches_interpreter() {
+    run_cases("layer_norm", |rng| {
+        let mut b = Build::new(RequantMode::Float);
+        let (bd, nb) = batch(rng);
+        let two = rng.bool();
+        let (r, c) = if two {
+            (rng.usize(2..=5), rng.usize(4..=14))
+        } else {
+            (rng.usize(1..=4), rng.usize(8..=70))
+        };
+        let x = b.input("x", TensorType::with_dims(DType::F32, dims(&bd, &[r, c])));
+        let n = if two { r * c } else { c };
+        let pshape: Vec<usize> = if two { vec![r, c] } else { vec![c] };
+        let f = |rng: &mut fastrand::Rng, k: usize, lo: f32, hi: f32| -> Vec<f32> {
+            (0..k).map(|_| lo + rng.f32() * (hi - lo)).collect()
+        };
+        let scale = f(rng, n, -2.0, 2.0);
+        let sc = b.constant(
+            "scale",
+            TensorType::new(DType::F32, &pshape),
+            Data::F32(scale),
+        );
+        let mut ins = vec![x, sc];
+        if rng.bool() {
+            let bias = f(rng, n, -1.0, 1.0);
+            ins.push(b.constant(
+                "bias",
+                TensorType::new(DType::F32, &pshape),
+                Data::F32(bias),
+            ));
+        }
+        let offset = [0.0f32, 3.0, 1000.0][rng.usize(..3)];
+        let v = f(rng, nb * r * c, offset - 1.0, offset + 1.0);
+        let axis = if two { 1 } else { -1 };
+        let epsilon = [1e-5f32, 1e-12, 0.1][rng.usize(..3)];
+        (
+            b.finish(Op::LayerNorm { axis, epsilon }, ins, DType::F32, None),
+            vec![Tensor::new(vec![nb, r, c], Data::F32(v))],
         )
     });
 }

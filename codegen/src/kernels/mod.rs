@@ -19,6 +19,7 @@ pub mod fgemm;
 pub mod fsoftmax;
 pub mod gather;
 pub mod gemm;
+pub mod layer_norm;
 pub mod lut;
 pub mod matmul_integer;
 pub mod maxpool8;
@@ -273,6 +274,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         Op::QMatMul => qmatmul_act::lower(l),
         Op::QSoftmax { axis, beta } => qsoftmax::lower(l, *axis, *beta),
         Op::Softmax { axis } => fsoftmax::lower(l, *axis),
+        Op::LayerNorm { axis, epsilon } => layer_norm::lower(l, *axis, *epsilon),
         Op::QFullyConnected => gemm::lower_qfully_connected(l),
         Op::Gemm(a) => fgemm::lower_gemm(l, a),
         Op::Conv(a) => fconv::lower(l, a),

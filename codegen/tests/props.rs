@@ -170,6 +170,7 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
             || (op == "erf" && !target.fma())
             || (op == "softmax" && !target.fma())
             || (op == "layer_norm" && !target.fma())
+            || (op == "conv_integer" && !target.vnni())
             || (m.requant == qcc_ir::RequantMode::Float && op == "qsub")
             || (op == "qmatmul" && !target.simd())
             || m.requant == qcc_ir::RequantMode::FixedPoint && op == "requantize" && per_axis
@@ -1252,6 +1253,80 @@ fn layer_norm_matches_interpreter() {
             b.finish(Op::LayerNorm { axis, epsilon }, ins, DType::F32, None),
             vec![Tensor::new(vec![nb, r, c], Data::F32(v))],
         )
+    });
+}
+
+/// ONNX ConvInteger (dynamic quantization): raw i32 sums on the VNNI conv kernel, the
+/// input zero point a run-time scalar (DynamicQuantizeLinear's), a constant or absent, the
+/// weights' zero points absent, per tensor or per output channel; 1-d and 2-d convs with
+/// strides, pads and dilations.
+#[test]
+fn conv_integer_matches_interpreter() {
+    run_cases("conv_integer", |rng| {
+        let mut b = Build::new(RequantMode::Float);
+        let (bd, n) = batch(rng);
+        let (c, m) = (rng.usize(1..=9), rng.usize(1..=9));
+        let nsp = if rng.u8(..5) != 0 { 2 } else { 1 };
+        let kernel: Vec<usize> = (0..nsp).map(|_| rng.usize(1..=4)).collect();
+        let strides: Vec<usize> = (0..nsp).map(|_| rng.usize(1..=4)).collect();
+        let dil: Vec<usize> = (0..nsp).map(|_| rng.usize(1..=2)).collect();
+        let pads: Vec<usize> = (0..2 * nsp).map(|_| rng.usize(0..=2)).collect();
+        let sp: Vec<usize> = (0..nsp)
+            .map(|d| {
+                let keff = dil[d] * (kernel[d] - 1) + 1;
+                let min = keff.saturating_sub(pads[d] + pads[nsp + d]).max(1);
+                rng.usize(min..=min + 20)
+            })
+            .collect();
+        let xdt = q8(rng);
+        let mut xs = vec![n, c];
+        xs.extend(&sp);
+        let x = b.input("x", TensorType::with_dims(xdt, dims(&bd, &xs[1..])));
+        let mut ws = vec![m, c];
+        ws.extend(&kernel);
+        let wn: usize = ws.iter().product();
+        let wv: Vec<i64> = (0..wn).map(|_| rng.i64(-100..=100)).collect();
+        let w = b.constant(
+            "w",
+            TensorType::new(DType::I8, &ws),
+            Data::from_i64(DType::I8, &wv),
+        );
+        let mut ins = vec![x, w];
+        let mut inputs = vec![];
+        let xn: usize = xs.iter().product();
+        inputs.push(Tensor::new(xs.clone(), int_data(rng, xdt, xn)));
+        let zx_mode = rng.u8(..3);
+        let zx_val = zp(rng, xdt) as i64;
+        if zx_mode == 0 {
+            ins.push(b.input("zx", TensorType::new(xdt, &[])));
+            inputs.push(Tensor::new(vec![], Data::from_i64(xdt, &[zx_val])));
+        } else if zx_mode == 1 || rng.bool() {
+            ins.push(b.constant(
+                "zx",
+                TensorType::new(xdt, &[]),
+                Data::from_i64(xdt, &[zx_val]),
+            ));
+        }
+        if ins.len() == 3 && rng.bool() {
+            let zw: Vec<i64> = if rng.bool() {
+                vec![rng.i64(-20..=20)]
+            } else {
+                (0..m).map(|_| rng.i64(-20..=20)).collect()
+            };
+            let zs = if zw.len() == 1 { vec![] } else { vec![m] };
+            ins.push(b.constant(
+                "zw",
+                TensorType::new(DType::I8, &zs),
+                Data::from_i64(DType::I8, &zw),
+            ));
+        }
+        let a = ConvAttrs {
+            strides,
+            pads,
+            dilations: dil,
+            group: 1,
+        };
+        (b.finish(Op::ConvInteger(a), ins, DType::I32, None), inputs)
     });
 }
 

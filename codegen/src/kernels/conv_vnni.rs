@@ -17,9 +17,14 @@
 //! remaining pixels, which stores only those; planes of short rows that would end in a
 //! one-vector pass (14x14) take passes of 4-pixel vectors across rows instead. Kernel rows
 //! and columns are run-time loops, so one tap's input vectors are live at a time.
+//!
+//! ONNX ConvInteger (dynamic quantization) takes the same kernel with raw i32 results: its
+//! input zero point may be a run-time scalar (DynamicQuantizeLinear's), so the repack's
+//! border byte is loaded at run time and each channel's correction `z_u8 * sum w` is
+//! computed per pass instead of folded into a bias.
 
 use super::conv::{conv_axes, conv_quant, flatten_pointwise, ConvQuant};
-use super::repack::Repack;
+use super::repack::{Repack, ZeroByte};
 use super::requant::{self, OutMode, Requant};
 use super::simd::{dot_i8_u8_acc, store_q_clamped, ReqVec};
 use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
@@ -93,7 +98,10 @@ struct ConvVnni {
     w16: Addr,
     y: Addr,
     y_dt: DType,
-    req: Requant,
+    /// The requantization (`qconv`), or `None` for raw i32 results (`conv_integer`).
+    req: Option<Requant>,
+    /// Each output channel's weight sum (`conv_integer`: the zero-point correction).
+    wsum: Option<Addr>,
     /// Output channels and pixel vectors per pass: (4, 2), (4, 3) or (2, 4).
     ocb: usize,
     pv: usize,
@@ -105,6 +113,57 @@ struct ConvVnni {
 
 /// Lowers `qconv` to the VNNI kernel when it applies (`Ok(None)` otherwise).
 pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered {
+    build(l, a, clamp, false)
+}
+
+/// Lowers `conv_integer` (`[x, w, x_zero_point?, w_zero_point?] -> i32`, the input zero
+/// point a constant or a run-time scalar, the weights' constant) to the VNNI kernel.
+pub fn lower_integer(l: &mut Lower, a: &ConvAttrs) -> Lowered {
+    build(l, a, None, true)
+}
+
+/// The zero points of a `conv_integer`: the input's (a constant in the input's stored
+/// domain, or the address of a run-time scalar) and the weights' per output channel.
+fn integer_zero_points(
+    l: &mut Lower,
+    m: usize,
+) -> Result<Option<(ZeroByte, i32, Vec<i32>)>, String> {
+    let x_dt = l.in_ty(0)?.dtype;
+    let u8_domain = |v: i64| (v + if x_dt == DType::I8 { 128 } else { 0 }) as i32;
+    let (zx, zx_u8) = match l.node.inputs.get(2) {
+        None => (ZeroByte::Const(u8_domain(0) as u8), u8_domain(0)),
+        Some(_) => {
+            let t = l.in_ty(2)?;
+            if t.dtype != x_dt || l.in_dims(2)?.iter().product::<usize>() != 1 {
+                return Ok(None);
+            }
+            match l.const_operand(2) {
+                Some(c) => {
+                    let z = u8_domain(c.data.to_i64_vec()[0]);
+                    (ZeroByte::Const(z as u8), z)
+                }
+                None => (ZeroByte::Run(l.in_addr(2)?), 0),
+            }
+        }
+    };
+    let zw: Vec<i32> = match l.node.inputs.get(3) {
+        None => vec![0; m],
+        Some(_) => {
+            let Some(z) = l.const_operand(3) else {
+                return Ok(None);
+            };
+            match z.data.to_i64_vec().as_slice() {
+                [] => vec![0; m],
+                [v] => vec![*v as i32; m],
+                v if v.len() == m => v.iter().map(|&x| x as i32).collect(),
+                _ => return Ok(None),
+            }
+        }
+    };
+    Ok(Some((zx, zx_u8, zw)))
+}
+
+fn build(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>, integer: bool) -> Lowered {
     if !l.vnni || a.group == 0 {
         return Ok(None);
     }
@@ -113,9 +172,13 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     let ys = l.out_dims(0)?;
     let x_dt = l.in_ty(0)?.dtype;
     let y_ty = l.out_ty(0)?.clone();
+    let y_ok = if integer {
+        y_ty.dtype == DType::I32 && matches!(l.in_ty(1)?.dtype, DType::U8 | DType::I8)
+    } else {
+        matches!(y_ty.dtype, DType::U8 | DType::I8) && small_int(y_ty.dtype)
+    };
     if !matches!(x_dt, DType::U8 | DType::I8)
-        || !matches!(y_ty.dtype, DType::U8 | DType::I8)
-        || !small_int(y_ty.dtype)
+        || !y_ok
         || !(3..=4).contains(&xs.len())
         || ws.len() != xs.len()
         || ys.len() != xs.len()
@@ -141,6 +204,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         return Ok(None);
     };
     let bias: Option<Vec<i32>> = match l.node.inputs.len() {
+        _ if integer => None,
         2 => None,
         3 => match l.const_operand(2).and_then(|t| t.as_slice::<i32>()) {
             Some(b) if b.len() == ws[0] => Some(b.to_vec()),
@@ -155,8 +219,19 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
     if a.group > 1 && (!cg.is_multiple_of(4) || !mg.is_multiple_of(4)) {
         return Ok(None);
     }
-    let Some(ConvQuant { sx, zx, sw, zw, yq }) = conv_quant(l, m, &y_ty)? else {
-        return Ok(None);
+    // `qconv`: the quantization; `conv_integer`: the zero points (none of the rest).
+    let (quant, zx_byte, zx, zw) = if integer {
+        let Some((zb, zx_u8, zw)) = integer_zero_points(l, m)? else {
+            return Ok(None);
+        };
+        let zx = zx_u8 - if x_dt == DType::I8 { 128 } else { 0 };
+        (None, Some(zb), zx, zw)
+    } else {
+        let Some(cq) = conv_quant(l, m, &y_ty)? else {
+            return Ok(None);
+        };
+        let (zx, zw) = (cq.zx, cq.zw.clone());
+        (Some(cq), None, zx, zw)
     };
     let taps = h.kernel * w.kernel;
     let wv = wt.data.to_i64_vec();
@@ -225,14 +300,27 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
             }
         }
     }
-    let mut chans = requant::channels(l.module.requant, 1.0, sx, &sw, &yq, bias.as_deref())?;
-    for (ch, k) in chans.iter_mut().zip(&corr) {
-        ch.bias = ch.bias.wrapping_sub(*k);
-    }
-    let (qmin, qmax) = super::out_bounds(yq.storage_range(y_ty.dtype), clamp)?;
-    let ranges = acc_ranges(&packed, m);
-    let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax })
-        .with_acc_ranges(&chans, &ranges);
+    let (req, wsum) = match quant {
+        Some(ConvQuant { sx, sw, yq, .. }) => {
+            let mut chans =
+                requant::channels(l.module.requant, 1.0, sx, &sw, &yq, bias.as_deref())?;
+            for (ch, k) in chans.iter_mut().zip(&corr) {
+                ch.bias = ch.bias.wrapping_sub(*k);
+            }
+            let (qmin, qmax) = super::out_bounds(yq.storage_range(y_ty.dtype), clamp)?;
+            let ranges = acc_ranges(&packed, m);
+            let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax })
+                .with_acc_ranges(&chans, &ranges);
+            (Some(req), None)
+        }
+        None => {
+            let sums: Vec<i32> = packed
+                .chunks(cg * taps)
+                .map(|ws| ws.iter().fold(0i32, |s, &v| s.wrapping_add(v as i32)))
+                .collect();
+            (None, Some(l.pool.i32s(&sums)))
+        }
+    };
     let rp = Repack {
         c,
         ih: g.ih,
@@ -242,7 +330,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         pt: g.pt,
         pl: g.pl,
         x_dt,
-        zx_u8: zx_u8 as u8,
+        zx_u8: zx_byte.unwrap_or(ZeroByte::Const(zx_u8 as u8)),
     };
     let scratch = l.scratch(rp.bytes());
     Ok(Some(Box::new(ConvVnni {
@@ -254,6 +342,7 @@ pub fn lower(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>) -> Lowered
         y: l.out_addr(0)?,
         y_dt: y_ty.dtype,
         req,
+        wsum,
         zero: l.pool.i32s(&[0, 0]),
         lanes,
         ocb: if wide { OCB / 2 } else { OCB },
@@ -444,10 +533,24 @@ impl ConvVnni {
         // Accumulators start at the channel's bias (one splat per channel instead of one
         // add per vector in the epilogue).
         let mut accs = Vec::with_capacity(ocb * pv);
+        let zero = self.wsum.map(|_| self.rp.zero(fb));
         for o in 0..ocb {
             let m = fb.b.ins().iadd_imm_s(at.m0, o as i64);
-            let row = self.req.row(fb, m);
-            let bias = self.req.bias(fb, row);
+            let bias = match (&self.req, self.wsum, zero) {
+                (Some(req), _, _) => {
+                    let row = req.row(fb, m);
+                    req.bias(fb, row)
+                }
+                (None, Some(ws), Some(z)) => {
+                    // `- z_u8 * sum w`, the zero point's share of every tap.
+                    let wb = fb.base(ws);
+                    let wa = fb.index(wb, m, 4);
+                    let s = fb.b.ins().load(types::I32, super::const_flags(), wa, 0);
+                    let c = fb.b.ins().imul(z, s);
+                    fb.b.ins().ineg(c)
+                }
+                _ => unreachable!("a conv has a requantization or weight sums"),
+            };
             let bv = fb.b.ins().splat(types::I32X4, bias);
             accs.extend((0..pv).map(|_| fb.var(types::I32X4, bv)));
         }
@@ -540,12 +643,23 @@ impl ConvVnni {
         let ysz = self.y_dt.size();
         let pv = slots.len();
         let y0 = fb.index(at.y0, oh0, g.ow * ysz);
+        let Some(req) = &self.req else {
+            for o in 0..at.ocb {
+                let yc = fb.b.ins().iadd_imm_s(y0, (o * g.oh * g.ow * ysz) as i64);
+                for (k, &(oh, px, n)) in slots.iter().enumerate() {
+                    let a = fb.b.use_var(accs[pv * o + k]);
+                    let ya = fb.b.ins().iadd_imm_s(yc, ((oh * g.ow + px) * ysz) as i64);
+                    store_i32(fb, a, ya, n);
+                }
+            }
+            return;
+        };
         for o in 0..at.ocb {
             let m = fb.b.ins().iadd_imm_s(at.m0, o as i64);
-            let row = self.req.row(fb, m);
+            let row = req.row(fb, m);
             let yc = fb.b.ins().iadd_imm_s(y0, (o * g.oh * g.ow * ysz) as i64);
-            let r = ReqVec::new_packed(fb, &self.req, row);
-            let clamp = r.byte_clamp(&self.req, self.y_dt);
+            let r = ReqVec::new_packed(fb, req, row);
+            let clamp = r.byte_clamp(req, self.y_dt);
             // Runs of slots that continue each other in one row share one store.
             let mut k = 0;
             while k < pv {
@@ -557,7 +671,7 @@ impl ConvVnni {
                 let q: Vec<Value> = (k..end)
                     .map(|j| {
                         let a = fb.b.use_var(accs[pv * o + j]);
-                        r.apply_packed(fb, &self.req, a, self.y_dt)
+                        r.apply_packed(fb, req, a, self.y_dt)
                     })
                     .collect();
                 let n: usize = slots[k..end].iter().map(|s| s.2).sum();
@@ -584,21 +698,41 @@ impl ConvVnni {
         let ysz = self.y_dt.size();
         for o in 0..at.ocb {
             let m = fb.b.ins().iadd_imm_s(at.m0, o as i64);
-            let row = self.req.row(fb, m);
             let yc = fb.b.ins().iadd_imm_s(at.y0, (o * g.oh * g.ow * ysz) as i64);
             let yr = fb.index(yc, oh, g.ow * ysz);
             let ya = fb.index(yr, px, ysz);
+            let Some(req) = &self.req else {
+                for k in 0..pv.min(valid.div_ceil(4)) {
+                    let a = fb.b.use_var(accs[pv * o + k]);
+                    let yk = fb.b.ins().iadd_imm_s(ya, (16 * k) as i64);
+                    store_i32(fb, a, yk, (valid - 4 * k).min(4));
+                }
+                continue;
+            };
+            let row = req.row(fb, m);
             // One channel's constants for all its vectors.
-            let r = ReqVec::new_packed(fb, &self.req, row);
-            let clamp = r.byte_clamp(&self.req, self.y_dt);
+            let r = ReqVec::new_packed(fb, req, row);
+            let clamp = r.byte_clamp(req, self.y_dt);
             let q: Vec<Value> = (0..pv)
                 .map(|k| {
                     let a = fb.b.use_var(accs[pv * o + k]);
-                    r.apply_packed(fb, &self.req, a, self.y_dt)
+                    r.apply_packed(fb, req, a, self.y_dt)
                 })
                 .collect();
             store_q_clamped(fb, &q, None, self.y_dt, ya, valid, clamp);
         }
+    }
+}
+
+/// Stores the first `n` (1 to 4) lanes of the i32x4 `v` at `ya`.
+fn store_i32(fb: &mut Fb, v: Value, ya: Value, n: usize) {
+    if n >= 4 {
+        fb.b.ins().store(super::flags(), v, ya, 0);
+        return;
+    }
+    for lane in 0..n {
+        let e = fb.b.ins().extractlane(v, lane as u8);
+        fb.b.ins().store(super::flags(), e, ya, (4 * lane) as i32);
     }
 }
 

@@ -270,6 +270,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
             conv::lower(l, a, c.0)
         }
         Op::QGemm(a, c) => gemm::lower_qgemm(l, a, c.0),
+        Op::ConvInteger(a) => conv_vnni::lower_integer(l, a),
         Op::QMatMul if l.const_operand(1).is_some() => gemm::lower_qmatmul(l),
         Op::QMatMul => qmatmul_act::lower(l),
         Op::QSoftmax { axis, beta } => qsoftmax::lower(l, *axis, *beta),

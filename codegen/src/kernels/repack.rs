@@ -2,13 +2,13 @@
 //! convolution: `[ceil(C/4)][Hp][Wp][4]` bytes, channel `c` at byte `c % 4` of group `c / 4`,
 //! i8 inputs moved to the u8 domain (sign bit flipped, i.e. +128), the image placed at row
 //! `pt`, column `pl`, and everything around it (padding and right margin) set to the input
-//! zero point. Channels past `C` in the last group are set to the zero point too (their
-//! weights are 0).
+//! zero point (a constant, or a run-time scalar for ConvInteger after DynamicQuantizeLinear).
+//! Channels past `C` in the last group are set to the zero point too (their weights are 0).
 //!
 //! 16 pixels of 4 channels are interleaved with two rounds of byte / 16-bit unpacks
 //! (punpcklbw / punpcklwd); only the border is filled, row by row.
 
-use super::{flags, Fb};
+use super::{flags, Addr, Fb};
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, Value};
 use qcc_ir::DType;
 
@@ -31,8 +31,17 @@ pub struct Repack {
     pub pl: usize,
     /// Input element type (u8 or i8).
     pub x_dt: DType,
-    /// The border byte (the input zero point in the u8 domain).
-    pub zx_u8: u8,
+    /// The border byte: the input zero point in the u8 domain.
+    pub zx_u8: ZeroByte,
+}
+
+/// The input zero point of a repack.
+#[derive(Clone, Copy, Debug)]
+pub enum ZeroByte {
+    /// Known at compile time, in the u8 domain.
+    Const(u8),
+    /// A run-time scalar of the input's type at this address.
+    Run(Addr),
 }
 
 impl Repack {
@@ -46,23 +55,37 @@ impl Repack {
         (self.groups() * self.hp * self.wp * 4).div_ceil(16) * 16 + 16
     }
 
+    /// The zero point in the u8 domain as an i32 in `[0, 255]`.
+    pub fn zero(&self, fb: &mut Fb) -> Value {
+        match self.zx_u8 {
+            ZeroByte::Const(z) => fb.c32(z as i32),
+            ZeroByte::Run(a) => {
+                let p = fb.base(a);
+                let v = fb.load_int(self.x_dt, p, 0);
+                let v = self.to_u8(fb, v);
+                fb.b.ins().band_imm_u(v, 0xff)
+            }
+        }
+    }
+
     /// Repacks the image at `img` into `dst`.
     pub fn emit(&self, fb: &mut Fb, img: Value, dst: Value) {
-        self.fill_border(fb, dst);
+        let z = self.zero(fb);
+        self.fill_border(fb, dst, z);
         let full = self.c / 4;
-        fb.for_n(full, |fb, grp| self.group(fb, img, dst, grp, 4));
+        fb.for_n(full, |fb, grp| self.group(fb, img, dst, grp, 4, z));
         if !self.c.is_multiple_of(4) {
             let grp = fb.c64(full as i64);
-            self.group(fb, img, dst, grp, self.c % 4);
+            self.group(fb, img, dst, grp, self.c % 4, z);
         }
     }
 
     /// Sets every byte outside the image to the zero point.
-    fn fill_border(&self, fb: &mut Fb, dst: Value) {
+    fn fill_border(&self, fb: &mut Fb, dst: Value, zero: Value) {
         let (hp, wp, ih, iw, pt, pl) = (self.hp, self.wp, self.ih, self.iw, self.pt, self.pl);
-        let z = fb.b.ins().iconst(types::I8, self.zx_u8 as i8 as i64);
+        let z = fb.b.ins().ireduce(types::I8, zero);
         let zv = fb.b.ins().splat(types::I8X16, z);
-        let z32 = fb.c32(i32::from_le_bytes([self.zx_u8; 4]));
+        let z32 = fb.b.ins().imul_imm_s(zero, 0x0101_0101);
         let row_bytes = wp * 4;
         fb.for_n(self.groups(), |fb, grp| {
             let gb = fb.index(dst, grp, hp * row_bytes);
@@ -88,7 +111,7 @@ impl Repack {
     }
 
     /// Copies channel group `grp` (`chans` real channels) row by row.
-    fn group(&self, fb: &mut Fb, img: Value, dst: Value, grp: Value, chans: usize) {
+    fn group(&self, fb: &mut Fb, img: Value, dst: Value, grp: Value, chans: usize, zero: Value) {
         let plane = self.ih * self.iw;
         let row_bytes = self.wp * 4;
         let x0 = fb.index(img, grp, 4 * plane);
@@ -101,7 +124,7 @@ impl Repack {
             fb.for_n(self.iw / 16, |fb, k| {
                 let xa = fb.index(xr, k, 16);
                 let rows: Vec<Value> = (0..4)
-                    .map(|ch| self.load16(fb, xa, ch, chans, plane))
+                    .map(|ch| self.load16(fb, xa, ch, chans, plane, zero))
                     .collect();
                 let (ab_lo, ab_hi) = zip(fb, rows[0], rows[1], 1);
                 let (cd_lo, cd_hi) = zip(fb, rows[2], rows[3], 1);
@@ -120,7 +143,7 @@ impl Repack {
                                 .uload8(types::I32, flags(), xr, (ch * plane + col) as i32);
                         self.to_u8(fb, v)
                     } else {
-                        fb.c32(self.zx_u8 as i32)
+                        zero
                     };
                     fb.b.ins().istore8(flags(), v, dr, (col * 4 + ch) as i32);
                 }
@@ -129,9 +152,17 @@ impl Repack {
     }
 
     /// 16 bytes of channel `ch` at `xa` in the u8 domain, or the zero point past `chans`.
-    fn load16(&self, fb: &mut Fb, xa: Value, ch: usize, chans: usize, plane: usize) -> Value {
+    fn load16(
+        &self,
+        fb: &mut Fb,
+        xa: Value,
+        ch: usize,
+        chans: usize,
+        plane: usize,
+        zero: Value,
+    ) -> Value {
         if ch >= chans {
-            let z = fb.b.ins().iconst(types::I8, self.zx_u8 as i8 as i64);
+            let z = fb.b.ins().ireduce(types::I8, zero);
             return fb.b.ins().splat(types::I8X16, z);
         }
         let v =

@@ -171,6 +171,7 @@ fn check(m: &Module, inputs: &[Tensor], target: Target, what: &str) {
             || (op == "softmax" && !target.fma())
             || (op == "layer_norm" && !target.fma())
             || (op == "conv_integer" && !target.vnni())
+            || (op == "matmul" && !target.simd())
             || (m.requant == qcc_ir::RequantMode::Float && op == "qsub")
             || (op == "qmatmul" && !target.simd())
             || m.requant == qcc_ir::RequantMode::FixedPoint && op == "requantize" && per_axis
@@ -1327,6 +1328,38 @@ fn conv_integer_matches_interpreter() {
             group: 1,
         };
         (b.finish(Op::ConvInteger(a), ins, DType::I32, None), inputs)
+    });
+}
+
+/// f32 `matmul` of two run-time operands (dynamic and float transformers' attention):
+/// equal batch dims (symbolic or fixed) or a B shared by every batch, N with and without a
+/// tail of 4.
+#[test]
+fn float_matmul_of_run_time_operands_matches_interpreter() {
+    run_cases("fmatmul_act", |rng| {
+        let mut b = Build::new(RequantMode::Float);
+        let (bd, nb) = batch(rng);
+        let (m, k, n) = (rng.usize(1..=12), rng.usize(1..=40), rng.usize(1..=23));
+        let h = rng.usize(1..=3);
+        let ((a_dims, a_shape), (b_dims, b_shape)) = if rng.bool() {
+            (
+                (dims(&bd, &[h, m, k]), vec![nb, h, m, k]),
+                (dims(&bd, &[h, k, n]), vec![nb, h, k, n]),
+            )
+        } else {
+            (
+                (dims(&bd, &[m, k]), vec![nb, m, k]),
+                (dims(&Dim::Fixed(1), &[k, n]), vec![1, k, n]),
+            )
+        };
+        let a = b.input("a", TensorType::with_dims(DType::F32, a_dims));
+        let bv = b.input("b", TensorType::with_dims(DType::F32, b_dims));
+        let (na, nbv): (usize, usize) = (a_shape.iter().product(), b_shape.iter().product());
+        let inputs = vec![
+            Tensor::new(a_shape, Data::F32(f32_data(rng, na))),
+            Tensor::new(b_shape, Data::F32(f32_data(rng, nbv))),
+        ];
+        (b.finish(Op::MatMul, vec![a, bv], DType::F32, None), inputs)
     });
 }
 

@@ -1,8 +1,10 @@
-//! Float `gemm` and `matmul` with a constant B, with the interpreter's arithmetic: each
-//! output is `acc = acc + a * b` in depth order (a rounded multiply, then a rounded add;
-//! never fused), then for `gemm` `acc * alpha`, or `acc * alpha + c * beta` (`c * beta` is
-//! one f32 product, folded at compile time). Vectorised over 4 output columns, 4 column
-//! vectors per pass; B is packed `[K][N rounded up to 4]` with zeros.
+//! Float `gemm` and `matmul`, with the interpreter's arithmetic: each output is
+//! `acc = acc + a * b` in depth order (a rounded multiply, then a rounded add; never fused),
+//! then for `gemm` `acc * alpha`, or `acc * alpha + c * beta` (`c * beta` is one f32
+//! product, folded at compile time). Vectorised over 4 output columns, 4 column vectors per
+//! pass; B is packed `[K][N rounded up to 4]` with zeros: once at compile time when it is a
+//! constant, per batch into scratch when it is computed at run time (a transformer's
+//! attention products: equal batch dims, or one operand shared by every batch).
 
 use super::{flags, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
@@ -37,6 +39,21 @@ struct FGemm {
     /// Fused output clamp (`x < lo -> lo`, then `x > hi -> hi`) after the epilogue.
     clamp: (Option<f32>, Option<f32>),
     y: Addr,
+    /// A run-time B: the batches and where B is packed from (`b` is then scratch).
+    batch: Option<Batch>,
+}
+
+/// The batches of a `matmul` whose B is computed at run time.
+struct Batch {
+    n: usize,
+    /// Bytes between batches of A, B (0: shared by every batch) and the result.
+    a_step: usize,
+    b_step: usize,
+    y_step: usize,
+    /// B as computed, `[K, N]` per batch.
+    b_src: Addr,
+    /// An i64 zero for [`Fb::fence`].
+    zero: Addr,
 }
 
 /// `n` rounded up to a whole vector.
@@ -115,11 +132,16 @@ pub fn lower_gemm(l: &mut Lower, at: &GemmAttrs) -> Lowered {
         epi,
         clamp: l.take_clamp().unwrap_or((None, None)),
         y: l.out_addr(0)?,
+        batch: None,
     })))
 }
 
-/// Lowers float `matmul` of A (rank >= 2, leading dims as rows) by a constant 2-d B.
+/// Lowers float `matmul` of A (rank >= 2, leading dims as rows) by a constant 2-d B, or of
+/// two run-time operands.
 pub fn lower_matmul(l: &mut Lower) -> Lowered {
+    if l.const_operand(1).is_none() {
+        return lower_matmul_batched(l);
+    }
     let (a_s, b_s) = (l.in_dims(0)?, l.in_dims(1)?);
     if l.in_ty(0)?.dtype != DType::F32
         || l.out_ty(0)?.dtype != DType::F32
@@ -149,6 +171,7 @@ pub fn lower_matmul(l: &mut Lower) -> Lowered {
         epi: Epilogue::None,
         clamp: l.take_clamp().unwrap_or((None, None)),
         y: l.out_addr(0)?,
+        batch: None,
     })))
 }
 
@@ -166,10 +189,108 @@ fn broadcast_index(shape: &[usize], m: usize, n: usize) -> Option<impl Fn(usize,
     Some(move |i: usize, j: usize| (if cm == 1 { 0 } else { i }) * cn + if cn == 1 { 0 } else { j })
 }
 
+/// `matmul` of two run-time f32 operands `[.., M, K] x [.., K, N]`: equal batch dims
+/// (leading 1s aside), or one operand shared by every batch.
+fn lower_matmul_batched(l: &mut Lower) -> Lowered {
+    let (a_s, b_s) = (l.in_dims(0)?, l.in_dims(1)?);
+    if l.in_ty(0)?.dtype != DType::F32
+        || l.in_ty(1)?.dtype != DType::F32
+        || l.out_ty(0)?.dtype != DType::F32
+        || a_s.len() < 2
+        || b_s.len() < 2
+        || !l.simd
+    {
+        return Ok(None);
+    }
+    let (m, k) = (a_s[a_s.len() - 2], a_s[a_s.len() - 1]);
+    let (kb, n) = (b_s[b_s.len() - 2], b_s[b_s.len() - 1]);
+    if k != kb || k == 0 {
+        return Ok(None);
+    }
+    let strip = |s: &[usize]| -> Vec<usize> {
+        let d = &s[..s.len() - 2];
+        d[d.iter().take_while(|&&x| x == 1).count()..].to_vec()
+    };
+    let (na, nb): (usize, usize) = (
+        a_s[..a_s.len() - 2].iter().product(),
+        b_s[..b_s.len() - 2].iter().product(),
+    );
+    if na > 1 && nb > 1 && strip(&a_s) != strip(&b_s) {
+        return Ok(None);
+    }
+    let batches = na.max(nb);
+    if l.out_dims(0)?.iter().product::<usize>() != batches * m * n {
+        return Ok(None);
+    }
+    let b = l.scratch(k * n4(n) * 4);
+    Ok(Some(Box::new(FGemm {
+        m,
+        k,
+        n,
+        a_strides: (k, 1),
+        a: l.in_addr(0)?,
+        b,
+        epi: Epilogue::None,
+        clamp: l.take_clamp().unwrap_or((None, None)),
+        y: l.out_addr(0)?,
+        batch: Some(Batch {
+            n: batches,
+            a_step: if na > 1 { m * k * 4 } else { 0 },
+            b_step: if nb > 1 { k * n * 4 } else { 0 },
+            y_step: m * n * 4,
+            b_src: l.in_addr(1)?,
+            zero: l.pool.i32s(&[0, 0]),
+        }),
+    })))
+}
+
+/// Where one product reads A and B and writes its result.
+#[derive(Clone, Copy)]
+struct Bases {
+    a: Value,
+    b: Value,
+    y: Value,
+}
+
 impl FGemm {
+    /// Packs the run-time B at `src` (`[K, N]`) into the scratch `[K][n4]`, zero-padded.
+    fn pack(&self, fb: &mut Fb, src: Value) {
+        let (k, n, w) = (self.k, self.n, n4(self.n));
+        let dst = fb.base(self.b);
+        let z = fb.f32c(0.0);
+        fb.for_ptrs(
+            k,
+            &[dst, src],
+            &[(w * 4) as i64, (n * 4) as i64],
+            |fb, p| {
+                for v in 0..n / 4 {
+                    let x =
+                        fb.b.ins()
+                            .load(types::F32X4, flags(), p[1], (16 * v) as i32);
+                    fb.b.ins().store(flags(), x, p[0], (16 * v) as i32);
+                }
+                for j in n / 4 * 4..n {
+                    let x = fb.b.ins().load(types::F32, flags(), p[1], (4 * j) as i32);
+                    fb.b.ins().store(flags(), x, p[0], (4 * j) as i32);
+                }
+                for j in n..w {
+                    fb.b.ins().store(flags(), z, p[0], (4 * j) as i32);
+                }
+            },
+        );
+    }
+
     /// Columns `4 * v0 .. 4 * (v0 + vecs)` of rows `rows` (`(i, A row address)`, one or
     /// two: the B loads serve both, and twice the independent sums hide the add latency).
-    fn cols(&self, fb: &mut Fb, rows: &[(Value, Value)], v0: Value, vecs: usize, tail: usize) {
+    fn cols(
+        &self,
+        fb: &mut Fb,
+        bases: Bases,
+        rows: &[(Value, Value)],
+        v0: Value,
+        vecs: usize,
+        tail: usize,
+    ) {
         let w = n4(self.n);
         let zero = fb.f32c(0.0);
         let zv = fb.b.ins().splat(types::F32X4, zero);
@@ -177,8 +298,7 @@ impl FGemm {
             .iter()
             .map(|_| (0..vecs).map(|_| fb.var(types::F32X4, zv)).collect())
             .collect();
-        let bbase = fb.base(self.b);
-        let b0 = fb.index(bbase, v0, 16);
+        let b0 = fb.index(bases.b, v0, 16);
         // One depth step `kk` (an i64, plus `s` steps): every sum gains `a * b`.
         let step = |fb: &mut Fb, kk: Value, s: usize| {
             let avs: Vec<Value> = rows
@@ -215,7 +335,7 @@ impl FGemm {
             let kk = fb.c64((self.k - 1) as i64);
             step(fb, kk, 0);
         }
-        let ybase = fb.base(self.y);
+        let ybase = bases.y;
         let (lo, hi) = self.clamp;
         let lo = lo.map(|x| {
             let x = fb.f32c(x);
@@ -269,26 +389,24 @@ impl FGemm {
     }
 
     /// All columns of rows `rows`.
-    fn row_block(&self, fb: &mut Fb, rows: &[(Value, Value)]) {
+    fn row_block(&self, fb: &mut Fb, bases: Bases, rows: &[(Value, Value)]) {
         let full = self.n / 4;
         let tail = self.n % 4;
         fb.for_n(full / VECS, |fb, p| {
             let v0 = fb.b.ins().imul_imm_s(p, VECS as i64);
-            self.cols(fb, rows, v0, VECS, 0);
+            self.cols(fb, bases, rows, v0, VECS, 0);
         });
         let rest = full % VECS + usize::from(tail != 0);
         if rest > 0 {
             let v0 = fb.c64((full / VECS * VECS) as i64);
-            self.cols(fb, rows, v0, rest, tail);
+            self.cols(fb, bases, rows, v0, rest, tail);
         }
     }
-}
 
-impl Kernel for FGemm {
-    fn emit(&self, fb: &mut Fb) {
+    /// One product: every row of A at `bases.a`.
+    fn product(&self, fb: &mut Fb, bases: Bases) {
         let row = |fb: &mut Fb, i: Value| {
-            let abase = fb.base(self.a);
-            let arow = fb.index(abase, i, self.a_strides.0 * 4);
+            let arow = fb.index(bases.a, i, self.a_strides.0 * 4);
             (i, arow)
         };
         fb.for_n(self.m / ROWS, |fb, p| {
@@ -299,12 +417,42 @@ impl Kernel for FGemm {
                     row(fb, i)
                 })
                 .collect();
-            self.row_block(fb, &rows);
+            self.row_block(fb, bases, &rows);
         });
         for i in self.m / ROWS * ROWS..self.m {
             let i = fb.c64(i as i64);
             let r = row(fb, i);
-            self.row_block(fb, &[r]);
+            self.row_block(fb, bases, &[r]);
         }
+    }
+}
+
+impl Kernel for FGemm {
+    fn emit(&self, fb: &mut Fb) {
+        let (a, y) = (fb.base(self.a), fb.base(self.y));
+        let Some(bt) = &self.batch else {
+            let b = fb.base(self.b);
+            self.product(fb, Bases { a, b, y });
+            return;
+        };
+        let src0 = fb.base(bt.b_src);
+        // B's loads are movable: the packed pointer is re-derived after the packing stores.
+        let packed = |fb: &mut Fb| {
+            let b = fb.base(self.b);
+            fb.fence(b, bt.zero)
+        };
+        if bt.b_step == 0 {
+            self.pack(fb, src0);
+        }
+        fb.for_n(bt.n, |fb, bi| {
+            if bt.b_step > 0 {
+                let src = fb.index(src0, bi, bt.b_step);
+                self.pack(fb, src);
+            }
+            let b = packed(fb);
+            let ab = fb.index(a, bi, bt.a_step);
+            let yb = fb.index(y, bi, bt.y_step);
+            self.product(fb, Bases { a: ab, b, y: yb });
+        });
     }
 }

@@ -80,6 +80,10 @@ save("undefined_graph_output", [helper.make_node("Relu", ["x"], ["y"], name="r1"
 save("opset_too_new", [helper.make_node("Relu", ["x"], ["y"], name="r1")], [vi("x")], [vi("y")], opset=99)
 save("concat_axis_out_of_range", [helper.make_node("Concat", ["x", "x"], ["y"], name="cat", axis=5)],
      [vi("x")], [vi("y", shape=(2, 4))])
+save("gather_index_out_of_range", [helper.make_node("Gather", ["x", "i"], ["y"], name="gather_0", axis=1)],
+     [vi("x")], [vi("y", shape=(1,))], [w("i", np.array(5, np.int64))])
+save("expand_incompatible_shape", [helper.make_node("Expand", ["x", "s"], ["y"], name="expand_0")],
+     [vi("x")], [vi("y", shape=(3, 5))], [w("s", np.array([3, 5], np.int64))])
 save("transpose_bad_perm", [helper.make_node("Transpose", ["x"], ["y"], name="tr", perm=[0, 0])],
      [vi("x")], [vi("y")])
 save("split_sizes_do_not_sum", [helper.make_node("Split", ["x", "sp"], ["a", "b"], name="split_0", axis=1)],

@@ -67,6 +67,14 @@ const CASES: &[Case] = &[
     case(&["opset_too_new.onnx"], &["opset 99"]),
     case(&["concat_axis_out_of_range.onnx"], &["cat"]),
     case(&["transpose_bad_perm.onnx"], &["tr"]),
+    case(
+        &["gather_index_out_of_range.onnx"],
+        &["gather_0", "Gather", "index 5 is out of range"],
+    ),
+    case(
+        &["expand_incompatible_shape.onnx"],
+        &["expand_0", "Expand", "broadcast"],
+    ),
     case(&["split_sizes_do_not_sum.onnx"], &["split_0"]),
     case(&["gemm_rank3.onnx"], &["gemm_0"]),
     case(&["conv_missing_weight_operand.onnx"], &["conv_0"]),

@@ -487,7 +487,16 @@ pub(crate) fn gather(ctx: &mut NodeCtx) -> LResult<()> {
     ctx.expect_inputs(2, 2)?;
     let axis = ctx.attrs().int_or("axis", 0)?;
     let x = ctx.input(0)?;
-    norm_axis(axis, ctx.ty(x).rank())?;
+    let a = norm_axis(axis, ctx.ty(x).rank())?;
+    // Constant indices are checked here rather than at the first run.
+    if let (Some(idx), Some(n)) = (ctx.const_input(1)?, ctx.ty(x).shape[a].fixed()) {
+        if let Some(bad) = idx.data.to_i64_vec().into_iter().find(|&i| {
+            let j = if i < 0 { i + n as i64 } else { i };
+            !(0..n as i64).contains(&j)
+        }) {
+            bail!("index {bad} is out of range for axis {a} of size {n}");
+        }
+    }
     let i = ctx.input(1)?;
     ctx.emit1(Op::Gather { axis }, vec![x, i])?;
     Ok(())

@@ -1231,28 +1231,31 @@ fn layer_norm_matches_interpreter() {
         let f = |rng: &mut fastrand::Rng, k: usize, lo: f32, hi: f32| -> Vec<f32> {
             (0..k).map(|_| lo + rng.f32() * (hi - lo)).collect()
         };
-        let scale = f(rng, n, -2.0, 2.0);
-        let sc = b.constant(
-            "scale",
-            TensorType::new(DType::F32, &pshape),
-            Data::F32(scale),
-        );
-        let mut ins = vec![x, sc];
-        if rng.bool() {
-            let bias = f(rng, n, -1.0, 1.0);
-            ins.push(b.constant(
-                "bias",
-                TensorType::new(DType::F32, &pshape),
-                Data::F32(bias),
-            ));
-        }
         let offset = [0.0f32, 3.0, 1000.0][rng.usize(..3)];
         let v = f(rng, nb * r * c, offset - 1.0, offset + 1.0);
+        let mut inputs = vec![Tensor::new(vec![nb, r, c], Data::F32(v))];
+        // Scale and bias constant, or computed at run time (graph inputs here; a QDQ
+        // model's dequantized gamma).
+        let mut param = |rng: &mut fastrand::Rng, name: &str, lo: f32, hi: f32| {
+            let vals = f(rng, n, lo, hi);
+            let ty = TensorType::new(DType::F32, &pshape);
+            if rng.bool() {
+                b.constant(name, ty, Data::F32(vals))
+            } else {
+                inputs.push(Tensor::new(pshape.clone(), Data::F32(vals)));
+                b.input(name, ty)
+            }
+        };
+        let sc = param(rng, "scale", -2.0, 2.0);
+        let mut ins = vec![x, sc];
+        if rng.bool() {
+            ins.push(param(rng, "bias", -1.0, 1.0));
+        }
         let axis = if two { 1 } else { -1 };
         let epsilon = [1e-5f32, 1e-12, 0.1][rng.usize(..3)];
         (
             b.finish(Op::LayerNorm { axis, epsilon }, ins, DType::F32, None),
-            vec![Tensor::new(vec![nb, r, c], Data::F32(v))],
+            inputs,
         )
     });
 }

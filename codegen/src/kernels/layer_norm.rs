@@ -25,7 +25,7 @@ struct LayerNorm {
     eps: f32,
 }
 
-/// Lowers `layer_norm` with constant f32 scale (and bias) on targets with FMA.
+/// Lowers `layer_norm` (f32 scale and bias, constant or computed) on targets with FMA.
 pub fn lower(l: &mut Lower, axis: i64, eps: f32) -> Lowered {
     let dims = l.in_dims(0)?;
     let rank = dims.len() as i64;
@@ -41,18 +41,25 @@ pub fn lower(l: &mut Lower, axis: i64, eps: f32) -> Lowered {
     {
         return Ok(None);
     }
-    let param = |l: &Lower, i: usize| -> Option<Vec<f32>> {
-        let t = l.const_operand(i)?;
-        t.as_slice::<f32>()
-            .filter(|v| v.len() == n)
-            .map(<[f32]>::to_vec)
+    // Scale and bias: constants, or f32 values of n elements computed at run time (a QDQ
+    // model dequantizes its gamma).
+    let param = |l: &mut Lower, i: usize| -> Result<Option<Addr>, String> {
+        if let Some(t) = l.const_operand(i).cloned() {
+            return Ok(t
+                .as_slice::<f32>()
+                .filter(|v| v.len() == n)
+                .map(|v| l.pool.f32s(v)));
+        }
+        let ok =
+            l.in_ty(i)?.dtype == DType::F32 && l.in_dims(i)?.iter().product::<usize>() == n;
+        Ok(if ok { Some(l.in_addr(i)?) } else { None })
     };
-    let Some(scale) = param(l, 1) else {
+    let Some(scale) = param(l, 1)? else {
         return Ok(None);
     };
     let bias = match l.node.inputs.len() {
-        3 => match param(l, 2) {
-            Some(b) => Some(l.pool.f32s(&b)),
+        3 => match param(l, 2)? {
+            Some(b) => Some(b),
             None => return Ok(None),
         },
         _ => None,
@@ -62,7 +69,7 @@ pub fn lower(l: &mut Lower, axis: i64, eps: f32) -> Lowered {
         n,
         x: l.in_addr(0)?,
         y: l.out_addr(0)?,
-        scale: l.pool.f32s(&scale),
+        scale,
         bias,
         eps,
     })))
@@ -167,12 +174,12 @@ impl LayerNorm {
         let q = fb.b.ins().fmul(q, inv);
         let sb = fb.base(self.scale);
         let sa = at(fb, sb);
-        let s = fb.b.ins().load(ty, super::const_flags(), sa, 0);
+        let s = fb.b.ins().load(ty, flags(), sa, 0);
         let y = match self.bias {
             Some(b) => {
                 let bb = fb.base(b);
                 let ba = at(fb, bb);
-                let bv = fb.b.ins().load(ty, super::const_flags(), ba, 0);
+                let bv = fb.b.ins().load(ty, flags(), ba, 0);
                 fb.b.ins().fma(q, s, bv)
             }
             None => fb.b.ins().fmul(q, s),

@@ -8,6 +8,9 @@ makes such models so that qcc meets them before a user does:
   input (N, 16, 64) float, output (N, 16, 64).
 - `tiny_vit`: 4x4 patch conv on (N, 3, 32, 32), class token, 2 encoder layers, mean-free head
   on the class token, output (N, 10).
+- `tiny_text`: token ids (N, T) int64 (both dims dynamic), word and position embeddings
+  (`torch.arange(T)`: Range to the symbolic T, Gather with run-time indices), 2 encoder
+  layers, mean over tokens, tanh, a 3-way head; tested at N = 2, T = 12.
 
 Attention is written out (MatMul, Softmax, Transpose, Reshape), as Hugging Face exports look.
 Random weights (seed 0); calibration and test inputs standard normal. Variants: qdq_u8s8_pc,
@@ -96,7 +99,33 @@ class TinyVit(torch.nn.Module):
         return self.head(self.blocks(x)[:, 0])
 
 
-MODELS = {"tiny_bert": (TinyBert, (16, 64)), "tiny_vit": (TinyVit, (3, 32, 32))}
+class TinyText(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb, self.pos = torch.nn.Embedding(100, 64), torch.nn.Embedding(32, 64)
+        self.blocks = torch.nn.Sequential(Block(64, 4, 128), Block(64, 4, 128))
+        self.head = torch.nn.Linear(64, 3)
+
+    def forward(self, ids):
+        p = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0)
+        h = self.blocks(self.emb(ids) + self.pos(p))
+        return self.head(torch.tanh(h.mean(dim=1)))
+
+
+def normal(shape):
+    return lambda rng, n: rng.standard_normal((n, *shape)).astype(np.float32)
+
+
+def tokens(t):
+    return lambda rng, n: rng.integers(0, 100, (n, t)).astype(np.int64)
+
+
+# name: (module, calibration / example input, test input, dynamic axes of the input)
+MODELS = {
+    "tiny_bert": (TinyBert, normal((16, 64)), normal((16, 64)), {0: "N"}),
+    "tiny_vit": (TinyVit, normal((3, 32, 32)), normal((3, 32, 32)), {0: "N"}),
+    "tiny_text": (TinyText, tokens(16), tokens(12), {0: "N", 1: "T"}),
+}
 
 
 class Reader(CalibrationDataReader):
@@ -149,17 +178,17 @@ def main():
     names = sys.argv[2:] or list(MODELS)
     variants = os.environ.get("QCC_TF_VARIANTS", "qdq_u8s8_pc,qdq_s8s8_pt,qop_u8s8,dyn").split(",")
     for name in names:
-        cls, shape = MODELS[name]
+        cls, make, make_test, axes = MODELS[name]
         torch.manual_seed(0)
         net = cls().eval()
         rng = np.random.default_rng(0)
-        calib = [rng.standard_normal((1, *shape)).astype(np.float32) for _ in range(8)]
-        x = rng.standard_normal((1, *shape)).astype(np.float32)
+        calib = [make(rng, 1) for _ in range(8)]
+        x = make_test(rng, 2 if name == "tiny_text" else 1)
         fdir = os.path.join(out, f"{name}_float")
         os.makedirs(fdir, exist_ok=True)
         fpath = os.path.join(fdir, "model.onnx")
-        torch.onnx.export(net, torch.from_numpy(x), fpath, opset_version=17, input_names=["input"],
-                          output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
+        torch.onnx.export(net, torch.from_numpy(calib[0]), fpath, opset_version=17, input_names=["input"],
+                          output_names=["output"], dynamic_axes={"input": axes, "output": {0: "N"}},
                           dynamo=False)
         save(fdir, fpath, name, "float", x)
         pre = os.path.join(out, f"{name}_pre.onnx")

@@ -11,8 +11,10 @@
 //! leaves between int8 Q/DQ, which it runs in its NCHWc order over 32 channels, by
 //! `scripts/make_ort_qdq_fixtures.py`; and `tiny_vit_*`, a small vision transformer whose
 //! class token is `cls.expand(N, -1, -1)` (Shape / Reshape / Equal / Where / Expand on the
-//! symbolic batch) and whose head reads it with Gather, by
-//! `scripts/make_transformer_corpus.py`): every output element equals ONNX Runtime's —
+//! symbolic batch) and whose head reads it with Gather, and `tiny_text_*`, token ids with
+//! a dynamic batch and length, embeddings read by Gather at run-time indices and position
+//! ids from Range to the symbolic length, by `scripts/make_transformer_corpus.py`): every
+//! output element equals ONNX Runtime's —
 //! `expected_ort_opt` at -O2 (interpreter and JIT), `expected_ort_noopt` at -O0. The
 //! dynamically quantized models (`*_dyn`) end in float arithmetic that ONNX Runtime fuses
 //! differently (MatMulIntegerToFloat, DynamicQuantizeMatMul): their float outputs are

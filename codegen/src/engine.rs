@@ -200,8 +200,8 @@ fn concretize(m: &Module, b: &[(String, usize)]) -> Module {
     }
     // Ops that spell a symbolic dim in their attributes.
     for n in &mut m.graph.nodes {
-        if let Op::Expand { shape } = &mut n.op {
-            for d in shape {
+        if let Op::Expand { shape: dims } | Op::Range { len: dims, .. } = &mut n.op {
+            for d in dims {
                 *d = bound(d, b);
             }
         }

@@ -535,6 +535,20 @@ pub enum Op {
         /// Target shape.
         shape: Vec<Dim>,
     },
+    /// ONNX Range `start, start + delta, ...` (no operands): `len` holds the one result
+    /// dim, a size or a symbolic dim (`torch.arange(x.size(1))`, position ids), bound when
+    /// the inputs arrive. Dynamic form: `[start, limit, delta]` scalars of any numeric type
+    /// (ONNX's `max(ceil((limit - start) / delta), 0)` elements; the attributes are ignored).
+    Range {
+        /// First value.
+        start: i64,
+        /// Step.
+        delta: i64,
+        /// The result's length, as a one-element shape.
+        len: Vec<Dim>,
+        /// Element type (an integer type).
+        to: DType,
+    },
     /// ONNX Gather: the slices of operand 0 along `axis` at the integer `indices` (operand
     /// 1, any shape; negative indices count from the end). The result's dims are
     /// `x[..axis] ++ indices ++ x[axis + 1..]`.
@@ -651,6 +665,7 @@ impl Op {
             Op::Concat { .. } => "concat",
             Op::Expand { .. } => "expand",
             Op::Gather { .. } => "gather",
+            Op::Range { .. } => "range",
             Op::Split { .. } => "split",
         }
     }

@@ -50,8 +50,7 @@ pub fn lower(l: &mut Lower, axis: i64, eps: f32) -> Lowered {
                 .filter(|v| v.len() == n)
                 .map(|v| l.pool.f32s(v)));
         }
-        let ok =
-            l.in_ty(i)?.dtype == DType::F32 && l.in_dims(i)?.iter().product::<usize>() == n;
+        let ok = l.in_ty(i)?.dtype == DType::F32 && l.in_dims(i)?.iter().product::<usize>() == n;
         Ok(if ok { Some(l.in_addr(i)?) } else { None })
     };
     let Some(scale) = param(l, 1)? else {

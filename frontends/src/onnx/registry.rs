@@ -123,6 +123,7 @@ const ENTRIES: &[Entry] = &[
     onnx("Expand", 8, layout::expand),
     onnx("Gather", 1, layout::gather),
     onnx("ConstantOfShape", 9, constant::constant_of_shape),
+    onnx("Range", 11, constant::range),
     // com.microsoft contrib ops
     ms("QGemm", qop::qgemm),
     ms("QLinearAdd", qop::qlinear_add),

@@ -137,6 +137,7 @@ pub fn operand_range(op: &Op) -> (usize, usize) {
         Op::Concat { .. } => (1, usize::MAX),
         Op::Expand { .. } => (1, 2),
         Op::Gather { .. } => (2, 2),
+        Op::Range { .. } => (0, 3),
         Op::Quantize
         | Op::Dequantize
         | Op::Requantize
@@ -291,6 +292,16 @@ fn dtypes(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> R<Vec<Opti
             all(x())
         }
         Op::Cast { to } => all(Some(*to)),
+        Op::Range { .. } if !ins.is_empty() => {
+            same_dtypes(ins, &[0, 1, 2])?;
+            all(x())
+        }
+        Op::Range { to, .. } => {
+            if !to.is_int() {
+                return Err(format!("range produces integers, not {to}"));
+            }
+            all(Some(*to))
+        }
         Op::Arg { .. } => all(Some(DType::I64)),
         Op::MaxPool(_) => [x(), Some(DType::I64)].into_iter().take(n).collect(),
         Op::Concat { .. } => {

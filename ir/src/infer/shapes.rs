@@ -156,6 +156,18 @@ pub(super) fn infer(op: &Op, ins: &[&TensorType], n: usize, module: &Module) -> 
             single(broadcast(&ins[0].shape, shape)?)
         }
         Op::Gather { axis } => single(gather(*axis, ins)?),
+        Op::Range { .. } if !ins.is_empty() => {
+            if ins.len() != 3 || ins.iter().any(|t| !scalar_like(t)) {
+                return Err("dynamic range takes three scalars: start, limit, delta".into());
+            }
+            single(vec![Dim::Any])
+        }
+        Op::Range { len, .. } => {
+            if len.len() != 1 || len[0] == Dim::Any {
+                return Err("range's len must be one size or symbolic dim".into());
+            }
+            single(len.clone())
+        }
         Op::Split { axis, sizes } => split(*axis, sizes, ins, n),
     }
 }

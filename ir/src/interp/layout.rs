@@ -195,6 +195,60 @@ pub(crate) fn expand(ctx: &Ctx, ins: &[&Tensor], shape: &[Dim]) -> R<Tensor> {
     Ok(Tensor::new(out, data))
 }
 
+/// ONNX Range of integers: `len` values `start + i * delta` (wrapping), the length a
+/// size or a symbolic dim bound by the graph inputs.
+pub(crate) fn range(
+    ctx: &Ctx,
+    ins: &[&Tensor],
+    (start, delta): (i64, i64),
+    len: &[Dim],
+    to: crate::DType,
+) -> R<Tensor> {
+    if !ins.is_empty() {
+        return dyn_range(ins);
+    }
+    let [d] = len else {
+        return Err("range's len must be one dim".into());
+    };
+    let n = ctx.dim_size(d)?;
+    let v: Vec<i64> = (0..n as i64)
+        .map(|i| start.wrapping_add(i.wrapping_mul(delta)))
+        .collect();
+    Ok(Tensor::new(vec![n], Data::from_i64(to, &v)))
+}
+
+/// The dynamic form of `range`: scalars `[start, limit, delta]` of one numeric type,
+/// `max(ceil((limit - start) / delta), 0)` elements `start + i * delta` (integers exact,
+/// floats in f64 then rounded to the type).
+fn dyn_range(ins: &[&Tensor]) -> R<Tensor> {
+    arity(ins, 3, 3)?;
+    if ins.iter().any(|t| t.len() != 1) {
+        return Err("start, limit and delta must be scalars".into());
+    }
+    let dt = ins[0].dtype();
+    let v: Vec<f64> = ins.iter().map(|t| t.data.to_f64_vec()[0]).collect();
+    let (s, l, d) = (v[0], v[1], v[2]);
+    if d == 0.0 || !d.is_finite() || !s.is_finite() || !l.is_finite() {
+        return Err(format!("cannot range from {s} to {l} by {d}"));
+    }
+    let n = ((l - s) / d).ceil().max(0.0);
+    if n > (1u64 << 28) as f64 {
+        return Err(format!("the range has {n} elements"));
+    }
+    let n = n as usize;
+    let data = if dt.is_int() {
+        let iv: Vec<i64> = ins.iter().map(|t| t.data.to_i64_vec()[0]).collect();
+        let out: Vec<i64> = (0..n as i64)
+            .map(|i| iv[0].wrapping_add(i.wrapping_mul(iv[2])))
+            .collect();
+        Data::from_i64(dt, &out)
+    } else {
+        let out: Vec<f64> = (0..n).map(|i| s + i as f64 * d).collect();
+        Data::from_f64(dt, &out)
+    };
+    Ok(Tensor::new(vec![n], data))
+}
+
 /// ONNX Gather: the slices of `x` along `axis` at `indices` (negative ones count from the
 /// end; any index outside `[-n, n)` is an error).
 pub(crate) fn gather_axis(ins: &[&Tensor], axis: i64) -> R<Tensor> {

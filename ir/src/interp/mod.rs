@@ -573,6 +573,12 @@ fn exec(ctx: &Ctx, ins: &[&Tensor]) -> R<Vec<Tensor>> {
         Transpose { perm } => one(layout::transpose(ins, perm)?),
         Expand { shape } => one(layout::expand(ctx, ins, shape)?),
         Gather { axis } => one(layout::gather_axis(ins, *axis)?),
+        Range {
+            start,
+            delta,
+            len,
+            to,
+        } => one(layout::range(ctx, ins, (*start, *delta), len, *to)?),
         Slice {
             starts,
             ends,

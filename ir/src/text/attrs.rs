@@ -249,6 +249,17 @@ pub(crate) fn fields(op: &mut Op, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         }
         Op::Cast { to } => f("to", Slot::DType(to)),
         Op::Expand { shape } => f("shape", Slot::Dims(shape)),
+        Op::Range {
+            start,
+            delta,
+            len,
+            to,
+        } => {
+            f("start", Slot::I64(start));
+            f("delta", Slot::I64(delta));
+            f("len", Slot::Dims(len));
+            f("to", Slot::DType(to));
+        }
         Op::Softmax { axis } | Op::Flatten { axis } | Op::Concat { axis } | Op::Gather { axis } => {
             f("axis", Slot::I64(axis))
         }
@@ -498,6 +509,12 @@ fn build_templates() -> Vec<Op> {
         },
         Op::Concat { axis: 0 },
         Op::Expand { shape: vec![] },
+        Op::Range {
+            start: 0,
+            delta: 1,
+            len: vec![],
+            to: DType::I64,
+        },
         Op::Gather { axis: 0 },
         Op::Split {
             axis: 0,

@@ -5,6 +5,7 @@ use crate::onnx::error::{bail, LResult, LowerError};
 use crate::onnx::node::NodeCtx;
 use crate::onnx::tensor::tensor_from_proto;
 use qcc_ir::{Data, Dim, Op, Tensor};
+use std::sync::Arc;
 
 /// ONNX Constant (value, value_float(s), value_int(s)).
 pub(crate) fn constant(ctx: &mut NodeCtx) -> LResult<()> {
@@ -89,4 +90,85 @@ pub(crate) fn constant_of_shape(ctx: &mut NodeCtx) -> LResult<()> {
     let x = ctx.b.const_value(c);
     ctx.emit1(Op::Expand { shape: dims }, vec![x])?;
     Ok(())
+}
+
+/// ONNX Range: constant bounds give a constant (ONNX's `max(ceil((limit - start) / delta),
+/// 0)` elements `start + i * delta`, computed in f64 for float types); an integer range
+/// from 0 by 1 to a symbolic dim (`torch.arange(x.size(1))`) gives the `range` op; other
+/// bounds its dynamic form.
+pub(crate) fn range(ctx: &mut NodeCtx) -> LResult<()> {
+    use super::shape::SymInt;
+    ctx.expect_inputs(3, 3)?;
+    let scalar = |ctx: &NodeCtx, i: usize| -> LResult<Option<Arc<Tensor>>> {
+        match ctx.const_input(i)? {
+            Some(t) if t.len() == 1 => Ok(Some(t)),
+            Some(t) => bail!("input {i} must be a scalar, got {} elements", t.len()),
+            None => Ok(None),
+        }
+    };
+    let (start, delta) = (scalar(ctx, 0)?, scalar(ctx, 2)?);
+    let limit_name = ctx.input_name(1)?;
+    let sym = ctx.b.shape_vals.get(limit_name).cloned();
+    let limit = if sym.is_some() { None } else { scalar(ctx, 1)? };
+    match (start, limit, delta, sym) {
+        (Some(s), Some(l), Some(d), _) => {
+            let dt = s.dtype();
+            let (s, l, d) = (
+                s.data.to_f64_vec()[0],
+                l.data.to_f64_vec()[0],
+                d.data.to_f64_vec()[0],
+            );
+            if d == 0.0 {
+                bail!("delta is 0");
+            }
+            let n = ((l - s) / d).ceil().max(0.0);
+            if n.is_nan() || n > (1u64 << 28) as f64 {
+                bail!("the range has {n} elements");
+            }
+            let n = n as usize;
+            let data = if dt.is_int() {
+                let (s, d) = (s as i64, d as i64);
+                let v: Vec<i64> = (0..n as i64).map(|i| s + i * d).collect();
+                Data::from_i64(dt, &v)
+            } else {
+                let v: Vec<f64> = (0..n).map(|i| s + i as f64 * d).collect();
+                Data::from_f64(dt, &v)
+            };
+            ctx.bind_const_output(Tensor::new(vec![n], data))
+        }
+        (Some(s), None, Some(d), Some(sv)) if sv.vals.len() == 1 => {
+            let (sv0, dt) = (&sv.vals[0], s.dtype());
+            let (s, d) = (s.data.to_i64_vec()[0], d.data.to_i64_vec()[0]);
+            match sv0 {
+                SymInt::Sym(name)
+                    if dt.is_int() && s == 0 && d == 1 && qcc_ir::is_plain_dim_name(name) =>
+                {
+                    let op = Op::Range {
+                        start: 0,
+                        delta: 1,
+                        len: vec![Dim::Sym(name.clone())],
+                        to: dt,
+                    };
+                    ctx.emit1(op, vec![])?;
+                    Ok(())
+                }
+                _ => Err(LowerError::Unsupported(
+                    "Range to a symbolic dim other than from 0 by 1".into(),
+                )),
+            }
+        }
+        _ => {
+            // Bounds computed at run time: the dynamic form (a data-dependent shape).
+            let ins = (0..3).map(|i| ctx.input(i)).collect::<LResult<Vec<_>>>()?;
+            let to = ctx.ty(ins[0]).dtype;
+            let op = Op::Range {
+                start: 0,
+                delta: 1,
+                len: vec![],
+                to,
+            };
+            ctx.emit1(op, ins)?;
+            Ok(())
+        }
+    }
 }

@@ -758,6 +758,18 @@ fn all_ops() -> Module {
     );
     node(
         g,
+        "range",
+        Op::Range {
+            start: 2,
+            delta: -1,
+            len: vec![crate::Dim::Sym("N".into())],
+            to: DType::I32,
+        },
+        &[],
+        &[("range", "tensor<Nxi32>")],
+    );
+    node(
+        g,
         "gather",
         Op::Gather { axis: -1 },
         &[xd, shp],

@@ -50,6 +50,7 @@ fn text_round_trips_every_op() {
         "cast %x_dq {to=bool}",
         "expand %x_dq {shape=[2, N, 1]} : tensor<2xNx4xf32>",
         "gather %x_dq, %shp {axis=-1} : tensor<Nx2xf32>",
+        "%range = range {start=2, delta=-1, len=[N], to=i32} : tensor<Nxi32>",
         "%a, %b = split %x_dq {axis=1, sizes=[2, 2]} : tensor<Nx2xf32>, tensor<Nx2xf32> loc(\"split\")",
         "const @dup#19 :",
         "  %late#2 = identity %unused#3 : tensor<4xf32> loc(\"late\")\n",

@@ -33,7 +33,12 @@ def ort_ms(path, batch, iters):
     rng = np.random.default_rng(0)
     for i in sess.get_inputs():
         shape = [d if isinstance(d, int) else batch for d in i.shape]
-        feeds[i.name] = rng.uniform(-1, 1, shape).astype(np.float32)
+        if i.type in ("tensor(int64)", "tensor(int32)"):
+            # Indices (token ids, masks): 0 and 1 are valid for any table, as `qcc bench`.
+            dt = np.int64 if i.type == "tensor(int64)" else np.int32
+            feeds[i.name] = rng.integers(0, 2, shape).astype(dt)
+        else:
+            feeds[i.name] = rng.uniform(-1, 1, shape).astype(np.float32)
     for _ in range(max(2, iters // 10)):
         sess.run(None, feeds)
     # Like the Rust harness: more runs for fast models (about 0.2 s, at most 5000).

@@ -7,7 +7,8 @@ use qcc_ir::{DType, Data, Dim, Module, Tensor};
 use std::time::Instant;
 
 /// Deterministic pseudo-random inputs matching the graph inputs; symbolic dims take
-/// `batch`, unknown dims take 1.
+/// `batch`, unknown dims take 1. Floats lie in [-1, 1), 8- and 16-bit integers in
+/// [-128, 127] clamped to their type, 32- and 64-bit integers (indices) are 0 or 1.
 pub fn generate_inputs(module: &Module, batch: usize, seed: u64) -> Vec<Tensor> {
     let mut rng = fastrand::Rng::with_seed(seed);
     module
@@ -30,6 +31,12 @@ pub fn generate_inputs(module: &Module, batch: usize, seed: u64) -> Vec<Tensor> 
                 DType::F32 | DType::F64 => {
                     let vals: Vec<f64> = (0..n).map(|_| rng.f64() * 2.0 - 1.0).collect();
                     Data::from_f64(ty.dtype, &vals)
+                }
+                // 32- and 64-bit integer inputs are usually indices (token ids, a mask):
+                // 0 and 1 are valid for any table.
+                DType::I32 | DType::I64 => {
+                    let vals: Vec<i64> = (0..n).map(|_| rng.i64(0..=1)).collect();
+                    Data::from_i64(ty.dtype, &vals)
                 }
                 dt => {
                     let (lo, hi) = dt.int_range().unwrap_or((0, 1));

@@ -31,18 +31,12 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                      quantize_dynamic, quantize_static)
+from onnxruntime.quantization import CalibrationMethod, QuantType, quantize_dynamic, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-STATIC = {
-    "qdq_u8s8_pc": dict(quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, per_channel=True),
-    "qdq_s8s8_pt": dict(quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
-                        weight_type=QuantType.QInt8, per_channel=False),
-    "qop_u8s8": dict(quant_format=QuantFormat.QOperator, activation_type=QuantType.QUInt8,
-                     weight_type=QuantType.QInt8, per_channel=False),
-}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The static variants, the calibration reader and the ORT runner are the torchvision script's.
+from make_torchvision_corpus import VARIANTS as STATIC, Reader, run  # noqa: E402
 
 
 class Attention(torch.nn.Module):
@@ -126,23 +120,6 @@ MODELS = {
     "tiny_vit": (TinyVit, normal((3, 32, 32)), normal((3, 32, 32)), {0: "N"}),
     "tiny_text": (TinyText, tokens(16), tokens(12), {0: "N", 1: "T"}),
 }
-
-
-class Reader(CalibrationDataReader):
-    def __init__(self, name, xs):
-        self.it = iter([{name: x} for x in xs])
-
-    def get_next(self):
-        return next(self.it, None)
-
-
-def run(path, x, level):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = level
-    s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    return s.run(None, {s.get_inputs()[0].name: x})[0]
 
 
 def ort_histogram(path):

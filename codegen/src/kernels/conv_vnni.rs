@@ -146,20 +146,10 @@ fn integer_zero_points(
             }
         }
     };
-    let zw: Vec<i32> = match l.node.inputs.get(3) {
-        None => vec![0; m],
-        Some(_) => {
-            let Some(z) = l.const_operand(3) else {
-                return Ok(None);
-            };
-            match z.data.to_i64_vec().as_slice() {
-                [] => vec![0; m],
-                [v] => vec![*v as i32; m],
-                v if v.len() == m => v.iter().map(|&x| x as i32).collect(),
-                _ => return Ok(None),
-            }
-        }
+    let Some(zw) = l.const_zero_points(3, m) else {
+        return Ok(None);
     };
+    let zw = zw.into_iter().map(|z| z as i32).collect();
     Ok(Some((zx, zx_u8, zw)))
 }
 

@@ -37,12 +37,7 @@ fn pack_b(
     k: usize,
     n: usize,
 ) -> Option<(Vec<i32>, Vec<f32>)> {
-    let axis = if trans_b { 0 } else { 1 };
-    let (sb, zb): (Vec<f32>, Vec<i32>) = match b_q.axis {
-        None => (vec![b_q.scale[0]; n], vec![b_q.zero_point[0]; n]),
-        Some(a) if a == axis && b_q.scale.len() == n => (b_q.scale.clone(), b_q.zero_point.clone()),
-        _ => return None,
-    };
+    let (sb, zb) = column_params(b_q, if trans_b { 0 } else { 1 }, n)?;
     let v = b.data.to_i64_vec();
     if v.len() != k * n {
         return None;
@@ -59,6 +54,45 @@ fn pack_b(
         }
     }
     Some((p, sb))
+}
+
+/// B's scale and zero point per output column: per tensor, or per axis along `axis` (the
+/// output dim) with `n` entries.
+pub(super) fn column_params(
+    b_q: &qcc_ir::QParams,
+    axis: usize,
+    n: usize,
+) -> Option<(Vec<f32>, Vec<i32>)> {
+    match b_q.axis {
+        None => Some((vec![b_q.scale[0]; n], vec![b_q.zero_point[0]; n])),
+        Some(a) if a == axis && b_q.scale.len() == n => {
+            Some((b_q.scale.clone(), b_q.zero_point.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// The requantization of a `qmatmul` result (8-bit, per tensor or per column along its
+/// last dim) with A's scale `sa` and B's per-column scales `sb`.
+pub(super) fn qmatmul_requant(
+    l: &Lower,
+    sa: f32,
+    sb: &[f32],
+) -> Result<Option<(Vec<Channel>, OutMode)>, String> {
+    let y_ty = l.out_ty(0)?;
+    let Some(q) = &y_ty.quant else {
+        return Ok(None);
+    };
+    if !small_int(y_ty.dtype) {
+        return Ok(None);
+    }
+    let out_axis = y_ty.rank().saturating_sub(1);
+    if q.axis.is_some() && (q.axis != Some(out_axis) || q.scale.len() != sb.len()) {
+        return Ok(None);
+    }
+    let (qmin, qmax) = q.storage_range(y_ty.dtype);
+    let chans = requant::channels(l.module.requant, 1.0, sa, sb, q, None)?;
+    Ok(Some((chans, OutMode::Quant { qmin, qmax })))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -262,28 +296,10 @@ pub fn lower_qmatmul(l: &mut Lower) -> Lowered {
     let Some((packed, sb)) = pack_b(&b, &b_q, false, k, n) else {
         return Ok(None);
     };
-    let y_ty = l.out_ty(0)?.clone();
-    let Some(q) = y_ty.quant.clone() else {
+    let Some((chans, out)) = qmatmul_requant(l, sa, &sb)? else {
         return Ok(None);
     };
-    if !small_int(y_ty.dtype) {
-        return Ok(None);
-    }
-    let out_axis = y_ty.rank().saturating_sub(1);
-    if q.axis.is_some() && (q.axis != Some(out_axis) || q.scale.len() != n) {
-        return Ok(None);
-    }
-    let (qmin, qmax) = q.storage_range(y_ty.dtype);
-    let chans = requant::channels(l.module.requant, 1.0, sa, &sb, &q, None)?;
-    build(
-        l,
-        (m, k, n),
-        (k, 1),
-        packed,
-        chans,
-        OutMode::Quant { qmin, qmax },
-        None,
-    )
+    build(l, (m, k, n), (k, 1), packed, chans, out, None)
 }
 
 impl QGemm {

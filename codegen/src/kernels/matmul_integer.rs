@@ -68,19 +68,8 @@ pub fn lower(l: &mut Lower) -> Lowered {
             }
         }
     };
-    let zb: Vec<i64> = match l.node.inputs.get(3) {
-        None => vec![0; n],
-        Some(_) => {
-            let Some(z) = l.const_operand(3) else {
-                return Ok(None);
-            };
-            match z.data.to_i64_vec().as_slice() {
-                [] => vec![0; n],
-                [v] => vec![*v; n],
-                v if v.len() == n => v.to_vec(),
-                _ => return Ok(None),
-            }
-        }
+    let Some(zb) = l.const_zero_points(3, n) else {
+        return Ok(None);
     };
     let bv = b.data.to_i64_vec();
     if bv.len() != k * n {

@@ -228,6 +228,22 @@ impl Lower<'_> {
         Some((s, z, q.storage_range(ty.dtype)))
     }
 
+    /// A constant zero-point operand `i` for `n` channels (ONNX MatMulInteger /
+    /// ConvInteger): absent or empty gives zeros, one value is broadcast; `None` when it is
+    /// computed at run time or has another length.
+    pub fn const_zero_points(&self, i: usize, n: usize) -> Option<Vec<i64>> {
+        if i >= self.node.inputs.len() {
+            return Some(vec![0; n]);
+        }
+        let v = self.const_operand(i)?.data.to_i64_vec();
+        match v.as_slice() {
+            [] => Some(vec![0; n]),
+            [z] => Some(vec![*z; n]),
+            _ if v.len() == n => Some(v),
+            _ => None,
+        }
+    }
+
     /// Per-tensor quantization parameters of operand `i`.
     pub fn in_q_tensor(&self, i: usize) -> Option<(f32, i32)> {
         let q = self.in_ty(i).ok()?.quant.as_ref()?;

@@ -5,8 +5,9 @@
 //! `y[i, j] = requant(sum_k (a[i, k] - za) * bp[j, k])` is one vector dot product of A's
 //! row with a packed row, requantized per column exactly as the constant-B kernel does.
 
-use super::requant::{self, OutMode, Requant};
-use super::{small_int, Addr, Fb, Kernel, Lower, Lowered};
+use super::gemm::{column_params, qmatmul_requant};
+use super::requant::Requant;
+use super::{Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::DType;
 
@@ -68,29 +69,16 @@ pub fn lower(l: &mut Lower) -> Lowered {
     let Some(b_q) = l.in_ty(1)?.quant.clone() else {
         return Ok(None);
     };
-    let (sb, zb): (Vec<f32>, Vec<i32>) = match b_q.axis {
-        None => (vec![b_q.scale[0]; n], vec![b_q.zero_point[0]; n]),
-        Some(ax) if ax == b_s.len() - 1 && b_q.scale.len() == n => {
-            (b_q.scale.clone(), b_q.zero_point.clone())
-        }
-        _ => return Ok(None),
-    };
-    let y_ty = l.out_ty(0)?.clone();
-    let Some(q) = y_ty.quant.clone() else {
+    let Some((sb, zb)) = column_params(&b_q, b_s.len() - 1, n) else {
         return Ok(None);
     };
-    if !small_int(y_ty.dtype) {
+    let Some((chans, out)) = qmatmul_requant(l, sa, &sb)? else {
         return Ok(None);
-    }
-    let out_axis = y_ty.rank().saturating_sub(1);
-    if q.axis.is_some() && (q.axis != Some(out_axis) || q.scale.len() != n) {
-        return Ok(None);
-    }
-    let (qmin, qmax) = q.storage_range(y_ty.dtype);
-    let chans = requant::channels(l.module.requant, 1.0, sa, &sb, &q, None)?;
+    };
+    let y_dt = l.out_ty(0)?.dtype;
     let packed = l.scratch(n * k.div_ceil(8) * 8 * 2);
     let zb = l.pool.i32s(&zb);
-    let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax });
+    let req = Requant::new(l.pool, &chans, out);
     Ok(Some(Box::new(ActMatMul {
         batch,
         a_batched: a_batch > 1,
@@ -106,7 +94,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         zb,
         packed,
         y: l.out_addr(0)?,
-        y_dt: y_ty.dtype,
+        y_dt,
         req,
     })))
 }

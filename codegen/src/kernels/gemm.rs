@@ -105,6 +105,21 @@ fn build(
     out: OutMode,
     c: Option<Vec<i32>>,
 ) -> Lowered {
+    if let OutMode::Quant { qmin, qmax } = out {
+        let contiguous = a_strides == (k, 1);
+        let cols = super::gemm_cols::plan(
+            l,
+            (m, k, n),
+            contiguous,
+            &packed,
+            &chans,
+            (qmin, qmax),
+            c.as_deref(),
+        )?;
+        if cols.is_some() {
+            return Ok(cols);
+        }
+    }
     let a_dt = l.in_ty(0)?.dtype;
     let y_dt = l.out_ty(0)?.dtype;
     let za = l.in_q_tensor(0).map_or(0, |q| q.1);

@@ -19,6 +19,7 @@ pub mod fgemm;
 pub mod fsoftmax;
 pub mod gather;
 pub mod gemm;
+pub mod gemm_cols;
 pub mod layer_norm;
 pub mod lut;
 pub mod matmul_integer;

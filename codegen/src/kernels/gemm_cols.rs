@@ -16,6 +16,91 @@ use qcc_ir::DType;
 /// Columns per pass.
 const COLS: usize = 16;
 
+/// Per-column float requantization constants, `n16` entries each: the multiplier (f32), the
+/// zero point (i32) and the clamp `[qmin - zp, qmax - zp]` (f32, f32).
+#[derive(Clone, Copy)]
+pub struct ColumnRequant {
+    mult: Addr,
+    zp: Addr,
+    lo: Addr,
+    hi: Addr,
+}
+
+/// The loaded constants of columns `j0 .. j0 + 4 * vecs`.
+pub struct ColumnConsts {
+    mult: Vec<Value>,
+    zp: Vec<Value>,
+    lo: Vec<Value>,
+    hi: Vec<Value>,
+}
+
+impl ColumnRequant {
+    /// The tables for `chans` (one per column) when every multiplier is a float one.
+    pub fn new(
+        l: &mut Lower,
+        chans: &[Channel],
+        (qmin, qmax): (i64, i64),
+        n16: usize,
+    ) -> Option<ColumnRequant> {
+        let mults: Vec<f32> = chans
+            .iter()
+            .map(|ch| match ch.mult {
+                Mult::Ir(Multiplier::Float(f)) => Some(f),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        let zps: Vec<i32> = chans.iter().map(|ch| ch.zp).collect();
+        let bound = |q: i64, zp: i32| (q - zp as i64) as f32;
+        let lo: Vec<f32> = zps.iter().map(|&z| bound(qmin, z)).collect();
+        let hi: Vec<f32> = zps.iter().map(|&z| bound(qmax, z)).collect();
+        let f32s = |l: &mut Lower, mut v: Vec<f32>| {
+            v.resize(n16, 0.0);
+            l.pool.f32s(&v)
+        };
+        let mut zpad = zps;
+        zpad.resize(n16, 0);
+        Some(ColumnRequant {
+            mult: f32s(l, mults),
+            zp: l.pool.i32s(&zpad),
+            lo: f32s(l, lo),
+            hi: f32s(l, hi),
+        })
+    }
+
+    /// Loads the constants of `vecs` vectors of columns from column `j0` (an i64 value).
+    pub fn load(&self, fb: &mut Fb, j0: Value, vecs: usize) -> ColumnConsts {
+        let cf = super::const_flags();
+        let lanes = |fb: &mut Fb, a: Addr, ty| -> Vec<Value> {
+            let base = fb.base(a);
+            let p = fb.index(base, j0, 4);
+            (0..vecs)
+                .map(|v| fb.b.ins().load(ty, cf, p, (16 * v) as i32))
+                .collect()
+        };
+        ColumnConsts {
+            mult: lanes(fb, self.mult, types::F32X4),
+            zp: lanes(fb, self.zp, types::I32X4),
+            lo: lanes(fb, self.lo, types::F32X4),
+            hi: lanes(fb, self.hi, types::F32X4),
+        }
+    }
+}
+
+impl ColumnConsts {
+    /// Requantizes accumulator vector `v` (4 columns) and stores its first `count` results
+    /// at `ya`.
+    pub fn store(&self, fb: &mut Fb, v: usize, acc: Value, y_dt: DType, ya: Value, count: usize) {
+        let f = fb.b.ins().fcvt_from_sint(types::F32X4, acc);
+        let f = fb.b.ins().fmul(f, self.mult[v]);
+        let f = fb.b.ins().nearest(f);
+        let f = fb.b.ins().fmax(f, self.lo[v]);
+        let f = fb.b.ins().fmin(f, self.hi[v]);
+        let q = fb.b.ins().x86_cvtt2dq(types::I32X4, f);
+        let q = fb.b.ins().iadd(q, self.zp[v]);
+        super::simd::store_q_n(fb, &[q], None, y_dt, ya, count * y_dt.size());
+    }
+}
+
 /// The plan of one product.
 pub struct GemmCols {
     m: usize,
@@ -25,14 +110,9 @@ pub struct GemmCols {
     a_dt: DType,
     /// B packed `[k4][n16][4]` i8.
     b: Addr,
-    /// Per column (`n16` entries each): the accumulator's start `C[j] - z_u8 * sum_k B[k,
-    /// j]` (i32), the multiplier (f32), the zero point (i32) and the clamp `[qmin - zp,
-    /// qmax - zp]` (f32, f32).
+    /// Per column (`n16` entries): the accumulator's start `C[j] - z_u8 * sum_k B[k, j]`.
     start: Addr,
-    mult: Addr,
-    zp: Addr,
-    lo: Addr,
-    hi: Addr,
+    req: ColumnRequant,
     y: Addr,
     y_dt: DType,
 }
@@ -52,13 +132,6 @@ pub fn plan(
 ) -> Result<Option<Box<dyn Kernel>>, String> {
     let a_dt = l.in_ty(0)?.dtype;
     let y_dt = l.out_ty(0)?.dtype;
-    let float: Option<Vec<f32>> = chans
-        .iter()
-        .map(|ch| match ch.mult {
-            Mult::Ir(Multiplier::Float(f)) => Some(f),
-            _ => None,
-        })
-        .collect();
     let row_c = match c {
         None => Some(vec![0; n]),
         // The same C row for every output row.
@@ -67,7 +140,7 @@ pub fn plan(
         }
         Some(_) => None,
     };
-    let (Some(mults), Some(row_c)) = (float, row_c) else {
+    let Some(row_c) = row_c else {
         return Ok(None);
     };
     if !l.vnni
@@ -86,6 +159,9 @@ pub fn plan(
     };
     let za_u8 = za + if a_dt == DType::I8 { 128 } else { 0 };
     let (k4, n16) = (k.div_ceil(4), n.div_ceil(COLS) * COLS);
+    let Some(req) = ColumnRequant::new(l, chans, (qmin, qmax), n16) else {
+        return Ok(None);
+    };
     let mut b = vec![0u8; k4 * n16 * 4];
     for j in 0..n {
         for kk in 0..k {
@@ -107,15 +183,6 @@ pub fn plan(
                 .wrapping_sub(za_u8.wrapping_mul(sum))
         })
         .collect();
-    let zps: Vec<i32> = chans.iter().map(|ch| ch.zp).collect();
-    let bound = |q: i64, zp: i32| (q - zp as i64) as f32;
-    let lo: Vec<f32> = zps.iter().map(|&z| bound(qmin, z)).collect();
-    let hi: Vec<f32> = zps.iter().map(|&z| bound(qmax, z)).collect();
-    let f32s = |l: &mut Lower, v: Vec<f32>, fill: f32| {
-        let mut v = v;
-        v.resize(n16, fill);
-        l.pool.f32s(&v)
-    };
     Ok(Some(Box::new(GemmCols {
         m,
         k,
@@ -124,10 +191,7 @@ pub fn plan(
         a_dt,
         b: l.pool.add(&b),
         start: l.pool.i32s(&pad(start, 0)),
-        mult: f32s(l, mults, 0.0),
-        zp: l.pool.i32s(&pad(zps, 0)),
-        lo: f32s(l, lo, 0.0),
-        hi: f32s(l, hi, 0.0),
+        req,
         y: l.out_addr(0)?,
         y_dt,
     })))
@@ -167,18 +231,14 @@ impl GemmCols {
         let ysz = self.y_dt.size();
         let cf = super::const_flags();
         let vecs = valid.div_ceil(4);
-        let lanes = |fb: &mut Fb, a: Addr, ty| -> Vec<Value> {
-            let base = fb.base(a);
+        let start: Vec<Value> = {
+            let base = fb.base(self.start);
             let p = fb.index(base, j0, 4);
             (0..vecs)
-                .map(|v| fb.b.ins().load(ty, cf, p, (16 * v) as i32))
+                .map(|v| fb.b.ins().load(types::I32X4, cf, p, (16 * v) as i32))
                 .collect()
         };
-        let start = lanes(fb, self.start, types::I32X4);
-        let mult = lanes(fb, self.mult, types::F32X4);
-        let zp = lanes(fb, self.zp, types::I32X4);
-        let lo = lanes(fb, self.lo, types::F32X4);
-        let hi = lanes(fb, self.hi, types::F32X4);
+        let consts = self.req.load(fb, j0, vecs);
         let bbase = fb.base(self.b);
         let bcol = fb.index(bbase, j0, 4);
         fb.for_n(m, |fb, i| {
@@ -208,16 +268,8 @@ impl GemmCols {
             let y0 = fb.index(yrow, j0, ysz);
             for (v, &acc) in accs.iter().enumerate() {
                 let a = fb.b.use_var(acc);
-                let f = fb.b.ins().fcvt_from_sint(types::F32X4, a);
-                let f = fb.b.ins().fmul(f, mult[v]);
-                let f = fb.b.ins().nearest(f);
-                let f = fb.b.ins().fmax(f, lo[v]);
-                let f = fb.b.ins().fmin(f, hi[v]);
-                let q = fb.b.ins().x86_cvtt2dq(types::I32X4, f);
-                let q = fb.b.ins().iadd(q, zp[v]);
                 let ya = fb.b.ins().iadd_imm_s(y0, (4 * v * ysz) as i64);
-                let count = (valid - 4 * v).min(4);
-                super::simd::store_q_n(fb, &[q], None, self.y_dt, ya, count * ysz);
+                consts.store(fb, v, a, self.y_dt, ya, (valid - 4 * v).min(4));
             }
         });
     }

@@ -1452,7 +1452,17 @@ fn float_elementwise_cast_and_dynamic_quantize_match_interpreter() {
                     .graph
                     .add_node("dql", Op::DynamicQuantizeLinear, vec![x], outs);
                 m.graph.outputs.extend(vs);
-                (m, vec![input])
+                // Plain values, NaN and infinities, all positive (zero point 0), or one value.
+                let vals: Vec<f32> = match rng.u8(..4) {
+                    0 => special_floats(rng, n * cols, 1.0),
+                    1 => f32_data(rng, n * cols)
+                        .iter()
+                        .map(|v| v.abs() * 7.0)
+                        .collect(),
+                    2 => vec![rng.f32() - 0.5; n * cols],
+                    _ => f32_data(rng, n * cols),
+                };
+                (m, vec![Tensor::new(vec![n, cols], Data::F32(vals))])
             }
         }
     });

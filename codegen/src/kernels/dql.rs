@@ -1,7 +1,11 @@
 //! `dynamic_quantize_linear` (f32 -> u8, scale, zero point) with the interpreter's
 //! arithmetic: `max` / `min` folded from 0 (a NaN element is skipped), `scale = (max - min)
 //! / 255` (1 when they are equal), `zp = round_half_even(clamp(0 - min / scale, 0, 255))`,
-//! then each element quantized as `quantize` does.
+//! then each element quantized as `quantize` does. On vector targets both passes take 4
+//! elements at a time: the maximum and minimum are order-free (NaN lanes skipped, each lane
+//! starting from 0), and each quotient is rounded, a NaN made 0 and clamped to
+//! `[-zp, 255 - zp]` in f32 before converting (what the saturating conversion and the
+//! integer clamp give).
 
 use super::requant::add_zp_clamp;
 use super::{flags, Addr, Fb, Kernel, Lower, Lowered};
@@ -10,6 +14,8 @@ use cranelift_codegen::ir::{types, InstBuilder};
 use qcc_ir::DType;
 
 struct Dql {
+    /// Vector kernels allowed.
+    simd: bool,
     n: usize,
     x: Addr,
     y: Addr,
@@ -28,6 +34,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         return Ok(None);
     }
     Ok(Some(Box::new(Dql {
+        simd: l.simd,
         n: l.in_dims(0)?.iter().product(),
         x: l.in_addr(0)?,
         y: l.out_addr(0)?,
@@ -42,7 +49,37 @@ impl Kernel for Dql {
         let zero = fb.f32c(0.0);
         let maxv = fb.var(types::F32, zero);
         let minv = fb.var(types::F32, zero);
-        fb.for_n(self.n, |fb, i| {
+        let quads = if self.simd { self.n / 4 } else { 0 };
+        if quads > 0 {
+            // Four lanes from 0, then folded into the scalar running values.
+            let zv = fb.b.ins().splat(types::F32X4, zero);
+            let (vmax, vmin) = (fb.var(types::F32X4, zv), fb.var(types::F32X4, zv));
+            fb.for_ptrs(quads, &[xb], &[16], |fb, p| {
+                let v = fb.b.ins().load(types::F32X4, flags(), p[0], 0);
+                let m = fb.b.use_var(vmax);
+                let gt = fb.b.ins().fcmp(FloatCC::GreaterThan, v, m);
+                let m = fb.b.ins().bitselect(gt, v, m);
+                fb.b.def_var(vmax, m);
+                let m = fb.b.use_var(vmin);
+                let lt = fb.b.ins().fcmp(FloatCC::LessThan, v, m);
+                let m = fb.b.ins().bitselect(lt, v, m);
+                fb.b.def_var(vmin, m);
+            });
+            let (vx, vn) = (fb.b.use_var(vmax), fb.b.use_var(vmin));
+            for lane in 0..4u8 {
+                let e = fb.b.ins().extractlane(vx, lane);
+                let m = fb.b.use_var(maxv);
+                let gt = fb.b.ins().fcmp(FloatCC::GreaterThan, e, m);
+                let m = fb.b.ins().select(gt, e, m);
+                fb.b.def_var(maxv, m);
+                let e = fb.b.ins().extractlane(vn, lane);
+                let m = fb.b.use_var(minv);
+                let lt = fb.b.ins().fcmp(FloatCC::LessThan, e, m);
+                let m = fb.b.ins().select(lt, e, m);
+                fb.b.def_var(minv, m);
+            }
+        }
+        fb.for_span(quads * 4, self.n, |fb, i| {
             let xa = fb.index(xb, i, 4);
             let v = fb.b.ins().load(types::F32, flags(), xa, 0);
             // `m.max(v)` / `m.min(v)` with m never NaN: a NaN v keeps m.
@@ -76,7 +113,32 @@ impl Kernel for Dql {
         let za = fb.base(self.zp);
         fb.b.ins().istore8(flags(), zp, za, 0);
         let yb = fb.base(self.y);
-        fb.for_n(self.n, |fb, i| {
+        if quads > 0 {
+            let sv = fb.b.ins().splat(types::F32X4, scale);
+            let zpv = fb.b.ins().splat(types::I32X4, zp);
+            let zpf = fb.b.ins().fcvt_from_sint(types::F32, zp);
+            let lo = fb.b.ins().fneg(zpf);
+            let hi = fb.b.ins().fsub(c255, zpf);
+            let (lo, hi) = (
+                fb.b.ins().splat(types::F32X4, lo),
+                fb.b.ins().splat(types::F32X4, hi),
+            );
+            let zv = fb.b.ins().splat(types::F32X4, zero);
+            fb.for_ptrs(quads, &[xb, yb], &[16, 4], |fb, p| {
+                let v = fb.b.ins().load(types::F32X4, flags(), p[0], 0);
+                let r = fb.b.ins().fdiv(v, sv);
+                let r = fb.b.ins().nearest(r);
+                // NaN -> 0, as the saturating conversion makes it.
+                let nan = fb.b.ins().fcmp(FloatCC::Unordered, r, r);
+                let r = fb.b.ins().bitselect(nan, zv, r);
+                let r = fb.b.ins().fmax(r, lo);
+                let r = fb.b.ins().fmin(r, hi);
+                let q = fb.b.ins().x86_cvtt2dq(types::I32X4, r);
+                let q = fb.b.ins().iadd(q, zpv);
+                super::simd::store_q_n(fb, &[q], None, DType::U8, p[1], 4);
+            });
+        }
+        fb.for_span(quads * 4, self.n, |fb, i| {
             let xa = fb.index(xb, i, 4);
             let v = fb.b.ins().load(types::F32, flags(), xa, 0);
             let r = fb.b.ins().fdiv(v, scale);

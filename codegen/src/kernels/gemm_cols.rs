@@ -110,11 +110,21 @@ pub struct GemmCols {
     a_dt: DType,
     /// B packed `[k4][n16][4]` i8.
     b: Addr,
-    /// Per column (`n16` entries): the accumulator's start `C[j] - z_u8 * sum_k B[k, j]`.
+    /// Per column (`n16` entries): the accumulator's start `C[j] - z_u8 * sum_k B[k, j]`
+    /// (quantized results), or `sum_k B[k, j]` (raw results, `z_u8` known at run time).
     start: Addr,
-    req: ColumnRequant,
+    out: Out,
     y: Addr,
     y_dt: DType,
+}
+
+/// What leaves the accumulators.
+enum Out {
+    /// 8-bit results, requantized per column.
+    Quant(ColumnRequant),
+    /// Raw i32 sums (ONNX MatMulInteger) with A's zero point a run-time scalar (`Ok`) or a
+    /// constant (`Err`), in A's stored type.
+    Raw(Result<Addr, i32>),
 }
 
 /// Plans the kernel when it applies: VNNI, float requantization on every channel,
@@ -191,9 +201,52 @@ pub fn plan(
         a_dt,
         b: l.pool.add(&b),
         start: l.pool.i32s(&pad(start, 0)),
-        req,
+        out: Out::Quant(req),
         y: l.out_addr(0)?,
         y_dt,
+    })))
+}
+
+/// Plans `matmul_integer` (raw i32 results) on the column kernel: VNNI, contiguous 8-bit
+/// A rows with a scalar zero point `za` (run-time address or constant), B's values (zero
+/// points subtracted, `packed` as `[N][K]`) within i8.
+pub fn plan_integer(
+    l: &mut Lower,
+    (m, k, n): (usize, usize, usize),
+    packed: &[i32],
+    za: Result<Addr, i32>,
+) -> Result<Option<Box<dyn Kernel>>, String> {
+    let a_dt = l.in_ty(0)?.dtype;
+    if !l.vnni
+        || k == 0
+        || packed.len() != n * k
+        || !matches!(a_dt, DType::U8 | DType::I8)
+        || l.out_ty(0)?.dtype != DType::I32
+        || packed.iter().any(|&v| i8::try_from(v).is_err())
+    {
+        return Ok(None);
+    }
+    let (k4, n16) = (k.div_ceil(4), n.div_ceil(COLS) * COLS);
+    let mut b = vec![0u8; k4 * n16 * 4];
+    let mut sums = vec![0i32; n16];
+    for j in 0..n {
+        for kk in 0..k {
+            let v = packed[j * k + kk];
+            b[((kk / 4) * n16 + j) * 4 + kk % 4] = v as i8 as u8;
+            sums[j] = sums[j].wrapping_add(v);
+        }
+    }
+    Ok(Some(Box::new(GemmCols {
+        m,
+        k,
+        n,
+        a: l.in_addr(0)?,
+        a_dt,
+        b: l.pool.add(&b),
+        start: l.pool.i32s(&sums),
+        out: Out::Raw(za),
+        y: l.out_addr(0)?,
+        y_dt: DType::I32,
     })))
 }
 
@@ -238,7 +291,33 @@ impl GemmCols {
                 .map(|v| fb.b.ins().load(types::I32X4, cf, p, (16 * v) as i32))
                 .collect()
         };
-        let consts = self.req.load(fb, j0, vecs);
+        let (start, consts) = match &self.out {
+            Out::Quant(req) => (start, Some(req.load(fb, j0, vecs))),
+            Out::Raw(za) => {
+                // `- z_u8 * sum_k B[k, j]`, z_u8 A's zero point in the u8 domain.
+                let z = match *za {
+                    Ok(a) => {
+                        let p = fb.base(a);
+                        fb.load_int(self.a_dt, p, 0)
+                    }
+                    Err(c) => fb.c32(c),
+                };
+                let z = if self.a_dt == DType::I8 {
+                    fb.b.ins().iadd_imm_s(z, 128)
+                } else {
+                    z
+                };
+                let zv = fb.b.ins().splat(types::I32X4, z);
+                let start = start
+                    .into_iter()
+                    .map(|s| {
+                        let c = fb.b.ins().imul(zv, s);
+                        fb.b.ins().ineg(c)
+                    })
+                    .collect();
+                (start, None)
+            }
+        };
         let bbase = fb.base(self.b);
         let bcol = fb.index(bbase, j0, 4);
         fb.for_n(m, |fb, i| {
@@ -269,7 +348,19 @@ impl GemmCols {
             for (v, &acc) in accs.iter().enumerate() {
                 let a = fb.b.use_var(acc);
                 let ya = fb.b.ins().iadd_imm_s(y0, (4 * v * ysz) as i64);
-                consts.store(fb, v, a, self.y_dt, ya, (valid - 4 * v).min(4));
+                let count = (valid - 4 * v).min(4);
+                match &consts {
+                    Some(c) => c.store(fb, v, a, self.y_dt, ya, count),
+                    None if count == 4 => {
+                        fb.b.ins().store(flags(), a, ya, 0);
+                    }
+                    None => {
+                        for lane in 0..count {
+                            let e = fb.b.ins().extractlane(a, lane as u8);
+                            fb.b.ins().store(flags(), e, ya, (4 * lane) as i32);
+                        }
+                    }
+                }
             }
         });
     }

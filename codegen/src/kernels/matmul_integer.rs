@@ -83,6 +83,13 @@ pub fn lower(l: &mut Lower) -> Lowered {
             (0..k).map(move |kk| (bv[kk * n + j] - zb) as i32)
         })
         .collect();
+    // Contiguous A rows: the column kernel (4 columns per `vpdpbusd`, no horizontal sums).
+    if a_s[a_s.len() - 1] == k {
+        let cols = super::gemm_cols::plan_integer(l, (m, k, n), &packed, za)?;
+        if cols.is_some() {
+            return Ok(cols);
+        }
+    }
     let b = if l.vnni && k >= 16 && packed.iter().all(|&v| i8::try_from(v).is_ok()) {
         let k16 = k.div_ceil(16) * 16;
         let mut b8 = vec![0u8; n * k16];

@@ -10,7 +10,8 @@
 use super::requant::add_zp_clamp;
 use super::{flags, Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_frontend::Variable;
 use qcc_ir::DType;
 
 struct Dql {
@@ -43,6 +44,19 @@ pub fn lower(l: &mut Lower) -> Lowered {
     })))
 }
 
+/// `var = v cc var ? v : var` (`GreaterThan` for the maximum, `LessThan` for the minimum;
+/// a NaN `v` keeps `var`), on one f32 or on four lanes.
+fn keep(fb: &mut Fb, cc: FloatCC, var: Variable, v: Value) {
+    let m = fb.b.use_var(var);
+    let c = fb.b.ins().fcmp(cc, v, m);
+    let m = if fb.b.func.dfg.value_type(v).is_vector() {
+        fb.b.ins().bitselect(c, v, m)
+    } else {
+        fb.b.ins().select(c, v, m)
+    };
+    fb.b.def_var(var, m);
+}
+
 impl Kernel for Dql {
     fn emit(&self, fb: &mut Fb) {
         let xb = fb.base(self.x);
@@ -56,41 +70,23 @@ impl Kernel for Dql {
             let (vmax, vmin) = (fb.var(types::F32X4, zv), fb.var(types::F32X4, zv));
             fb.for_ptrs(quads, &[xb], &[16], |fb, p| {
                 let v = fb.b.ins().load(types::F32X4, flags(), p[0], 0);
-                let m = fb.b.use_var(vmax);
-                let gt = fb.b.ins().fcmp(FloatCC::GreaterThan, v, m);
-                let m = fb.b.ins().bitselect(gt, v, m);
-                fb.b.def_var(vmax, m);
-                let m = fb.b.use_var(vmin);
-                let lt = fb.b.ins().fcmp(FloatCC::LessThan, v, m);
-                let m = fb.b.ins().bitselect(lt, v, m);
-                fb.b.def_var(vmin, m);
+                keep(fb, FloatCC::GreaterThan, vmax, v);
+                keep(fb, FloatCC::LessThan, vmin, v);
             });
             let (vx, vn) = (fb.b.use_var(vmax), fb.b.use_var(vmin));
             for lane in 0..4u8 {
                 let e = fb.b.ins().extractlane(vx, lane);
-                let m = fb.b.use_var(maxv);
-                let gt = fb.b.ins().fcmp(FloatCC::GreaterThan, e, m);
-                let m = fb.b.ins().select(gt, e, m);
-                fb.b.def_var(maxv, m);
+                keep(fb, FloatCC::GreaterThan, maxv, e);
                 let e = fb.b.ins().extractlane(vn, lane);
-                let m = fb.b.use_var(minv);
-                let lt = fb.b.ins().fcmp(FloatCC::LessThan, e, m);
-                let m = fb.b.ins().select(lt, e, m);
-                fb.b.def_var(minv, m);
+                keep(fb, FloatCC::LessThan, minv, e);
             }
         }
         fb.for_span(quads * 4, self.n, |fb, i| {
             let xa = fb.index(xb, i, 4);
             let v = fb.b.ins().load(types::F32, flags(), xa, 0);
             // `m.max(v)` / `m.min(v)` with m never NaN: a NaN v keeps m.
-            let m = fb.b.use_var(maxv);
-            let gt = fb.b.ins().fcmp(FloatCC::GreaterThan, v, m);
-            let m = fb.b.ins().select(gt, v, m);
-            fb.b.def_var(maxv, m);
-            let m = fb.b.use_var(minv);
-            let lt = fb.b.ins().fcmp(FloatCC::LessThan, v, m);
-            let m = fb.b.ins().select(lt, v, m);
-            fb.b.def_var(minv, m);
+            keep(fb, FloatCC::GreaterThan, maxv, v);
+            keep(fb, FloatCC::LessThan, minv, v);
         });
         let (mx, mn) = (fb.b.use_var(maxv), fb.b.use_var(minv));
         let range = fb.b.ins().fsub(mx, mn);

@@ -98,10 +98,7 @@ struct ConvVnni {
     w16: Addr,
     y: Addr,
     y_dt: DType,
-    /// The requantization (`qconv`), or `None` for raw i32 results (`conv_integer`).
-    req: Option<Requant>,
-    /// Each output channel's weight sum (`conv_integer`: the zero-point correction).
-    wsum: Option<Addr>,
+    out: ConvOut,
     /// Output channels and pixel vectors per pass: (4, 2), (4, 3) or (2, 4).
     ocb: usize,
     pv: usize,
@@ -109,6 +106,15 @@ struct ConvVnni {
     zero: Addr,
     /// Weights stored as 4 channels' groups per 16 bytes, each group broadcast from memory.
     lanes: bool,
+}
+
+/// What leaves the accumulators.
+enum ConvOut {
+    /// `qconv`: requantized 8-bit results (the zero point's share folded into the biases).
+    Quant(Requant),
+    /// `conv_integer`: raw i32 sums; each output channel's weight sum, for the zero point's
+    /// share `z_u8 * sum w` taken at run time.
+    Raw(Addr),
 }
 
 /// Lowers `qconv` to the VNNI kernel when it applies (`Ok(None)` otherwise).
@@ -122,35 +128,28 @@ pub fn lower_integer(l: &mut Lower, a: &ConvAttrs) -> Lowered {
     build(l, a, None, true)
 }
 
-/// The zero points of a `conv_integer`: the input's (a constant in the input's stored
-/// domain, or the address of a run-time scalar) and the weights' per output channel.
-fn integer_zero_points(
-    l: &mut Lower,
-    m: usize,
-) -> Result<Option<(ZeroByte, i32, Vec<i32>)>, String> {
+/// The zero points of a `conv_integer`: the input's (a constant, in the u8 domain, or the
+/// address of a run-time scalar) and the weights' per output channel.
+fn integer_zero_points(l: &mut Lower, m: usize) -> Result<Option<(ZeroByte, Vec<i32>)>, String> {
     let x_dt = l.in_ty(0)?.dtype;
-    let u8_domain = |v: i64| (v + if x_dt == DType::I8 { 128 } else { 0 }) as i32;
-    let (zx, zx_u8) = match l.node.inputs.get(2) {
-        None => (ZeroByte::Const(u8_domain(0) as u8), u8_domain(0)),
+    let u8_domain = |v: i64| (v + if x_dt == DType::I8 { 128 } else { 0 }) as u8;
+    let zx = match l.node.inputs.get(2) {
+        None => ZeroByte::Const(u8_domain(0)),
         Some(_) => {
             let t = l.in_ty(2)?;
             if t.dtype != x_dt || l.in_dims(2)?.iter().product::<usize>() != 1 {
                 return Ok(None);
             }
             match l.const_operand(2) {
-                Some(c) => {
-                    let z = u8_domain(c.data.to_i64_vec()[0]);
-                    (ZeroByte::Const(z as u8), z)
-                }
-                None => (ZeroByte::Run(l.in_addr(2)?), 0),
+                Some(c) => ZeroByte::Const(u8_domain(c.data.to_i64_vec()[0])),
+                None => ZeroByte::Run(l.in_addr(2)?),
             }
         }
     };
     let Some(zw) = l.const_zero_points(3, m) else {
         return Ok(None);
     };
-    let zw = zw.into_iter().map(|z| z as i32).collect();
-    Ok(Some((zx, zx_u8, zw)))
+    Ok(Some((zx, zw.into_iter().map(|z| z as i32).collect())))
 }
 
 fn build(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>, integer: bool) -> Lowered {
@@ -210,12 +209,13 @@ fn build(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>, integer: bool)
         return Ok(None);
     }
     // `qconv`: the quantization; `conv_integer`: the zero points (none of the rest).
+    // (`conv_integer` takes its zero point's share at run time: `zx` only fills `corr`,
+    // which it does not use.)
     let (quant, zx_byte, zx, zw) = if integer {
-        let Some((zb, zx_u8, zw)) = integer_zero_points(l, m)? else {
+        let Some((zb, zw)) = integer_zero_points(l, m)? else {
             return Ok(None);
         };
-        let zx = zx_u8 - if x_dt == DType::I8 { 128 } else { 0 };
-        (None, Some(zb), zx, zw)
+        (None, Some(zb), 0, zw)
     } else {
         let Some(cq) = conv_quant(l, m, &y_ty)? else {
             return Ok(None);
@@ -290,7 +290,7 @@ fn build(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>, integer: bool)
             }
         }
     }
-    let (req, wsum) = match quant {
+    let out = match quant {
         Some(ConvQuant { sx, sw, yq, .. }) => {
             let mut chans =
                 requant::channels(l.module.requant, 1.0, sx, &sw, &yq, bias.as_deref())?;
@@ -301,14 +301,14 @@ fn build(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>, integer: bool)
             let ranges = acc_ranges(&packed, m);
             let req = Requant::new(l.pool, &chans, OutMode::Quant { qmin, qmax })
                 .with_acc_ranges(&chans, &ranges);
-            (Some(req), None)
+            ConvOut::Quant(req)
         }
         None => {
             let sums: Vec<i32> = packed
                 .chunks(cg * taps)
                 .map(|ws| ws.iter().fold(0i32, |s, &v| s.wrapping_add(v as i32)))
                 .collect();
-            (None, Some(l.pool.i32s(&sums)))
+            ConvOut::Raw(l.pool.i32s(&sums))
         }
     };
     let rp = Repack {
@@ -331,8 +331,7 @@ fn build(l: &mut Lower, a: &ConvAttrs, clamp: Option<(i64, i64)>, integer: bool)
         w16: l.pool.add(&w16),
         y: l.out_addr(0)?,
         y_dt: y_ty.dtype,
-        req,
-        wsum,
+        out,
         zero: l.pool.i32s(&[0, 0]),
         lanes,
         ocb: if wide { OCB / 2 } else { OCB },
@@ -523,15 +522,18 @@ impl ConvVnni {
         // Accumulators start at the channel's bias (one splat per channel instead of one
         // add per vector in the epilogue).
         let mut accs = Vec::with_capacity(ocb * pv);
-        let zero = self.wsum.map(|_| self.rp.zero(fb));
+        let zero = match self.out {
+            ConvOut::Raw(_) => Some(self.rp.zero(fb)),
+            ConvOut::Quant(_) => None,
+        };
         for o in 0..ocb {
             let m = fb.b.ins().iadd_imm_s(at.m0, o as i64);
-            let bias = match (&self.req, self.wsum, zero) {
-                (Some(req), _, _) => {
+            let bias = match (&self.out, zero) {
+                (ConvOut::Quant(req), _) => {
                     let row = req.row(fb, m);
                     req.bias(fb, row)
                 }
-                (None, Some(ws), Some(z)) => {
+                (&ConvOut::Raw(ws), Some(z)) => {
                     // `- z_u8 * sum w`, the zero point's share of every tap.
                     let wb = fb.base(ws);
                     let wa = fb.index(wb, m, 4);
@@ -539,7 +541,7 @@ impl ConvVnni {
                     let c = fb.b.ins().imul(z, s);
                     fb.b.ins().ineg(c)
                 }
-                _ => unreachable!("a conv has a requantization or weight sums"),
+                (ConvOut::Raw(_), None) => unreachable!("the zero point is loaded above"),
             };
             let bv = fb.b.ins().splat(types::I32X4, bias);
             accs.extend((0..pv).map(|_| fb.var(types::I32X4, bv)));
@@ -633,7 +635,7 @@ impl ConvVnni {
         let ysz = self.y_dt.size();
         let pv = slots.len();
         let y0 = fb.index(at.y0, oh0, g.ow * ysz);
-        let Some(req) = &self.req else {
+        let ConvOut::Quant(req) = &self.out else {
             for o in 0..at.ocb {
                 let yc = fb.b.ins().iadd_imm_s(y0, (o * g.oh * g.ow * ysz) as i64);
                 for (k, &(oh, px, n)) in slots.iter().enumerate() {
@@ -691,7 +693,7 @@ impl ConvVnni {
             let yc = fb.b.ins().iadd_imm_s(at.y0, (o * g.oh * g.ow * ysz) as i64);
             let yr = fb.index(yc, oh, g.ow * ysz);
             let ya = fb.index(yr, px, ysz);
-            let Some(req) = &self.req else {
+            let ConvOut::Quant(req) = &self.out else {
                 for k in 0..pv.min(valid.div_ceil(4)) {
                     let a = fb.b.use_var(accs[pv * o + k]);
                     let yk = fb.b.ins().iadd_imm_s(ya, (16 * k) as i64);

@@ -218,17 +218,16 @@ impl Kernel for QAdd {
         let b0 = fb.base(self.b);
         let y0 = fb.base(self.y);
         // `k += operand as f32 * r` (a separate multiply and add, as the interpreter does).
-        let (abase, bbase) = (a0, b0);
         match self.fold {
             Fold::A => {
-                let v = fb.load_int(self.a_dt, abase, 0);
+                let v = fb.load_int(self.a_dt, a0, 0);
                 let v = fb.b.ins().iadd_imm_s(v, self.oa);
                 let v = fb.b.ins().fcvt_from_sint(types::F32, v);
                 let p = fb.b.ins().fmul(v, ra);
                 k = fb.b.ins().fadd(k, p);
             }
             Fold::B => {
-                let v = fb.load_int(self.b_dt, bbase, 0);
+                let v = fb.load_int(self.b_dt, b0, 0);
                 let v = fb.b.ins().iadd_imm_s(v, self.ob);
                 let v = fb.b.ins().fcvt_from_sint(types::F32, v);
                 let p = fb.b.ins().fmul(v, rb);

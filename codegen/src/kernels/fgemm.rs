@@ -192,36 +192,17 @@ fn broadcast_index(shape: &[usize], m: usize, n: usize) -> Option<impl Fn(usize,
 /// `matmul` of two run-time f32 operands `[.., M, K] x [.., K, N]`: equal batch dims
 /// (leading 1s aside), or one operand shared by every batch.
 fn lower_matmul_batched(l: &mut Lower) -> Lowered {
-    let (a_s, b_s) = (l.in_dims(0)?, l.in_dims(1)?);
     if l.in_ty(0)?.dtype != DType::F32
         || l.in_ty(1)?.dtype != DType::F32
         || l.out_ty(0)?.dtype != DType::F32
-        || a_s.len() < 2
-        || b_s.len() < 2
         || !l.simd
     {
         return Ok(None);
     }
-    let (m, k) = (a_s[a_s.len() - 2], a_s[a_s.len() - 1]);
-    let (kb, n) = (b_s[b_s.len() - 2], b_s[b_s.len() - 1]);
-    if k != kb || k == 0 {
+    let Some(mb) = l.matmul_batches()? else {
         return Ok(None);
-    }
-    let strip = |s: &[usize]| -> Vec<usize> {
-        let d = &s[..s.len() - 2];
-        d[d.iter().take_while(|&&x| x == 1).count()..].to_vec()
     };
-    let (na, nb): (usize, usize) = (
-        a_s[..a_s.len() - 2].iter().product(),
-        b_s[..b_s.len() - 2].iter().product(),
-    );
-    if na > 1 && nb > 1 && strip(&a_s) != strip(&b_s) {
-        return Ok(None);
-    }
-    let batches = na.max(nb);
-    if l.out_dims(0)?.iter().product::<usize>() != batches * m * n {
-        return Ok(None);
-    }
+    let (m, k, n) = (mb.m, mb.k, mb.n);
     let b = l.scratch(k * n4(n) * 4);
     Ok(Some(Box::new(FGemm {
         m,
@@ -234,9 +215,9 @@ fn lower_matmul_batched(l: &mut Lower) -> Lowered {
         clamp: l.take_clamp().unwrap_or((None, None)),
         y: l.out_addr(0)?,
         batch: Some(Batch {
-            n: batches,
-            a_step: if na > 1 { m * k * 4 } else { 0 },
-            b_step: if nb > 1 { k * n * 4 } else { 0 },
+            n: mb.batches,
+            a_step: if mb.a_batched { m * k * 4 } else { 0 },
+            b_step: if mb.b_batched { k * n * 4 } else { 0 },
             y_step: m * n * 4,
             b_src: l.in_addr(1)?,
             zero: l.pool.i32s(&[0, 0]),

@@ -13,8 +13,24 @@ use cranelift_codegen::ir::{types, InstBuilder, Value};
 use qcc_ir::quant::Multiplier;
 use qcc_ir::DType;
 
-/// Columns per pass.
-const COLS: usize = 16;
+/// Columns per pass (the packed B's column count is a multiple of it).
+pub(super) const COLS: usize = 16;
+
+/// B (`packed` as `[N][K]`, zero points subtracted, within i8) as `[ceil(K/4)][N16][4]`
+/// bytes, and each column's sum (wrapping i32, zero past N).
+fn pack_b(packed: &[i32], k: usize, n: usize) -> (Vec<u8>, Vec<i32>) {
+    let (k4, n16) = (k.div_ceil(4), n.div_ceil(COLS) * COLS);
+    let mut b = vec![0u8; k4 * n16 * 4];
+    let mut sums = vec![0i32; n16];
+    for j in 0..n {
+        for kk in 0..k {
+            let v = packed[j * k + kk];
+            b[((kk / 4) * n16 + j) * 4 + kk % 4] = v as i8 as u8;
+            sums[j] = sums[j].wrapping_add(v);
+        }
+    }
+    (b, sums)
+}
 
 /// Per-column float requantization constants, `n16` entries each: the multiplier (f32), the
 /// zero point (i32) and the clamp `[qmin - zp, qmax - zp]` (f32, f32).
@@ -168,31 +184,16 @@ pub fn plan(
         return Ok(None);
     };
     let za_u8 = za + if a_dt == DType::I8 { 128 } else { 0 };
-    let (k4, n16) = (k.div_ceil(4), n.div_ceil(COLS) * COLS);
+    let n16 = n.div_ceil(COLS) * COLS;
     let Some(req) = ColumnRequant::new(l, chans, (qmin, qmax), n16) else {
         return Ok(None);
     };
-    let mut b = vec![0u8; k4 * n16 * 4];
-    for j in 0..n {
-        for kk in 0..k {
-            b[((kk / 4) * n16 + j) * 4 + kk % 4] = packed[j * k + kk] as i8 as u8;
-        }
+    let (b, mut start) = pack_b(packed, k, n);
+    for (j, s) in start.iter_mut().enumerate().take(n) {
+        *s = row_c[j]
+            .wrapping_add(chans[j].bias)
+            .wrapping_sub(za_u8.wrapping_mul(*s));
     }
-    let pad = |v: Vec<i32>, fill: i32| {
-        let mut v = v;
-        v.resize(n16, fill);
-        v
-    };
-    let start: Vec<i32> = (0..n)
-        .map(|j| {
-            let sum = packed[j * k..(j + 1) * k]
-                .iter()
-                .fold(0i32, |s, &v| s.wrapping_add(v));
-            row_c[j]
-                .wrapping_add(chans[j].bias)
-                .wrapping_sub(za_u8.wrapping_mul(sum))
-        })
-        .collect();
     Ok(Some(Box::new(GemmCols {
         m,
         k,
@@ -200,7 +201,7 @@ pub fn plan(
         a: l.in_addr(0)?,
         a_dt,
         b: l.pool.add(&b),
-        start: l.pool.i32s(&pad(start, 0)),
+        start: l.pool.i32s(&start),
         out: Out::Quant(req),
         y: l.out_addr(0)?,
         y_dt,
@@ -226,16 +227,7 @@ pub fn plan_integer(
     {
         return Ok(None);
     }
-    let (k4, n16) = (k.div_ceil(4), n.div_ceil(COLS) * COLS);
-    let mut b = vec![0u8; k4 * n16 * 4];
-    let mut sums = vec![0i32; n16];
-    for j in 0..n {
-        for kk in 0..k {
-            let v = packed[j * k + kk];
-            b[((kk / 4) * n16 + j) * 4 + kk % 4] = v as i8 as u8;
-            sums[j] = sums[j].wrapping_add(v);
-        }
-    }
+    let (b, sums) = pack_b(packed, k, n);
     Ok(Some(Box::new(GemmCols {
         m,
         k,

@@ -229,6 +229,44 @@ impl Lower<'_> {
         Some((s, z, q.storage_range(ty.dtype)))
     }
 
+    /// The batching of a `matmul` of two run-time operands `[.., M, K] x [.., K, N]`: equal
+    /// batch dims (leading 1s aside) or one operand shared by every batch; `None` for other
+    /// broadcasts, mismatched depths or an empty depth.
+    pub fn matmul_batches(&self) -> Result<Option<MatmulBatches>, String> {
+        let (a_s, b_s) = (self.in_dims(0)?, self.in_dims(1)?);
+        if a_s.len() < 2 || b_s.len() < 2 {
+            return Ok(None);
+        }
+        let (m, k) = (a_s[a_s.len() - 2], a_s[a_s.len() - 1]);
+        let (kb, n) = (b_s[b_s.len() - 2], b_s[b_s.len() - 1]);
+        if k != kb || k == 0 {
+            return Ok(None);
+        }
+        let lead = |s: &[usize]| -> Vec<usize> {
+            let d = &s[..s.len() - 2];
+            d[d.iter().take_while(|&&x| x == 1).count()..].to_vec()
+        };
+        let (na, nb): (usize, usize) = (
+            a_s[..a_s.len() - 2].iter().product(),
+            b_s[..b_s.len() - 2].iter().product(),
+        );
+        if na > 1 && nb > 1 && lead(&a_s) != lead(&b_s) {
+            return Ok(None);
+        }
+        let batches = na.max(nb);
+        if self.out_dims(0)?.iter().product::<usize>() != batches * m * n {
+            return Ok(None);
+        }
+        Ok(Some(MatmulBatches {
+            batches,
+            a_batched: na > 1,
+            b_batched: nb > 1,
+            m,
+            k,
+            n,
+        }))
+    }
+
     /// A constant zero-point operand `i` for `n` channels (ONNX MatMulInteger /
     /// ConvInteger): absent or empty gives zeros, one value is broadcast; `None` when it is
     /// computed at run time or has another length.
@@ -352,6 +390,19 @@ fn fixed_point_kernel(l: &Lower) -> bool {
             .is_none_or(|&b| l.module.graph.ty(b).dtype == qcc_ir::DType::I32),
         _ => true,
     }
+}
+
+/// See [`Lower::matmul_batches`].
+pub struct MatmulBatches {
+    /// Products (the broadcast batch size).
+    pub batches: usize,
+    /// A and B advance with the batch (otherwise one matrix serves every batch).
+    pub a_batched: bool,
+    pub b_batched: bool,
+    /// Rows, depth and columns of each product.
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
 }
 
 /// Function-building helpers over the arena pointer.

@@ -10,7 +10,7 @@
 //! packed row, requantized as the constant-B kernel does.
 
 use super::gemm::{column_params, qmatmul_requant};
-use super::gemm_cols::ColumnRequant;
+use super::gemm_cols::{ColumnRequant, COLS};
 use super::requant::{OutMode, Requant};
 use super::{Addr, Fb, Kernel, Lower, Lowered};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
@@ -35,53 +35,41 @@ struct ActMatMul {
     packed: Addr,
     y: Addr,
     y_dt: DType,
-    req: Requant,
-    /// The column-vectorised form (float modules).
-    cols: Option<ColumnRequant>,
+    form: Form,
     /// An i64 zero for [`Fb::fence`].
     zero: Addr,
 }
 
-/// Columns per pass of the column-vectorised form.
-const COLS: usize = 16;
+/// How B is packed and the outputs computed.
+enum Form {
+    /// Float modules: depth pairs per column, 16 columns per pass, per-column constants.
+    Cols(ColumnRequant),
+    /// Otherwise: `[N][K rounded up to 8]`, one dot product and requantization per output.
+    Dots(Requant),
+}
 
 /// Lowers `qmatmul` whose B is not a constant (the constant case is `gemm::lower_qmatmul`).
 pub fn lower(l: &mut Lower) -> Lowered {
     if l.const_operand(1).is_some() {
         return Ok(None);
     }
-    let (a_s, b_s) = (l.in_dims(0)?, l.in_dims(1)?);
     let (a_dt, b_dt) = (l.in_ty(0)?.dtype, l.in_ty(1)?.dtype);
     let int8 = |d: DType| matches!(d, DType::U8 | DType::I8);
-    if !l.simd || a_s.len() < 2 || b_s.len() < 2 || !int8(a_dt) || !int8(b_dt) {
+    if !l.simd || !int8(a_dt) || !int8(b_dt) {
         return Ok(None);
     }
-    let (m, k) = (a_s[a_s.len() - 2], a_s[a_s.len() - 1]);
-    let (kb, n) = (b_s[b_s.len() - 2], b_s[b_s.len() - 1]);
-    if k != kb {
-        return Err(format!("inner dimensions differ: {a_s:?} x {b_s:?}"));
-    }
-    let a_batch: usize = a_s[..a_s.len() - 2].iter().product();
-    let b_batch: usize = b_s[..b_s.len() - 2].iter().product();
-    // Same batch dims (leading 1s aside), or a B shared by every batch.
-    let strip = |s: &[usize]| -> Vec<usize> {
-        let d = &s[..s.len() - 2];
-        d[d.iter().take_while(|&&x| x == 1).count()..].to_vec()
+    let Some(mb) = l.matmul_batches()? else {
+        return Ok(None);
     };
-    let batch = a_batch.max(b_batch);
-    if a_batch > 1 && b_batch > 1 && strip(&a_s) != strip(&b_s) {
-        return Ok(None);
-    }
-    if l.out_dims(0)?.iter().product::<usize>() != batch * m * n {
-        return Ok(None);
-    }
+    let (m, k, n) = (mb.m, mb.k, mb.n);
     let Some((sa, za)) = l.in_q_tensor(0) else {
         return Ok(None);
     };
     let Some(b_q) = l.in_ty(1)?.quant.clone() else {
         return Ok(None);
     };
-    let Some((sb, zb)) = column_params(&b_q, b_s.len() - 1, n) else {
+    let b_rank = l.in_ty(1)?.rank();
+    let Some((sb, zb)) = column_params(&b_q, b_rank - 1, n) else {
         return Ok(None);
     };
     let Some((chans, out)) = qmatmul_requant(l, sa, &sb)? else {
@@ -93,16 +81,18 @@ pub fn lower(l: &mut Lower) -> Lowered {
         OutMode::Quant { qmin, qmax } => ColumnRequant::new(l, &chans, (qmin, qmax), n16),
         OutMode::F32 => None,
     };
-    let packed = match cols {
-        Some(_) => l.scratch(k.div_ceil(2) * n16 * 4),
-        None => l.scratch(n * k.div_ceil(8) * 8 * 2),
+    let (form, packed) = match cols {
+        Some(c) => (Form::Cols(c), l.scratch(k.div_ceil(2) * n16 * 4)),
+        None => (
+            Form::Dots(Requant::new(l.pool, &chans, out)),
+            l.scratch(n * k.div_ceil(8) * 8 * 2),
+        ),
     };
     let zb = l.pool.i32s(&zb);
-    let req = Requant::new(l.pool, &chans, out);
     Ok(Some(Box::new(ActMatMul {
-        batch,
-        a_batched: a_batch > 1,
-        b_batched: b_batch > 1,
+        batch: mb.batches,
+        a_batched: mb.a_batched,
+        b_batched: mb.b_batched,
         m,
         k,
         n,
@@ -115,8 +105,7 @@ pub fn lower(l: &mut Lower) -> Lowered {
         packed,
         y: l.out_addr(0)?,
         y_dt,
-        req,
-        cols,
+        form,
         zero: l.pool.i32s(&[0, 0]),
     })))
 }
@@ -267,9 +256,9 @@ impl Kernel for ActMatMul {
     fn emit(&self, fb: &mut Fb) {
         let (m, k, n) = (self.m, self.k, self.n);
         let (asz, bsz, ysz) = (self.a_dt.size(), self.b_dt.size(), self.y_dt.size());
-        let pack = |fb: &mut Fb, bbase: Value| match self.cols {
-            Some(_) => self.pack_pairs(fb, bbase),
-            None => self.pack(fb, bbase),
+        let pack = |fb: &mut Fb, bbase: Value| match self.form {
+            Form::Cols(_) => self.pack_pairs(fb, bbase),
+            Form::Dots(_) => self.pack(fb, bbase),
         };
         if !self.b_batched {
             let bbase = fb.base(self.b);
@@ -289,10 +278,13 @@ impl Kernel for ActMatMul {
             };
             let y0 = fb.base(self.y);
             let ybase = fb.index(y0, bi, m * n * ysz);
-            if let Some(req) = &self.cols {
-                self.rows_cols(fb, req, abase, ybase);
-                return;
-            }
+            let req = match &self.form {
+                Form::Cols(req) => {
+                    self.rows_cols(fb, req, abase, ybase);
+                    return;
+                }
+                Form::Dots(req) => req,
+            };
             fb.for_n(m, |fb, i| {
                 let arow = fb.index(abase, i, k * asz);
                 let yrow = fb.index(ybase, i, n * ysz);
@@ -301,8 +293,8 @@ impl Kernel for ActMatMul {
                     let init = fb.c32(0);
                     let acc =
                         super::simd::dot_u8_i16(fb, self.a_dt, arow, za, self.packed, j, k, init);
-                    let row = self.req.row(fb, j);
-                    let v = self.req.apply(fb, row, acc);
+                    let row = req.row(fb, j);
+                    let v = req.apply(fb, row, acc);
                     let ya = fb.index(yrow, j, ysz);
                     fb.store_int(self.y_dt, v, ya, 0);
                 });

@@ -205,7 +205,7 @@ pub(crate) fn range(
     to: crate::DType,
 ) -> R<Tensor> {
     if !ins.is_empty() {
-        return dyn_range(ins);
+        return onnx_range(ins);
     }
     let [d] = len else {
         return Err("range's len must be one dim".into());
@@ -217,10 +217,11 @@ pub(crate) fn range(
     Ok(Tensor::new(vec![n], Data::from_i64(to, &v)))
 }
 
-/// The dynamic form of `range`: scalars `[start, limit, delta]` of one numeric type,
-/// `max(ceil((limit - start) / delta), 0)` elements `start + i * delta` (integers exact,
-/// floats in f64 then rounded to the type).
-fn dyn_range(ins: &[&Tensor]) -> R<Tensor> {
+/// ONNX Range (the dynamic form of `range`, and what frontends fold constant bounds
+/// with): scalars `[start, limit, delta]` of one numeric type, `max(ceil((limit - start) /
+/// delta), 0)` elements `start + i * delta` (integers wrapping, floats in f64 then rounded
+/// to the type).
+pub fn onnx_range(ins: &[&Tensor]) -> R<Tensor> {
     arity(ins, 3, 3)?;
     if ins.iter().any(|t| t.len() != 1) {
         return Err("start, limit and delta must be scalars".into());

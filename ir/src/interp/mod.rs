@@ -21,6 +21,7 @@ mod layout;
 mod linalg;
 mod mlas;
 pub use conv::{pool_taps, PoolTaps};
+pub use layout::onnx_range;
 pub use mlas::sgemm_strides;
 pub use qsoftmax::exp_table as qsoftmax_exp_table;
 /// The constants of ONNX Runtime's f32 erf (`MlasErfConstants`), for kernels that compute it

@@ -61,21 +61,10 @@ pub(crate) fn constant_of_shape(ctx: &mut NodeCtx) -> LResult<()> {
     if fill.len() != 1 {
         bail!("'value' must hold one element, got {}", fill.len());
     }
-    let one = Tensor::new(vec![], fill.data.clone());
-    let Some(dims) = super::layout::target_dims(ctx, 0, "shape")? else {
-        let c = ctx.b.add_const(&format!("{}_value", ctx.name), one);
-        let x = ctx.b.const_value(c);
-        let s = ctx.input(0)?;
-        ctx.emit1(Op::Expand { shape: vec![] }, vec![x, s])?;
-        return Ok(());
-    };
+    let dims = super::layout::target_dims(ctx, 0, "shape")?;
     let fixed: Option<Vec<usize>> = dims
-        .iter()
-        .map(|d| match d {
-            Dim::Fixed(k) => Some(*k),
-            _ => None,
-        })
-        .collect();
+        .as_ref()
+        .and_then(|d| d.iter().map(Dim::fixed).collect());
     if let Some(shape) = fixed {
         let n = shape
             .iter()
@@ -86,15 +75,17 @@ pub(crate) fn constant_of_shape(ctx: &mut NodeCtx) -> LResult<()> {
             .ok_or_else(|| LowerError::Msg("cannot repeat the fill value".into()))?;
         return ctx.bind_const_output(Tensor::new(shape, data));
     }
-    let c = ctx.b.add_const(&format!("{}_value", ctx.name), one);
+    // The value expanded to the shape: symbolic dims, or the shape as a run-time operand.
+    let c = ctx.b.add_const(
+        &format!("{}_value", ctx.name),
+        Tensor::new(vec![], fill.data),
+    );
     let x = ctx.b.const_value(c);
-    ctx.emit1(Op::Expand { shape: dims }, vec![x])?;
-    Ok(())
+    super::layout::expand_to(ctx, x, dims, 0)
 }
 
-/// ONNX Range: constant bounds give a constant (ONNX's `max(ceil((limit - start) / delta),
-/// 0)` elements `start + i * delta`, computed in f64 for float types); an integer range
-/// from 0 by 1 to a symbolic dim (`torch.arange(x.size(1))`) gives the `range` op; other
+/// ONNX Range: constant bounds give a constant (the interpreter's
+/// [`qcc_ir::interp::onnx_range`]); an integer range from 0 by 1 to a symbolic dim (`torch.arange(x.size(1))`) gives the `range` op; other
 /// bounds its dynamic form.
 pub(crate) fn range(ctx: &mut NodeCtx) -> LResult<()> {
     use super::shape::SymInt;
@@ -112,29 +103,8 @@ pub(crate) fn range(ctx: &mut NodeCtx) -> LResult<()> {
     let limit = if sym.is_some() { None } else { scalar(ctx, 1)? };
     match (start, limit, delta, sym) {
         (Some(s), Some(l), Some(d), _) => {
-            let dt = s.dtype();
-            let (s, l, d) = (
-                s.data.to_f64_vec()[0],
-                l.data.to_f64_vec()[0],
-                d.data.to_f64_vec()[0],
-            );
-            if d == 0.0 {
-                bail!("delta is 0");
-            }
-            let n = ((l - s) / d).ceil().max(0.0);
-            if n.is_nan() || n > (1u64 << 28) as f64 {
-                bail!("the range has {n} elements");
-            }
-            let n = n as usize;
-            let data = if dt.is_int() {
-                let (s, d) = (s as i64, d as i64);
-                let v: Vec<i64> = (0..n as i64).map(|i| s + i * d).collect();
-                Data::from_i64(dt, &v)
-            } else {
-                let v: Vec<f64> = (0..n).map(|i| s + i as f64 * d).collect();
-                Data::from_f64(dt, &v)
-            };
-            ctx.bind_const_output(Tensor::new(vec![n], data))
+            let t = qcc_ir::interp::onnx_range(&[&s, &l, &d]).map_err(LowerError::Msg)?;
+            ctx.bind_const_output(t)
         }
         (Some(s), None, Some(d), Some(sv)) if sv.vals.len() == 1 => {
             let (sv0, dt) = (&sv.vals[0], s.dtype());

@@ -6,7 +6,7 @@
 
 use crate::onnx::error::{bail, LResult, LowerError};
 use crate::onnx::node::{norm_axis, NodeCtx};
-use qcc_ir::{Data, Dim, Op, PadMode, Tensor};
+use qcc_ir::{Data, Dim, Op, PadMode, Tensor, ValueId};
 
 /// ONNX Reshape (`shape` attribute before opset 5, input after; `allowzero` from 14).
 pub(crate) fn reshape(ctx: &mut NodeCtx) -> LResult<()> {
@@ -472,10 +472,22 @@ pub(crate) fn target_dims(ctx: &NodeCtx, i: usize, what: &str) -> LResult<Option
 pub(crate) fn expand(ctx: &mut NodeCtx) -> LResult<()> {
     ctx.expect_inputs(2, 2)?;
     let x = ctx.input(0)?;
-    match target_dims(ctx, 1, "shape")? {
+    let shape = target_dims(ctx, 1, "shape")?;
+    expand_to(ctx, x, shape, 1)
+}
+
+/// Emits `x` expanded to `shape` ([`target_dims`] of input `i`), or to input `i` itself
+/// (the dynamic form) when that shape is computed at run time.
+pub(crate) fn expand_to(
+    ctx: &mut NodeCtx,
+    x: ValueId,
+    shape: Option<Vec<Dim>>,
+    i: usize,
+) -> LResult<()> {
+    match shape {
         Some(shape) => ctx.emit1(Op::Expand { shape }, vec![x])?,
         None => {
-            let s = ctx.input(1)?;
+            let s = ctx.input(i)?;
             ctx.emit1(Op::Expand { shape: vec![] }, vec![x, s])?
         }
     };

@@ -359,7 +359,8 @@ fn reshape(ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
     })
 }
 
-/// Pairs the elements of two or three operands with scalar broadcasting.
+/// The first `k` operands, all present, and the length they broadcast to (one-element
+/// operands repeat).
 fn zipped(ins: &[Option<ShapeVal>], k: usize) -> LResult<(usize, Vec<&ShapeVal>)> {
     let ops: Vec<&ShapeVal> = ins.iter().take(k).flatten().collect();
     if ops.len() != k {
@@ -426,21 +427,12 @@ fn where_(ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
 /// Elementwise `Add` / `Sub` / `Mul` / `Div` (integer, truncating) with scalar
 /// broadcasting; a symbolic element passes only through an identity (`+ 0`, `* 1`, ...).
 fn arith(op: &str, ins: &[Option<ShapeVal>]) -> LResult<ShapeVal> {
-    let (Some(Some(a)), Some(Some(b))) = (ins.first(), ins.get(1)) else {
-        bail!("expects two operands");
-    };
-    let n = a.vals.len().max(b.vals.len());
-    let pick = |v: &ShapeVal, i: usize| -> LResult<SymInt> {
-        match v.vals.len() {
-            1 => Ok(v.vals[0].clone()),
-            m if m == n => Ok(v.vals[i].clone()),
-            m => bail!("shape operands of {m} and {n} elements do not broadcast"),
-        }
-    };
+    let (n, ops) = zipped(ins, 2)?;
+    let (a, b) = (ops[0], ops[1]);
     let mut vals = Vec::with_capacity(n);
     for i in 0..n {
-        let (x, y) = (pick(a, i)?, pick(b, i)?);
-        vals.push(match (&x, &y) {
+        let (x, y) = (pick(a, i), pick(b, i));
+        vals.push(match (x, y) {
             (SymInt::Known(p), SymInt::Known(q)) => SymInt::Known(match op {
                 "Add" => p.wrapping_add(*q),
                 "Sub" => p.wrapping_sub(*q),
